@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    coder::cli::main_coder()
+}

@@ -1,0 +1,77 @@
+//! Cron triggers: the 5-field expression (each error at its field) and the IANA time zone.
+
+use super::{CheckCx, sub_span};
+use crate::diag::suggest::did_you_mean;
+use crate::diag::{Code, Diagnostic};
+use crate::model::Trigger;
+use crate::parse::cron::parse_cron;
+
+pub fn check(cx: &mut CheckCx<'_>) {
+    for trigger in cx.spec.triggers() {
+        let Trigger::Cron { cron, timezone } = &trigger.value else {
+            continue;
+        };
+        match parse_cron(&cron.value) {
+            Ok(_) => {
+                // croner is the engine the runner and targets use: it must agree.
+                if let Err(err) = engine().parse(cron.value.trim()) {
+                    cx.report(
+                        Diagnostic::new(Code::CronSyntax, format!("invalid cron expression: {err}"))
+                            .at(cron.span, "rejected by the cron engine"),
+                    );
+                }
+            }
+            Err(errors) => {
+                for error in errors {
+                    let span = sub_span(cx.file, cron, error.range.clone());
+                    cx.report(
+                        Diagnostic::new(error.code, error.message)
+                            .at(span, error.label)
+                            .help_opt(error.help),
+                    );
+                }
+            }
+        }
+        if let Some(tz) = timezone {
+            check_timezone(cx, tz);
+        }
+    }
+}
+
+/// croner configured for exactly the spec's cron dialect.
+pub fn engine() -> croner::parser::CronParser {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .year(croner::parser::Year::Disallowed)
+        .sloppy_ranges(true)
+        .build()
+}
+
+fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
+    let name = tz.value.as_str();
+    let canonical = jiff::tz::TimeZone::get(name)
+        .ok()
+        .and_then(|zone| zone.iana_name().map(str::to_string));
+    // Time zone names are case-sensitive for GitHub and systemd, even where jiff is not.
+    if canonical.as_deref() == Some(name) || (canonical.is_some() && is_fixed_utc(name)) {
+        return;
+    }
+    let available: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_string())
+        .collect();
+    let help = match did_you_mean(name, available.iter().map(String::as_str)) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => "use an IANA time zone name such as `Europe/Berlin`, `America/Chicago` or `UTC`"
+            .to_string(),
+    };
+    cx.report(
+        Diagnostic::new(Code::UnknownTimezone, format!("unknown time zone `{name}`"))
+            .at(tz.span, "not an IANA time zone")
+            .help(help),
+    );
+}
+
+fn is_fixed_utc(name: &str) -> bool {
+    name == "UTC"
+}

@@ -1,0 +1,152 @@
+//! `policies.gates.require_human_approval_for`: each selector is well-formed, names something
+//! that exists, and (a warning otherwise) matches a step of this workflow.
+
+use super::{CheckCx, sub_span};
+use crate::diag::suggest::{did_you_mean, help_for};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{Role, Spanned, Step, is_valid_id};
+
+/// What a gate selector selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selector<'a> {
+    Deploy(&'a str),
+    Agent(Role),
+    Command,
+    Approve,
+    StepId(&'a str),
+}
+
+impl Selector<'_> {
+    pub fn matches(&self, spec: &crate::model::Spec, index: usize) -> bool {
+        let step = &spec.steps[index].value;
+        match (self, step) {
+            (Selector::Deploy(t), Step::Deploy { target, .. }) => target.value == *t,
+            (Selector::Agent(r), Step::Agent { role, .. }) => role.value == *r,
+            (Selector::Command, Step::Command { .. }) => true,
+            (Selector::Approve, Step::Approve { .. }) => true,
+            (Selector::StepId(id), _) => spec.step_id(index) == *id,
+            _ => false,
+        }
+    }
+}
+
+const FORMS: &str = "a selector is `deploy.<target>`, `agent.<role>`, `command`, `approve` or a step id";
+
+pub fn check(cx: &mut CheckCx<'_>) {
+    let Some(gates) = &cx.spec.policies().gates else {
+        return;
+    };
+    for entry in gates.require_human_approval_for.as_deref().unwrap_or(&[]) {
+        if let Some(selector) = resolve(cx, entry) {
+            let spec = cx.spec;
+            if !(0..spec.steps.len()).any(|i| selector.matches(spec, i)) {
+                cx.report(
+                    Diagnostic::new(
+                        Code::GateMatchesNoStep,
+                        format!("gate `{}` matches no step of this workflow", entry.value),
+                    )
+                    .at(entry.span, "guards nothing")
+                    .help("remove the selector, or add the step it is meant to guard"),
+                );
+            }
+        }
+    }
+}
+
+fn resolve<'a>(cx: &mut CheckCx<'_>, entry: &'a Spanned<String>) -> Option<Selector<'a>> {
+    let text = entry.value.as_str();
+    let malformed = |detail: &str| {
+        Diagnostic::new(
+            Code::MalformedGateSelector,
+            format!("malformed gate selector `{text}`: {detail}"),
+        )
+        .at(entry.span, "malformed")
+        .help(FORMS)
+    };
+    let Some((kind, name)) = text.split_once('.') else {
+        return match text {
+            "command" => Some(Selector::Command),
+            "approve" => Some(Selector::Approve),
+            _ if (0..cx.spec.steps.len()).any(|i| cx.spec.step_id(i) == text) => {
+                Some(Selector::StepId(text))
+            }
+            "deploy" | "agent" => {
+                cx.report(malformed(&format!("`{text}` needs a name: `{text}.<name>`")));
+                None
+            }
+            _ if !is_valid_id(text) => {
+                cx.report(malformed("not a step id or kind"));
+                None
+            }
+            _ => {
+                let ids: Vec<String> = (0..cx.spec.steps.len())
+                    .map(|i| cx.spec.step_id(i).into_owned())
+                    .collect();
+                let candidates = ids
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["command", "approve"]);
+                let help = match did_you_mean(text, candidates) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("{FORMS}; this workflow's step ids are {}", crate::diag::suggest::one_of(ids.iter().map(String::as_str))),
+                };
+                cx.report(
+                    Diagnostic::new(
+                        Code::UnknownGateSelector,
+                        format!("gate selector `{text}` names no step"),
+                    )
+                    .at(entry.span, "no step has this id")
+                    .help(help),
+                );
+                None
+            }
+        };
+    };
+    if name.is_empty() || !is_valid_id(name) {
+        cx.report(malformed(&format!("`{name}` is not a name")));
+        return None;
+    }
+    let name_span = sub_span(cx.file, entry, kind.len() + 1..text.len());
+    match kind {
+        "deploy" => {
+            if cx.config.deploy_targets().any(|t| t == name) {
+                return Some(Selector::Deploy(name));
+            }
+            cx.report(
+                Diagnostic::new(
+                    Code::UnknownGateSelector,
+                    format!("gate selector names unknown deploy target `{name}`"),
+                )
+                .at(name_span, "not a deploy target")
+                .help(help_for(name, cx.config.deploy_targets())),
+            );
+            None
+        }
+        "agent" => match Role::parse(name) {
+            Some(role) => Some(Selector::Agent(role)),
+            None => {
+                cx.report(
+                    Diagnostic::new(
+                        Code::UnknownGateSelector,
+                        format!("gate selector names unknown role `{name}`"),
+                    )
+                    .at(name_span, "not a role")
+                    .help(help_for(name, Role::ALL.map(Role::as_str))),
+                );
+                None
+            }
+        },
+        _ => {
+            let kind_span = sub_span(cx.file, entry, 0..kind.len());
+            cx.report(
+                Diagnostic::new(
+                    Code::UnknownGateSelector,
+                    format!("gate selector names unknown step kind `{kind}`"),
+                )
+                .at(kind_span, "not `deploy` or `agent`")
+                .help(format!("{}; {FORMS}", help_for(kind, ["deploy", "agent"]))),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `policies.secrets`: environment-variable names, listed once; webhook `secret_ref`s listed.
+
+use std::collections::HashMap;
+
+use super::CheckCx;
+use crate::diag::suggest::did_you_mean;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::model::Trigger;
+
+pub fn is_env_var_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+pub fn check(cx: &mut CheckCx<'_>) {
+    let secrets = cx.spec.policies().secrets.as_deref().unwrap_or(&[]);
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for secret in secrets {
+        let name = secret.value.as_str();
+        if !is_env_var_name(name) {
+            let upper: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+                .collect();
+            let help = if is_env_var_name(&upper) {
+                format!("secrets reach steps as environment variables; try `{upper}`")
+            } else {
+                "secrets reach steps as environment variables: letters, digits and `_`, not starting with a digit".to_string()
+            };
+            cx.report(
+                Diagnostic::new(
+                    Code::InvalidSecretName,
+                    format!("`{name}` is not a valid environment variable name"),
+                )
+                .at(secret.span, "not an environment variable name")
+                .help(help),
+            );
+        } else if let Some(first) = seen.insert(name, secret.span) {
+            cx.report(
+                Diagnostic::new(Code::DuplicateSecret, format!("secret `{name}` is listed twice"))
+                    .at(secret.span, "listed again")
+                    .also(first, "first listed here")
+                    .help("remove the second entry"),
+            );
+        }
+    }
+    for trigger in cx.spec.triggers() {
+        let Trigger::Webhook { secret_ref, .. } = &trigger.value else {
+            continue;
+        };
+        let name = secret_ref.value.as_str();
+        if secrets.iter().any(|s| s.value == name) {
+            continue;
+        }
+        let mut diag = Diagnostic::new(
+            Code::UnknownSecretRef,
+            format!("webhook secret `{name}` is not in `policies.secrets`"),
+        )
+        .at(secret_ref.span, "not an allowed secret");
+        diag = match did_you_mean(name, secrets.iter().map(|s| s.value.as_str())) {
+            Some(best) => diag.help(format!("did you mean `{best}`?")),
+            None => diag.help(format!("add `{name}` to `policies.secrets`")),
+        };
+        cx.report(diag);
+    }
+}

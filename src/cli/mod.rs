@@ -1,0 +1,111 @@
+//! The command lines of `coder`, `cargo coder` and `coder-step`. Each subcommand is a file;
+//! this one parses arguments and maps outcomes to exit codes (0 ok, 1 errors in specs, 2 usage,
+//! I/O or internal error).
+
+mod check;
+mod explain;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code contract (DESIGN 2.2).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coder",
+    version,
+    about = "Workflow-as-code for AI coding agents: check specs, compile them into the CI you already run",
+    after_help = "Specs live in `.coder/workflows/*.yml` (or .yaml, .json). `coder explain --all` lists every diagnostic."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse and type-check workflow specs, reporting every problem.
+    Check(check::CheckArgs),
+    /// Explain a diagnostic code, or list them all.
+    Explain(explain::ExplainArgs),
+    /// Print the JSON Schema of workflow specs.
+    Schema,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour only on a terminal, and never when `NO_COLOR` is set (https://no-color.org).
+    pub fn enabled(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// `coder ARGS…`.
+pub fn main_coder() -> ExitCode {
+    run(Cli::parse())
+}
+
+/// `cargo coder ARGS…`: cargo passes `coder` as the first argument.
+pub fn main_cargo_coder() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "coder") {
+        args.remove(1);
+    }
+    let cli = Cli::command_for_cargo().get_matches_from(args);
+    match <Cli as clap::FromArgMatches>::from_arg_matches(&cli) {
+        Ok(cli) => run(cli),
+        Err(err) => err.exit(),
+    }
+}
+
+impl Cli {
+    fn command_for_cargo() -> clap::Command {
+        <Cli as clap::CommandFactory>::command()
+            .name("cargo-coder")
+            .bin_name("cargo coder")
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Schema => print(&crate::model::schema::json_schema()),
+    };
+    ExitCode::from(code)
+}
+
+/// Write to stdout; a closed pipe (`coder … | head`) is not an error worth a panic.
+pub(crate) fn print(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => usage_error(&format!("cannot write output: {e}")),
+    }
+}
+
+/// Report a usage, I/O or internal error on stderr; exit code 2.
+pub(crate) fn usage_error(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_USAGE
+}

@@ -1,0 +1,12 @@
+//! Model phase: the typed spec (every value spanned), built by hand from the parse tree so that
+//! every shape problem of a file is reported at its exact node, and the JSON Schema derived from
+//! the same types.
+
+mod convert;
+pub mod events;
+pub mod path_pattern;
+pub mod schema;
+mod spec;
+
+pub use convert::convert;
+pub use spec::*;

@@ -1,0 +1,9 @@
+//! Parse phase: bytes → a spanned node tree (every value and key keeps its byte span), and the
+//! cron field tokenizer. Nothing here knows what a workflow is.
+
+pub mod cron;
+mod load;
+mod node;
+
+pub use load::{MAX_FILE_BYTES, SpecFormat, load_text, parse_document};
+pub use node::{Node, Value};

@@ -1,0 +1,151 @@
+//! What `.git` says about the project, read from files (no `git` process, no network): the
+//! `origin` remote's provider, owner and repo, and the default branch. These are the defaults of
+//! a spec's `project`.
+
+use std::path::{Path, PathBuf};
+
+use crate::model::Provider;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Remote {
+    pub provider: Option<Provider>,
+    pub owner: String,
+    pub repo: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GitInfo {
+    pub remote: Option<Remote>,
+    /// `origin/HEAD` if known, else the current branch, else `main`.
+    pub default_branch: String,
+}
+
+/// Read the git facts of the repository at `root`. Missing or unreadable files give defaults.
+pub fn read(root: &Path) -> GitInfo {
+    let git_dir = git_dir(root);
+    let common_dir = git_dir
+        .as_deref()
+        .map(|dir| match std::fs::read_to_string(dir.join("commondir")) {
+            Ok(rel) => dir.join(rel.trim()),
+            Err(_) => dir.to_path_buf(),
+        });
+    let remote = common_dir
+        .as_deref()
+        .and_then(|dir| std::fs::read_to_string(dir.join("config")).ok())
+        .and_then(|config| remote_url(&config, "origin"))
+        .and_then(|url| parse_remote_url(&url));
+    let origin_head = common_dir
+        .as_deref()
+        .and_then(|dir| std::fs::read_to_string(dir.join("refs/remotes/origin/HEAD")).ok())
+        .and_then(|head| {
+            head.trim()
+                .strip_prefix("ref: refs/remotes/origin/")
+                .map(str::to_string)
+        });
+    let current = git_dir
+        .as_deref()
+        .and_then(|dir| std::fs::read_to_string(dir.join("HEAD")).ok())
+        .and_then(|head| head.trim().strip_prefix("ref: refs/heads/").map(str::to_string));
+    GitInfo {
+        remote,
+        default_branch: origin_head.or(current).unwrap_or_else(|| "main".to_string()),
+    }
+}
+
+/// `.git` is a directory, or (worktrees, submodules) a file `gitdir: <path>`.
+fn git_dir(root: &Path) -> Option<PathBuf> {
+    let dot_git = root.join(".git");
+    if dot_git.is_dir() {
+        return Some(dot_git);
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let target = text.trim().strip_prefix("gitdir:")?.trim();
+    Some(root.join(target))
+}
+
+/// The `url` of `[remote "<name>"]` in a git config file.
+fn remote_url(config: &str, name: &str) -> Option<String> {
+    let header = format!("[remote \"{name}\"]");
+    let mut in_section = false;
+    for line in config.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == header;
+        } else if in_section
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "url"
+        {
+            return Some(value.trim().trim_matches('"').to_string());
+        }
+    }
+    None
+}
+
+/// Provider, owner and repo from `https://host/owner/repo.git`, `git@host:owner/repo.git` or
+/// `ssh://git@host[:port]/owner/repo`. GitLab owners may span subgroups.
+pub fn parse_remote_url(url: &str) -> Option<Remote> {
+    let (host, path) = if let Some((_, rest)) = url.split_once("://") {
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        let (host, path) = rest.split_once('/')?;
+        (host.split(':').next()?, path)
+    } else {
+        let rest = url.rsplit_once('@').map_or(url, |(_, r)| r);
+        rest.split_once(':')?
+    };
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let (owner, repo) = path.rsplit_once('/')?;
+    if owner.is_empty() || repo.is_empty() {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    let provider = if host.contains("github") {
+        Some(Provider::Github)
+    } else if host.contains("gitlab") {
+        Some(Provider::Gitlab)
+    } else {
+        None
+    };
+    Some(Remote {
+        provider,
+        owner: owner.to_string(),
+        repo: repo.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_urls() {
+        let gh = parse_remote_url("git@github.com:OpenAgentsInc/openagents.git").expect("ssh");
+        assert_eq!(gh.provider, Some(Provider::Github));
+        assert_eq!((gh.owner.as_str(), gh.repo.as_str()), ("OpenAgentsInc", "openagents"));
+        let gl = parse_remote_url("https://gitlab.com/group/sub/project.git").expect("https");
+        assert_eq!(gl.provider, Some(Provider::Gitlab));
+        assert_eq!(gl.owner, "group/sub");
+        let port = parse_remote_url("ssh://git@gitlab.example.com:2222/a/b").expect("ssh url");
+        assert_eq!((port.owner.as_str(), port.repo.as_str()), ("a", "b"));
+        assert_eq!(parse_remote_url("https://git.example.com/a/b").and_then(|r| r.provider), None);
+        assert_eq!(parse_remote_url("/srv/repo.git"), None);
+    }
+
+    #[test]
+    fn reads_remote_and_branches_from_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let git = dir.path().join(".git");
+        std::fs::create_dir_all(git.join("refs/remotes/origin")).expect("mkdir");
+        std::fs::write(
+            git.join("config"),
+            "[core]\n\tbare = false\n[remote \"origin\"]\n\turl = git@github.com:o/r.git\n",
+        )
+        .expect("write");
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/feature\n").expect("write");
+        assert_eq!(read(dir.path()).default_branch, "feature");
+        std::fs::write(git.join("refs/remotes/origin/HEAD"), "ref: refs/remotes/origin/trunk\n")
+            .expect("write");
+        let info = read(dir.path());
+        assert_eq!(info.default_branch, "trunk");
+        assert_eq!(info.remote.map(|r| r.repo), Some("r".to_string()));
+    }
+}
