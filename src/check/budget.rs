@@ -23,7 +23,10 @@ pub fn check(cx: &mut CheckCx<'_>) {
             cx.report(
                 Diagnostic::new(
                     Code::BudgetTooLarge,
-                    format!("`max_credits` of {} is larger than coder allows ({MAX_CREDITS})", credits.value),
+                    format!(
+                        "`max_credits` of {} is larger than coder allows ({MAX_CREDITS})",
+                        credits.value
+                    ),
                 )
                 .at(credits.span, "too large to be meant")
                 .help("credits are one US cent each by default: 5000 credits are 50 dollars"),

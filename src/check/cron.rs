@@ -16,8 +16,12 @@ pub fn check(cx: &mut CheckCx<'_>) {
                 // croner is the engine the runner and targets use: it must agree.
                 if let Err(err) = engine().parse(cron.value.trim()) {
                     cx.report(
-                        Diagnostic::new(Code::CronSyntax, format!("invalid cron expression: {err}"))
-                            .at(cron.span, "rejected by the cron engine"),
+                        Diagnostic::new(
+                            Code::Internal,
+                            format!("coder's cron tokenizer accepted what its cron engine rejects: {err}"),
+                        )
+                        .at(cron.span, "tokenizer and engine disagree")
+                        .help("this is a bug in coder; please report it with this expression"),
                     );
                 }
             }

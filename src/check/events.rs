@@ -18,9 +18,12 @@ pub fn check(cx: &mut CheckCx<'_>) {
         let Some(info) = events::find(name) else {
             let span = sub_span(cx.file, event, 0..name.len());
             cx.report(
-                Diagnostic::new(Code::UnknownRepoEvent, format!("unknown repository event `{name}`"))
-                    .at(span, "not an event")
-                    .help(help_for(name, events::catalog().iter().map(|e| e.name))),
+                Diagnostic::new(
+                    Code::UnknownRepoEvent,
+                    format!("unknown repository event `{name}`"),
+                )
+                .at(span, "not an event")
+                .help(help_for(name, events::catalog().iter().map(|e| e.name))),
             );
             continue;
         };

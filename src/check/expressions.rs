@@ -8,7 +8,9 @@ pub fn check(cx: &mut CheckCx<'_>) {
     let mut found = Vec::new();
     cx.tree.visit_strings(&mut |text, span| {
         if let Some(start) = text.find("${{") {
-            let end = text[start..].find("}}").map_or(text.len(), |e| start + e + 2);
+            let end = text[start..]
+                .find("}}")
+                .map_or(text.len(), |e| start + e + 2);
             found.push((Spanned::new(text.to_string(), span), start..end));
         }
     });

@@ -30,7 +30,8 @@ impl Selector<'_> {
     }
 }
 
-const FORMS: &str = "a selector is `deploy.<target>`, `agent.<role>`, `command`, `approve` or a step id";
+const FORMS: &str =
+    "a selector is `deploy.<target>`, `agent.<role>`, `command`, `approve` or a step id";
 
 pub fn check(cx: &mut CheckCx<'_>) {
     let Some(gates) = &cx.spec.policies().gates else {
@@ -71,7 +72,9 @@ fn resolve<'a>(cx: &mut CheckCx<'_>, entry: &'a Spanned<String>) -> Option<Selec
                 Some(Selector::StepId(text))
             }
             "deploy" | "agent" => {
-                cx.report(malformed(&format!("`{text}` needs a name: `{text}.<name>`")));
+                cx.report(malformed(&format!(
+                    "`{text}` needs a name: `{text}.<name>`"
+                )));
                 None
             }
             _ if !is_valid_id(text) => {
@@ -82,13 +85,13 @@ fn resolve<'a>(cx: &mut CheckCx<'_>, entry: &'a Spanned<String>) -> Option<Selec
                 let ids: Vec<String> = (0..cx.spec.steps.len())
                     .map(|i| cx.spec.step_id(i).into_owned())
                     .collect();
-                let candidates = ids
-                    .iter()
-                    .map(String::as_str)
-                    .chain(["command", "approve"]);
+                let candidates = ids.iter().map(String::as_str).chain(["command", "approve"]);
                 let help = match did_you_mean(text, candidates) {
                     Some(best) => format!("did you mean `{best}`?"),
-                    None => format!("{FORMS}; this workflow's step ids are {}", crate::diag::suggest::one_of(ids.iter().map(String::as_str))),
+                    None => format!(
+                        "{FORMS}; this workflow's step ids are {}",
+                        crate::diag::suggest::one_of(ids.iter().map(String::as_str))
+                    ),
                 };
                 cx.report(
                     Diagnostic::new(

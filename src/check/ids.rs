@@ -24,9 +24,12 @@ pub fn check(cx: &mut CheckCx<'_>) {
     }
     match &spec.workflow_id {
         Some(id) if !is_valid_id(&id.value) => cx.report(
-            Diagnostic::new(Code::InvalidId, format!("invalid workflow_id `{}`", id.value))
-                .at(id.span, "not a valid id")
-                .help(ID_HELP),
+            Diagnostic::new(
+                Code::InvalidId,
+                format!("invalid workflow_id `{}`", id.value),
+            )
+            .at(id.span, "not a valid id")
+            .help(ID_HELP),
         ),
         None if !is_valid_id(cx.file_stem) => cx.report(
             Diagnostic::new(
@@ -36,7 +39,9 @@ pub fn check(cx: &mut CheckCx<'_>) {
                     cx.file_stem
                 ),
             )
-            .help(format!("add `workflow_id:` to the spec or rename the file; {ID_HELP}")),
+            .help(format!(
+                "add `workflow_id:` to the spec or rename the file; {ID_HELP}"
+            )),
         ),
         _ => {}
     }
@@ -49,16 +54,22 @@ pub fn check(cx: &mut CheckCx<'_>) {
             && !is_valid_id(&explicit.value)
         {
             cx.report(
-                Diagnostic::new(Code::InvalidId, format!("invalid step_id `{}`", explicit.value))
-                    .at(explicit.span, "not a valid id")
-                    .help(ID_HELP),
+                Diagnostic::new(
+                    Code::InvalidId,
+                    format!("invalid step_id `{}`", explicit.value),
+                )
+                .at(explicit.span, "not a valid id")
+                .help(ID_HELP),
             );
             continue;
         }
         if let Some(&first) = seen.get(id.as_ref()) {
             let here = explicit.map_or(step.span, |e| e.span);
             let first_step = &spec.steps[first];
-            let there = first_step.value.explicit_id().map_or(first_step.span, |e| e.span);
+            let there = first_step
+                .value
+                .explicit_id()
+                .map_or(first_step.span, |e| e.span);
             let note = if explicit.is_none() || first_step.value.explicit_id().is_none() {
                 " (steps without `step_id` are `s1`, `s2`, … by position)"
             } else {
@@ -82,9 +93,12 @@ pub fn check(cx: &mut CheckCx<'_>) {
         };
         if !is_valid_id(&name.value) {
             cx.report(
-                Diagnostic::new(Code::InvalidId, format!("invalid webhook name `{}`", name.value))
-                    .at(name.span, "not a valid id")
-                    .help(format!("the name becomes an event type; {ID_HELP}")),
+                Diagnostic::new(
+                    Code::InvalidId,
+                    format!("invalid webhook name `{}`", name.value),
+                )
+                .at(name.span, "not a valid id")
+                .help(format!("the name becomes an event type; {ID_HELP}")),
             );
         } else if let Some(first) = webhooks.insert(&name.value, name.span) {
             cx.report(

@@ -16,7 +16,10 @@ pub fn check(cx: &mut CheckCx<'_>) {
             cx.report(
                 Diagnostic::new(
                     Code::PathShadowed,
-                    format!("allowed path `{}` is blocked by `{}`", allow.text, block.text),
+                    format!(
+                        "allowed path `{}` is blocked by `{}`",
+                        allow.text, block.text
+                    ),
                 )
                 .at(*allow_span, "allows nothing")
                 .also(*block_span, "blocked here, and blocked paths win")

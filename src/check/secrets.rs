@@ -23,7 +23,13 @@ pub fn check(cx: &mut CheckCx<'_>) {
         if !is_env_var_name(name) {
             let upper: String = name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             let help = if is_env_var_name(&upper) {
                 format!("secrets reach steps as environment variables; try `{upper}`")
@@ -40,10 +46,13 @@ pub fn check(cx: &mut CheckCx<'_>) {
             );
         } else if let Some(first) = seen.insert(name, secret.span) {
             cx.report(
-                Diagnostic::new(Code::DuplicateSecret, format!("secret `{name}` is listed twice"))
-                    .at(secret.span, "listed again")
-                    .also(first, "first listed here")
-                    .help("remove the second entry"),
+                Diagnostic::new(
+                    Code::DuplicateSecret,
+                    format!("secret `{name}` is listed twice"),
+                )
+                .at(secret.span, "listed again")
+                .also(first, "first listed here")
+                .help("remove the second entry"),
             );
         }
     }

@@ -73,7 +73,11 @@ pub fn run(args: CheckArgs) -> u8 {
     let mut reports: Vec<FileReport> = Vec::with_capacity(checked.len() + 1);
     if let Some((file, diag)) = config_problem {
         let path = root.join(&file.path);
-        let shown = path.strip_prefix(&cwd).unwrap_or(&path).to_string_lossy().to_string();
+        let shown = path
+            .strip_prefix(&cwd)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .to_string();
         reports.push(FileReport {
             source: SourceFile::new(shown, file.text.clone()),
             diagnostics: vec![diag],

@@ -32,7 +32,9 @@ pub fn run(args: ExplainArgs) -> u8 {
         Some(query) => match Code::lookup(query) {
             Some(code) => vec![code],
             None => {
-                let names = Code::ALL.iter().flat_map(|c| [c.info().code, c.info().name]);
+                let names = Code::ALL
+                    .iter()
+                    .flat_map(|c| [c.info().code, c.info().name]);
                 let hint = did_you_mean(query, names)
                     .map(|best| format!("; did you mean `{best}`?"))
                     .unwrap_or_default();
@@ -53,7 +55,13 @@ pub fn run(args: ExplainArgs) -> u8 {
             .iter()
             .map(|c| {
                 let info = c.info();
-                format!("{} {:<24} {:<8} {}\n", info.code, info.name, info.severity.as_str(), info.summary)
+                format!(
+                    "{} {:<24} {:<8} {}\n",
+                    info.code,
+                    info.name,
+                    info.severity.as_str(),
+                    info.summary
+                )
             })
             .collect(),
         ExplainFormat::Text => codes

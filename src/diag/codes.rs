@@ -690,7 +690,11 @@ mod tests {
             assert!(seen.insert(info.name), "{} reused", info.name);
             assert_eq!(info.code.len(), 5);
             assert!(info.code.starts_with('C'));
-            assert!(info.explanation().contains("## What it does"), "{}", info.code);
+            assert!(
+                info.explanation().contains("## What it does"),
+                "{}",
+                info.code
+            );
             assert_eq!(Code::lookup(info.code), Some(*code));
             assert_eq!(Code::lookup(info.name), Some(*code));
         }

@@ -48,9 +48,15 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("timezon", ["cron", "timezone"]), Some("timezone"));
+        assert_eq!(
+            did_you_mean("timezon", ["cron", "timezone"]),
+            Some("timezone")
+        );
         assert_eq!(did_you_mean("Manual", ["manual", "cron"]), Some("manual"));
-        assert_eq!(did_you_mean("release-engineer", ["release_engineer"]), Some("release_engineer"));
+        assert_eq!(
+            did_you_mean("release-engineer", ["release_engineer"]),
+            Some("release_engineer")
+        );
         assert_eq!(did_you_mean("zzz", ["manual", "cron"]), None);
         assert_eq!(one_of(["a", "b", "c"]), "`a`, `b` or `c`");
     }

@@ -25,13 +25,21 @@ pub fn convert(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Spec> {
     let project = map.take("project").and_then(|n| project(&mut cx, n));
     let triggers = map.take("triggers").and_then(|n| {
         let items = cx.list(n)?;
-        Some(items.iter().filter_map(|item| trigger(&mut cx, item)).collect())
+        Some(
+            items
+                .iter()
+                .filter_map(|item| trigger(&mut cx, item))
+                .collect(),
+        )
     });
     let policies = map.take("policies").and_then(|n| policies(&mut cx, n));
     let steps_node = map.take("steps");
-    let steps = steps_node
-        .and_then(|n| cx.list(n))
-        .map(|items| items.iter().filter_map(|item| step(&mut cx, item)).collect());
+    let steps = steps_node.and_then(|n| cx.list(n)).map(|items| {
+        items
+            .iter()
+            .filter_map(|item| step(&mut cx, item))
+            .collect()
+    });
     if let Some(Value::Seq(items)) = steps_node.map(|n| &n.value)
         && items.is_empty()
     {
@@ -89,9 +97,12 @@ impl<'n> Fields<'n> {
 
     fn missing(&self, key: &str, what: &str, cx: &mut Cx<'_>) {
         cx.diags.push(
-            Diagnostic::new(Code::MissingField, format!("missing field `{key}` in {what}"))
-                .at(self.anchor, format!("{what} has no `{key}`"))
-                .help(format!("add `{key}:`")),
+            Diagnostic::new(
+                Code::MissingField,
+                format!("missing field `{key}` in {what}"),
+            )
+            .at(self.anchor, format!("{what} has no `{key}`"))
+            .help(format!("add `{key}:`")),
         );
     }
 
@@ -141,7 +152,9 @@ impl<'d> Cx<'d> {
             format!("expected {expected}, found {}", node.kind_name()),
         )
         .at(node.span, format!("{} here", node.kind_name()));
-        if expected == "a string" && matches!(node.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
+        if expected == "a string"
+            && matches!(node.value, Value::Int(_) | Value::Float(_) | Value::Bool(_))
+        {
             diag = diag.help("put the value in quotes to make it a string");
         }
         self.diags.push(diag);
@@ -209,7 +222,9 @@ impl<'d> Cx<'d> {
             self.diags.push(
                 Diagnostic::new(Code::EmptyValue, format!("`{field}` is empty"))
                     .at(node.span, "empty")
-                    .help(format!("write the {field}, or remove the field if it is optional")),
+                    .help(format!(
+                        "write the {field}, or remove the field if it is optional"
+                    )),
             );
             return None;
         }
@@ -318,7 +333,12 @@ fn project(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Project>> {
 
 fn trigger(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Trigger>> {
     let mut map = cx.mapping(node)?;
-    let kind = cx.kind(&mut map, "trigger", &TRIGGER_KINDS, Code::UnknownTriggerType)?;
+    let kind = cx.kind(
+        &mut map,
+        "trigger",
+        &TRIGGER_KINDS,
+        Code::UnknownTriggerType,
+    )?;
     let what = format!("this `{kind}` trigger");
     let required = |map: &mut Fields<'_>, cx: &mut Cx<'_>, key: &'static str| {
         let value = map.take(key);
@@ -367,20 +387,22 @@ fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
                     map.missing("role", &what, cx);
                     None
                 }
-                Some(n) => cx.string(n).and_then(|role| match Role::parse(&role.value) {
-                    Some(r) => Some(Spanned::new(r, n.span)),
-                    None => {
-                        cx.diags.push(
-                            Diagnostic::new(
-                                Code::UnknownRole,
-                                format!("unknown role `{}`", role.value),
-                            )
-                            .at(n.span, "not a role")
-                            .help(help_for(&role.value, Role::ALL.map(Role::as_str))),
-                        );
-                        None
-                    }
-                }),
+                Some(n) => cx
+                    .string(n)
+                    .and_then(|role| match Role::parse(&role.value) {
+                        Some(r) => Some(Spanned::new(r, n.span)),
+                        None => {
+                            cx.diags.push(
+                                Diagnostic::new(
+                                    Code::UnknownRole,
+                                    format!("unknown role `{}`", role.value),
+                                )
+                                .at(n.span, "not a role")
+                                .help(help_for(&role.value, Role::ALL.map(Role::as_str))),
+                            );
+                            None
+                        }
+                    }),
             };
             let goal = required(&mut map, cx, "goal");
             role.zip(goal).map(|(role, goal)| Step::Agent {

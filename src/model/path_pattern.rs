@@ -35,11 +35,15 @@ impl PathPattern {
             return Err(PatternError::ParentDir);
         }
         let normalized = text.trim_start_matches("./").trim_end_matches('/');
-        let glob = GlobBuilder::new(if normalized.is_empty() { "**" } else { normalized })
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| PatternError::Glob(e.kind().to_string()))?;
+        let glob = GlobBuilder::new(if normalized.is_empty() {
+            "**"
+        } else {
+            normalized
+        })
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| PatternError::Glob(e.kind().to_string()))?;
         Ok(PathPattern {
             text: text.to_string(),
             matcher: glob.compile_matcher(),
@@ -106,10 +110,19 @@ mod tests {
 
     #[test]
     fn rejects_paths_outside_the_repo() {
-        assert_eq!(PathPattern::parse("/etc").err(), Some(PatternError::Absolute));
-        assert_eq!(PathPattern::parse("a/../../b").err(), Some(PatternError::ParentDir));
+        assert_eq!(
+            PathPattern::parse("/etc").err(),
+            Some(PatternError::Absolute)
+        );
+        assert_eq!(
+            PathPattern::parse("a/../../b").err(),
+            Some(PatternError::ParentDir)
+        );
         assert_eq!(PathPattern::parse("").err(), Some(PatternError::Empty));
-        assert!(matches!(PathPattern::parse("src/[a-"), Err(PatternError::Glob(_))));
+        assert!(matches!(
+            PathPattern::parse("src/[a-"),
+            Err(PatternError::Glob(_))
+        ));
     }
 
     #[test]

@@ -56,9 +56,16 @@ impl FieldKind {
 
     /// The value of a name (`JAN` = 1, `SUN` = 0), case-insensitive.
     fn value_of_name(self, name: &str) -> Option<u8> {
-        let index = self.names().iter().position(|n| n.eq_ignore_ascii_case(name))?;
+        let index = self
+            .names()
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))?;
         let index = u8::try_from(index).ok()?;
-        Some(if self == FieldKind::Month { index + 1 } else { index })
+        Some(if self == FieldKind::Month {
+            index + 1
+        } else {
+            index
+        })
     }
 }
 
@@ -173,7 +180,9 @@ pub fn parse_cron(expr: &str) -> Result<CronExpr, Vec<CronError>> {
         };
         let help = match tokens.len() {
             6 => format!("{FIELD_ORDER_HELP}; seconds and years are not supported"),
-            7 => format!("{FIELD_ORDER_HELP}; this looks like a Quartz expression with seconds and years"),
+            7 => format!(
+                "{FIELD_ORDER_HELP}; this looks like a Quartz expression with seconds and years"
+            ),
             _ => FIELD_ORDER_HELP.to_string(),
         };
         return Err(vec![
@@ -294,7 +303,11 @@ fn parse_item(kind: FieldKind, item: &str, range: Range<usize>) -> Result<u64, C
     let is_word = item.len() > 1
         && item.bytes().all(|b| b.is_ascii_alphabetic())
         && !item.eq_ignore_ascii_case("LW");
-    let extension_chars: &[char] = if is_word { &['#', '?'] } else { &['L', 'W', '#', '?'] };
+    let extension_chars: &[char] = if is_word {
+        &['#', '?']
+    } else {
+        &['L', 'W', '#', '?']
+    };
     if let Some(pos) = outside_names.find(extension_chars) {
         let at = range.start + pos;
         let ch = &item[pos..=pos];
@@ -324,10 +337,7 @@ fn parse_item(kind: FieldKind, item: &str, range: Range<usize>) -> Result<u64, C
                     return Err(CronError::new(
                         Code::CronInvalidStep,
                         step_range,
-                        format!(
-                            "invalid step `/{step_text}` in the {} field",
-                            kind.name()
-                        ),
+                        format!("invalid step `/{step_text}` in the {} field", kind.name()),
                         "invalid step",
                     )
                     .help(format!("a step is a number from 1 to {max}")));
@@ -349,7 +359,9 @@ fn parse_item(kind: FieldKind, item: &str, range: Range<usize>) -> Result<u64, C
                 format!("range `{base}` in the {} field runs backwards", kind.name()),
                 "start is after end",
             )
-            .help(format!("write it in order, or as a list such as `{high}-{max},{min}-{low}`")));
+            .help(format!(
+                "write it in order, or as a list such as `{high}-{max},{min}-{low}`"
+            )));
         }
         (low, high)
     } else {
@@ -358,7 +370,9 @@ fn parse_item(kind: FieldKind, item: &str, range: Range<usize>) -> Result<u64, C
         (value, if step_value.is_some() { max } else { value })
     };
     let step = step_value.unwrap_or(1);
-    Ok((low..=high).step_by(step as usize).fold(0u64, |bits, v| bits | (1 << v)))
+    Ok((low..=high)
+        .step_by(step as usize)
+        .fold(0u64, |bits, v| bits | (1 << v)))
 }
 
 fn parse_value(kind: FieldKind, text: &str, range: Range<usize>) -> Result<u8, CronError> {
@@ -418,7 +432,9 @@ fn parse_value(kind: FieldKind, text: &str, range: Range<usize>) -> Result<u8, C
         format!("`{text}` is not a value of the {} field", kind.name()),
         "not a number or name",
     )
-    .help("a field is `*`, a number or name, a range `a-b`, a step `x/n`, or a comma-separated list"))
+    .help(
+        "a field is `*`, a number or name, a range `a-b`, a step `x/n`, or a comma-separated list",
+    ))
 }
 
 #[cfg(test)]
@@ -454,17 +470,26 @@ mod tests {
     #[test]
     fn errors_point_at_the_field() {
         assert_eq!(error("0 24 * * *"), (Code::CronOutOfRange, "24".into()));
-        assert_eq!(error("0 9 * * MONDAY"), (Code::CronUnknownName, "MONDAY".into()));
+        assert_eq!(
+            error("0 9 * * MONDAY"),
+            (Code::CronUnknownName, "MONDAY".into())
+        );
         assert_eq!(error("0 9 JAN * *"), (Code::CronUnknownName, "JAN".into()));
         assert_eq!(error("*/0 * * * *"), (Code::CronInvalidStep, "0".into()));
         assert_eq!(error("@daily"), (Code::CronMacro, "@daily".into()));
         assert_eq!(error("0 9 ? * MON"), (Code::CronNonstandard, "?".into()));
         assert_eq!(error("0 9 L * *"), (Code::CronNonstandard, "L".into()));
         assert_eq!(error("0 9 * * MON#1"), (Code::CronNonstandard, "#".into()));
-        assert_eq!(error("0 9 * * 5-1"), (Code::CronReversedRange, "5-1".into()));
+        assert_eq!(
+            error("0 9 * * 5-1"),
+            (Code::CronReversedRange, "5-1".into())
+        );
         assert_eq!(error("0 9,,17 * * *"), (Code::CronSyntax, "".into()));
         assert_eq!(error("0 0 30 2 *"), (Code::CronNeverFires, "30 2".into()));
-        assert_eq!(error("0 0 9 * * 1"), (Code::CronFieldCount, "0 0 9 * * 1".into()));
+        assert_eq!(
+            error("0 0 9 * * 1"),
+            (Code::CronFieldCount, "0 0 9 * * 1".into())
+        );
         assert_eq!(error("0 9 * * JUL"), (Code::CronUnknownName, "JUL".into()));
     }
 

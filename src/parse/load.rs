@@ -51,20 +51,25 @@ pub fn load_text(path: &str, bytes: Vec<u8>) -> Result<SourceFile, (SourceFile, 
             }
             if let Some(nul) = text.find('\0') {
                 let file = SourceFile::new(path, text);
-                let diag = Diagnostic::new(Code::NotUtf8, "file contains a NUL byte: it is binary, not text")
-                    .at(Span::new(nul, nul + 1), "NUL byte here");
+                let diag = Diagnostic::new(
+                    Code::NotUtf8,
+                    "file contains a NUL byte: it is binary, not text",
+                )
+                .at(Span::new(nul, nul + 1), "NUL byte here");
                 return Err((file, diag));
             }
             Ok(SourceFile::new(path, text))
         }
         Err(err) => {
             let offset = err.utf8_error().valid_up_to();
-            let diag = Diagnostic::new(
-                Code::NotUtf8,
-                format!("file is not UTF-8 text (invalid byte at offset {offset})"),
-            )
-            .help("save the file as UTF-8");
-            Err((SourceFile::new(path, ""), diag))
+            // Up to the first bad byte the lossy text has the same offsets: underline it there.
+            let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            let file = SourceFile::new(path, lossy);
+            let width = file.text[offset..].chars().next().map_or(0, char::len_utf8);
+            let diag = Diagnostic::new(Code::NotUtf8, "file is not UTF-8 text")
+                .at(Span::new(offset, offset + width), "not UTF-8")
+                .help("save the file as UTF-8");
+            Err((file, diag))
         }
     }
 }
@@ -75,9 +80,15 @@ pub fn parse_document(file: &SourceFile, format: SpecFormat) -> Result<Node, Dia
     if format == SpecFormat::Json {
         // YAML accepts what JSON does not (comments, trailing commas): hold `.json` files to JSON.
         if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(src) {
-            let offset = file.offset_of(err.line(), err.column()).unwrap_or(src.len());
+            let offset = file
+                .offset_of(err.line(), err.column())
+                .unwrap_or(src.len());
             let message = err.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
             return Err(Diagnostic::new(Code::SyntaxError, "invalid JSON")
                 .at(Span::new(offset, offset), message));
         }
@@ -107,13 +118,21 @@ fn syntax_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic
         || message.contains("recursion limit")
         || message.contains("alias");
     let mut diag = if budget {
-        Diagnostic::new(
-            Code::InputLimitExceeded,
-            format!("file exceeds a parser limit ({message})"),
-        )
-        .help(format!(
-            "specs may nest at most {MAX_DEPTH} levels and use at most {MAX_ALIASES} aliases"
-        ))
+        let what = if message.contains("Depth") || message.contains("recursion") {
+            format!("nests deeper than {MAX_DEPTH} levels")
+        } else if message.contains("Events") {
+            format!("expands into more than {MAX_EVENTS} nodes (an alias bomb?)")
+        } else if message.contains("lias") {
+            format!("uses aliases beyond the limit of {MAX_ALIASES}")
+        } else {
+            "exceeds a parser limit".to_string()
+        };
+        let diag = Diagnostic::new(Code::InputLimitExceeded, format!("the file {what}"))
+            .help("write values out instead of through nested aliases, and flatten the structure");
+        return match span {
+            Some(span) => diag.at(span, "limit reached here"),
+            None => diag,
+        };
     } else if message.contains("multiple YAML documents") {
         Diagnostic::new(Code::SyntaxError, "a spec file holds one YAML document")
             .help("remove the `---` separator, or split the documents into separate files")
@@ -141,7 +160,9 @@ fn location_span(file: &SourceFile, loc: &serde_saphyr::Location) -> Option<Span
     let span = loc.span();
     if let (Some(offset), Some(len)) = (span.byte_offset(), span.byte_len()) {
         let start = usize::try_from(offset).ok()?.min(file.text.len());
-        let end = start.saturating_add(usize::try_from(len).ok()?).min(file.text.len());
+        let end = start
+            .saturating_add(usize::try_from(len).ok()?)
+            .min(file.text.len());
         return Some(Span::new(start, end));
     }
     // Some scanner errors carry only a line and column.
@@ -259,24 +280,35 @@ mod tests {
     fn keys_and_values_keep_byte_spans() {
         let src = "name: x\nsteps:\n  - goal: \"héllo\"\n";
         let root = parse(src).expect("parses");
-        let Value::Map(entries) = &root.value else { panic!("map") };
+        let Value::Map(entries) = &root.value else {
+            panic!("map")
+        };
         let (key, value) = &entries[1];
         assert_eq!(&src[key.span.start..key.span.end], "steps");
-        let Value::Seq(items) = &value.value else { panic!("seq") };
-        let Value::Map(step) = &items[0].value else { panic!("map") };
+        let Value::Seq(items) = &value.value else {
+            panic!("seq")
+        };
+        let Value::Map(step) = &items[0].value else {
+            panic!("map")
+        };
         assert_eq!(&src[step[0].1.span.start..step[0].1.span.end], "\"héllo\"");
     }
 
     #[test]
     fn duplicates_pass_through() {
         let root = parse("a: 1\na: 2\n").expect("parses");
-        let Value::Map(entries) = &root.value else { panic!("map") };
+        let Value::Map(entries) = &root.value else {
+            panic!("map")
+        };
         assert_eq!(entries.len(), 2);
     }
 
     #[test]
     fn budget_errors_are_limit_diagnostics() {
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
-        assert_eq!(parse(&deep).map(|_| ()).unwrap_err().code, Code::InputLimitExceeded);
+        assert_eq!(
+            parse(&deep).map(|_| ()).unwrap_err().code,
+            Code::InputLimitExceeded
+        );
     }
 }

@@ -59,7 +59,10 @@ pub fn load(root: &Path) -> (Config, Option<(SourceFile, Diagnostic)>) {
 
 fn toml_diagnostic(err: &toml::de::Error, what: &str) -> Diagnostic {
     let message = err.message().trim().to_string();
-    let diag = Diagnostic::new(Code::InvalidConfig, format!("invalid configuration in {what}: {message}"));
+    let diag = Diagnostic::new(
+        Code::InvalidConfig,
+        format!("invalid configuration in {what}: {message}"),
+    );
     match err.span() {
         Some(range) => diag.at(Span::new(range.start, range.end), message),
         None => diag,

@@ -23,12 +23,13 @@ pub struct GitInfo {
 /// Read the git facts of the repository at `root`. Missing or unreadable files give defaults.
 pub fn read(root: &Path) -> GitInfo {
     let git_dir = git_dir(root);
-    let common_dir = git_dir
-        .as_deref()
-        .map(|dir| match std::fs::read_to_string(dir.join("commondir")) {
-            Ok(rel) => dir.join(rel.trim()),
-            Err(_) => dir.to_path_buf(),
-        });
+    let common_dir =
+        git_dir
+            .as_deref()
+            .map(|dir| match std::fs::read_to_string(dir.join("commondir")) {
+                Ok(rel) => dir.join(rel.trim()),
+                Err(_) => dir.to_path_buf(),
+            });
     let remote = common_dir
         .as_deref()
         .and_then(|dir| std::fs::read_to_string(dir.join("config")).ok())
@@ -45,10 +46,16 @@ pub fn read(root: &Path) -> GitInfo {
     let current = git_dir
         .as_deref()
         .and_then(|dir| std::fs::read_to_string(dir.join("HEAD")).ok())
-        .and_then(|head| head.trim().strip_prefix("ref: refs/heads/").map(str::to_string));
+        .and_then(|head| {
+            head.trim()
+                .strip_prefix("ref: refs/heads/")
+                .map(str::to_string)
+        });
     GitInfo {
         remote,
-        default_branch: origin_head.or(current).unwrap_or_else(|| "main".to_string()),
+        default_branch: origin_head
+            .or(current)
+            .unwrap_or_else(|| "main".to_string()),
     }
 }
 
@@ -120,13 +127,19 @@ mod tests {
     fn remote_urls() {
         let gh = parse_remote_url("git@github.com:OpenAgentsInc/openagents.git").expect("ssh");
         assert_eq!(gh.provider, Some(Provider::Github));
-        assert_eq!((gh.owner.as_str(), gh.repo.as_str()), ("OpenAgentsInc", "openagents"));
+        assert_eq!(
+            (gh.owner.as_str(), gh.repo.as_str()),
+            ("OpenAgentsInc", "openagents")
+        );
         let gl = parse_remote_url("https://gitlab.com/group/sub/project.git").expect("https");
         assert_eq!(gl.provider, Some(Provider::Gitlab));
         assert_eq!(gl.owner, "group/sub");
         let port = parse_remote_url("ssh://git@gitlab.example.com:2222/a/b").expect("ssh url");
         assert_eq!((port.owner.as_str(), port.repo.as_str()), ("a", "b"));
-        assert_eq!(parse_remote_url("https://git.example.com/a/b").and_then(|r| r.provider), None);
+        assert_eq!(
+            parse_remote_url("https://git.example.com/a/b").and_then(|r| r.provider),
+            None
+        );
         assert_eq!(parse_remote_url("/srv/repo.git"), None);
     }
 
@@ -142,8 +155,11 @@ mod tests {
         .expect("write");
         std::fs::write(git.join("HEAD"), "ref: refs/heads/feature\n").expect("write");
         assert_eq!(read(dir.path()).default_branch, "feature");
-        std::fs::write(git.join("refs/remotes/origin/HEAD"), "ref: refs/remotes/origin/trunk\n")
-            .expect("write");
+        std::fs::write(
+            git.join("refs/remotes/origin/HEAD"),
+            "ref: refs/remotes/origin/trunk\n",
+        )
+        .expect("write");
         let info = read(dir.path());
         assert_eq!(info.default_branch, "trunk");
         assert_eq!(info.remote.map(|r| r.repo), Some("r".to_string()));

@@ -1,1 +1,27 @@
+//! The one integration test binary: fixtures, the CLI on the real binaries, the schema, and
+//! property tests.
 
+mod cli;
+mod fixtures;
+mod props;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (where Cargo.toml is).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture_dir() -> PathBuf {
+    root().join("tests/fixtures/check")
+}
+
+/// insta settings shared by every snapshot: all snapshots live in top-level `snapshots/`.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}

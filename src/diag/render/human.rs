@@ -110,7 +110,10 @@ impl miette::Diagnostic for View<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.diag.primary.as_ref().map(|_| self.source as &dyn SourceCode)
+        self.diag
+            .primary
+            .as_ref()
+            .map(|_| self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

@@ -10,13 +10,10 @@ pub fn render_short(reports: &[FileReport]) -> String {
     let mut out = String::new();
     for report in reports {
         for diag in &report.diagnostics {
-            let (line, column) = diag
-                .primary
-                .as_ref()
-                .map_or((1, 1), |l| {
-                    let lc = report.source.line_col(l.span.start);
-                    (lc.line, lc.column)
-                });
+            let (line, column) = diag.primary.as_ref().map_or((1, 1), |l| {
+                let lc = report.source.line_col(l.span.start);
+                (lc.line, lc.column)
+            });
             out.push_str(&format!(
                 "{}:{line}:{column}: {}[{}]: {}\n",
                 report.source.path,
