@@ -45,7 +45,10 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, config: &Config) -> Checke
     let format = SpecFormat::from_path(&input.path).unwrap_or(SpecFormat::Yaml);
     let file = match parse::load_text(&input.display, bytes) {
         Ok(file) => file,
-        Err((file, diag)) => return failed(file, diag),
+        Err(failure) => {
+            let (file, diag) = *failure;
+            return failed(file, diag);
+        }
     };
     let tree = match parse::parse_document(&file, format) {
         Ok(tree) => tree,

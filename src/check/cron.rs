@@ -12,19 +12,7 @@ pub fn check(cx: &mut CheckCx<'_>) {
             continue;
         };
         match parse_cron(&cron.value) {
-            Ok(_) => {
-                // croner is the engine the runner and targets use: it must agree.
-                if let Err(err) = engine().parse(cron.value.trim()) {
-                    cx.report(
-                        Diagnostic::new(
-                            Code::Internal,
-                            format!("coder's cron tokenizer accepted what its cron engine rejects: {err}"),
-                        )
-                        .at(cron.span, "tokenizer and engine disagree")
-                        .help("this is a bug in coder; please report it with this expression"),
-                    );
-                }
-            }
+            Ok(_) => {}
             Err(errors) => {
                 for error in errors {
                     let span = sub_span(cx.file, cron, error.range.clone());
@@ -40,15 +28,6 @@ pub fn check(cx: &mut CheckCx<'_>) {
             check_timezone(cx, tz);
         }
     }
-}
-
-/// croner configured for exactly the spec's cron dialect.
-pub fn engine() -> croner::parser::CronParser {
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Disallowed)
-        .year(croner::parser::Year::Disallowed)
-        .sloppy_ranges(true)
-        .build()
 }
 
 fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {

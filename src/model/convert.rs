@@ -73,6 +73,9 @@ pub fn convert(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Spec> {
     })
 }
 
+/// For unknown keys of a step or trigger: its kind, the noun, and every kind's fields.
+type KindContext<'a> = (&'a str, &'a str, &'a [(&'a str, &'a [&'a str])]);
+
 struct Cx<'d> {
     diags: &'d mut Vec<Diagnostic>,
 }
@@ -108,7 +111,7 @@ impl<'n> Fields<'n> {
 
     /// Report every key nobody asked for. `kinds` lists the fields of other step or trigger
     /// kinds, so that `goal` on a command step says where `goal` belongs.
-    fn finish(self, cx: &mut Cx<'_>, kinds: Option<(&str, &str, &[(&str, &[&str])])>) {
+    fn finish(self, cx: &mut Cx<'_>, kinds: Option<KindContext<'_>>) {
         for (key, key_node, _, used) in &self.entries {
             if *used {
                 continue;

@@ -3,12 +3,17 @@
 //! and a path matches when the pattern matches it or any directory above it. So `src/` and
 //! `src` both mean everything under `src`, as `.gitignore` does.
 
-use globset::{GlobBuilder, GlobMatcher};
+use std::sync::OnceLock;
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
 
 #[derive(Clone, Debug)]
 pub struct PathPattern {
     pub text: String,
-    matcher: GlobMatcher,
+    glob: Glob,
+    /// Compiling a glob builds a regex, which costs more than checking a whole spec: only
+    /// patterns that are matched against pay for it.
+    matcher: OnceLock<GlobMatcher>,
 }
 
 /// Why a pattern is not usable.
@@ -46,16 +51,25 @@ impl PathPattern {
         .map_err(|e| PatternError::Glob(e.kind().to_string()))?;
         Ok(PathPattern {
             text: text.to_string(),
-            matcher: glob.compile_matcher(),
+            glob,
+            matcher: OnceLock::new(),
         })
     }
 
     /// Whether `path` (repo-relative, `/`-separated) is this pattern's or lies under a match.
     pub fn matches(&self, path: &str) -> bool {
         let path = path.trim_end_matches('/');
+        if self.is_literal() {
+            let own = self.literal_dir();
+            return path == own
+                || path
+                    .strip_prefix(own)
+                    .is_some_and(|rest| rest.starts_with('/'));
+        }
+        let matcher = self.matcher.get_or_init(|| self.glob.compile_matcher());
         let mut prefix_end = path.len();
         loop {
-            if self.matcher.is_match(&path[..prefix_end]) {
+            if matcher.is_match(&path[..prefix_end]) {
                 return true;
             }
             match path[..prefix_end].rfind('/') {

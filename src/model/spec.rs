@@ -174,6 +174,7 @@ pub enum Step {
     /// Run a coding agent with a role and a goal.
     Agent {
         /// Default: `s<position>`, counting from 1.
+        #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
         step_id: Option<Spanned<String>>,
         name: Option<Spanned<String>>,
         role: Spanned<Role>,
@@ -183,6 +184,7 @@ pub enum Step {
     },
     /// Run a shell command.
     Command {
+        #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
         step_id: Option<Spanned<String>>,
         name: Option<Spanned<String>>,
         #[schemars(length(min = 1))]
@@ -190,6 +192,7 @@ pub enum Step {
     },
     /// Deploy to a target: `preview`, `prod`, or one configured in `[deploy.<name>]`.
     Deploy {
+        #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
         step_id: Option<Spanned<String>>,
         name: Option<Spanned<String>>,
         #[schemars(length(min = 1))]
@@ -197,6 +200,7 @@ pub enum Step {
     },
     /// Wait for a person's approval.
     Approve {
+        #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
         step_id: Option<Spanned<String>>,
         name: Option<Spanned<String>>,
         /// What the approver is asked to approve.

@@ -32,16 +32,14 @@ impl SpecFormat {
 }
 
 /// Decode a file's bytes, refusing files that are too large or not UTF-8 text.
-pub fn load_text(path: &str, bytes: Vec<u8>) -> Result<SourceFile, (SourceFile, Diagnostic)> {
+pub fn load_text(path: &str, bytes: Vec<u8>) -> Result<SourceFile, Box<(SourceFile, Diagnostic)>> {
     if bytes.len() > MAX_FILE_BYTES {
         let diag = Diagnostic::new(
             Code::FileTooLarge,
-            format!(
-                "file is {} bytes; specs are limited to {MAX_FILE_BYTES} bytes",
-                bytes.len()
-            ),
-        );
-        return Err((SourceFile::new(path, ""), diag));
+            format!("file is over {MAX_FILE_BYTES} bytes, the size limit for specs"),
+        )
+        .help("a spec is a few kilobytes: split the workflow, or move this file out of the specs folder");
+        return Err(Box::new((SourceFile::new(path, ""), diag)));
     }
     match String::from_utf8(bytes) {
         Ok(mut text) => {
@@ -56,7 +54,7 @@ pub fn load_text(path: &str, bytes: Vec<u8>) -> Result<SourceFile, (SourceFile, 
                     "file contains a NUL byte: it is binary, not text",
                 )
                 .at(Span::new(nul, nul + 1), "NUL byte here");
-                return Err((file, diag));
+                return Err(Box::new((file, diag)));
             }
             Ok(SourceFile::new(path, text))
         }
@@ -69,7 +67,7 @@ pub fn load_text(path: &str, bytes: Vec<u8>) -> Result<SourceFile, (SourceFile, 
             let diag = Diagnostic::new(Code::NotUtf8, "file is not UTF-8 text")
                 .at(Span::new(offset, offset + width), "not UTF-8")
                 .help("save the file as UTF-8");
-            Err((file, diag))
+            Err(Box::new((file, diag)))
         }
     }
 }

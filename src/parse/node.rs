@@ -63,3 +63,29 @@ impl Value {
         }
     }
 }
+
+impl Node {
+    /// The value as JSON, spans dropped (duplicate keys: the first wins).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => {
+                let mut map = serde_json::Map::new();
+                for (key, value) in entries {
+                    let key = match &key.value {
+                        Value::Str(s) => s.clone(),
+                        _ => key.to_json().to_string(),
+                    };
+                    map.entry(key).or_insert_with(|| value.to_json());
+                }
+                J::Object(map)
+            }
+        }
+    }
+}
