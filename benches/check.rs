@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use coder::driver::Settings;
 use coder::driver::{SpecInput, check_bytes, check_inputs};
-use coder::workspace::Config;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const ROLES: [&str; 5] = [
@@ -76,7 +76,7 @@ fn benches(c: &mut Criterion) {
         path: "wf_7.yml".into(),
         display: "wf_7.yml".into(),
     };
-    let config = Config::default();
+    let config = Settings::default();
     let checked = check_bytes(&input, typical.clone().into_bytes(), &config);
     assert_eq!(checked.report.errors(), 0, "the typical spec is valid");
     c.bench_function("parse_check/typical", |b| {

@@ -6,9 +6,36 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{self, CheckCx};
 use crate::diag::{Code, Diagnostic, FileReport, SourceFile, Span};
+use crate::model::Provider;
 use crate::model::{self, Spec};
 use crate::parse::{self, SpecFormat};
+use crate::target::{self, Target};
 use crate::workspace::Config;
+
+/// What checking needs besides the spec: configuration and the targets to check for.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub config: Config,
+    /// Targets named with `--target`; when empty, the spec's provider selects one.
+    pub targets: Vec<Target>,
+    /// The provider the git remote names, for specs that set none.
+    pub remote_provider: Option<Provider>,
+}
+
+impl Settings {
+    fn targets_for(&self, spec: &Spec) -> Vec<Target> {
+        if !self.targets.is_empty() {
+            return self.targets.clone();
+        }
+        let provider = spec
+            .project
+            .as_ref()
+            .and_then(|p| p.value.provider.as_ref())
+            .map(|p| p.value)
+            .or(self.remote_provider);
+        provider.map(Target::for_provider).into_iter().collect()
+    }
+}
 
 /// A spec file to check: where it is, and how to name it in diagnostics.
 #[derive(Clone, Debug)]
@@ -41,7 +68,7 @@ fn file_stem(path: &Path) -> &str {
 }
 
 /// Check one spec's bytes.
-pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, config: &Config) -> CheckedFile {
+pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> CheckedFile {
     let format = SpecFormat::from_path(&input.path).unwrap_or(SpecFormat::Yaml);
     let file = match parse::load_text(&input.display, bytes) {
         Ok(file) => file,
@@ -61,11 +88,14 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, config: &Config) -> Checke
             file: &file,
             tree: &tree,
             spec,
-            config,
+            config: &settings.config,
             file_stem: file_stem(&input.path),
             diags: &mut diags,
         };
         check::run_all(&mut cx);
+        for target in settings.targets_for(spec) {
+            target::check(&mut cx, target);
+        }
     }
     let mut report = FileReport {
         source: file,
@@ -93,12 +123,15 @@ pub struct ReadError {
 }
 
 /// Check every input, in parallel, then across files. Results keep the input order.
-pub fn check_inputs(inputs: &[SpecInput], config: &Config) -> Result<Vec<CheckedFile>, ReadError> {
+pub fn check_inputs(
+    inputs: &[SpecInput],
+    settings: &Settings,
+) -> Result<Vec<CheckedFile>, ReadError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(inputs.len().div_ceil(16).max(1));
     if threads == 1 {
-        let mut checked = check_chunk(inputs, config)?;
+        let mut checked = check_chunk(inputs, settings)?;
         report_duplicate_workflow_ids(inputs, &mut checked);
         return Ok(checked);
     }
@@ -106,7 +139,7 @@ pub fn check_inputs(inputs: &[SpecInput], config: &Config) -> Result<Vec<Checked
     let results: Vec<Result<Vec<CheckedFile>, ReadError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = inputs
             .chunks(chunk)
-            .map(|part| scope.spawn(move || check_chunk(part, config)))
+            .map(|part| scope.spawn(move || check_chunk(part, settings)))
             .collect();
         handles
             .into_iter()
@@ -128,7 +161,7 @@ pub fn check_inputs(inputs: &[SpecInput], config: &Config) -> Result<Vec<Checked
     Ok(checked)
 }
 
-fn check_chunk(inputs: &[SpecInput], config: &Config) -> Result<Vec<CheckedFile>, ReadError> {
+fn check_chunk(inputs: &[SpecInput], settings: &Settings) -> Result<Vec<CheckedFile>, ReadError> {
     inputs
         .iter()
         .map(|input| {
@@ -136,7 +169,7 @@ fn check_chunk(inputs: &[SpecInput], config: &Config) -> Result<Vec<CheckedFile>
                 path: input.display.clone(),
                 error,
             })?;
-            Ok(check_bytes(input, bytes, config))
+            Ok(check_bytes(input, bytes, settings))
         })
         .collect()
 }

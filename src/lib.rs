@@ -11,4 +11,5 @@ pub mod diag;
 pub mod driver;
 pub mod model;
 pub mod parse;
+pub mod target;
 pub mod workspace;

@@ -35,13 +35,19 @@ fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
     let canonical = jiff::tz::TimeZone::get(name)
         .ok()
         .and_then(|zone| zone.iana_name().map(str::to_string));
-    // Time zone names are case-sensitive for GitHub and systemd, even where jiff is not.
-    if canonical.as_deref() == Some(name) || (canonical.is_some() && is_fixed_utc(name)) {
+    // Time zone names are case-sensitive for GitHub and systemd, even where jiff is not; and
+    // names that mean "this host's zone" are not portable.
+    if canonical.as_deref() == Some(name) && !HOST_DEPENDENT.contains(&name) {
         return;
     }
     let available: Vec<String> = jiff::tz::db()
         .available()
         .map(|n| n.as_str().to_string())
+        .filter(|n| {
+            !HOST_DEPENDENT.contains(&n.as_str())
+                && !n.starts_with("posix/")
+                && !n.starts_with("right/")
+        })
         .collect();
     let help = match did_you_mean(name, available.iter().map(String::as_str)) {
         Some(best) => format!("did you mean `{best}`?"),
@@ -55,6 +61,5 @@ fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
     );
 }
 
-fn is_fixed_utc(name: &str) -> bool {
-    name == "UTC"
-}
+/// Entries of a zoneinfo directory that are not time zones of a place.
+const HOST_DEPENDENT: [&str; 3] = ["localtime", "posixrules", "Factory"];

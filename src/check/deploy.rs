@@ -10,7 +10,7 @@ pub fn check(cx: &mut CheckCx<'_>) {
         let Step::Deploy { target, .. } = &step.value else {
             continue;
         };
-        if cx.config.deploy_targets().any(|t| t == target.value) {
+        if cx.config.invalid || cx.config.deploy_targets().any(|t| t == target.value) {
             continue;
         }
         let help = format!(

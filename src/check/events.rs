@@ -15,6 +15,22 @@ pub fn check(cx: &mut CheckCx<'_>) {
             Some((name, action)) => (name, Some(action)),
             None => (text, None),
         };
+        if name.is_empty() || action == Some("") {
+            let what = if name.is_empty() {
+                "an event before the `.`"
+            } else {
+                "an action after the `.`"
+            };
+            cx.report(
+                Diagnostic::new(
+                    Code::UnknownRepoEvent,
+                    format!("`{text}` is missing {what}"),
+                )
+                .at(event.span, "incomplete event")
+                .help("write `<event>` or `<event>.<action>`, such as `pull_request.opened`"),
+            );
+            continue;
+        }
         let Some(info) = events::find(name) else {
             let span = sub_span(cx.file, event, 0..name.len());
             cx.report(

@@ -1,13 +1,15 @@
 //! `policies.gates.require_human_approval_for`: each selector is well-formed, names something
 //! that exists, and (a warning otherwise) matches a step of this workflow.
 
+use std::collections::HashMap;
+
 use super::{CheckCx, sub_span};
-use crate::diag::suggest::{did_you_mean, help_for};
-use crate::diag::{Code, Diagnostic};
-use crate::model::{Role, Spanned, Step, is_valid_id};
+use crate::diag::suggest::{did_you_mean, help_for, one_of};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::model::{Role, Spanned, Spec, Step, is_valid_id};
 
 /// What a gate selector selects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Selector<'a> {
     Deploy(&'a str),
     Agent(Role),
@@ -17,7 +19,7 @@ pub enum Selector<'a> {
 }
 
 impl Selector<'_> {
-    pub fn matches(&self, spec: &crate::model::Spec, index: usize) -> bool {
+    pub fn matches(&self, spec: &Spec, index: usize) -> bool {
         let step = &spec.steps[index].value;
         match (self, step) {
             (Selector::Deploy(t), Step::Deploy { target, .. }) => target.value == *t,
@@ -33,28 +35,60 @@ impl Selector<'_> {
 const FORMS: &str =
     "a selector is `deploy.<target>`, `agent.<role>`, `command`, `approve` or a step id";
 
+/// Did-you-mean compares against every candidate; past this many it is not worth the time.
+const MAX_SUGGESTION_CANDIDATES: usize = 500;
+
 pub fn check(cx: &mut CheckCx<'_>) {
     let Some(gates) = &cx.spec.policies().gates else {
         return;
     };
+    let step_ids: Vec<String> = (0..cx.spec.steps.len())
+        .map(|i| cx.spec.step_id(i).into_owned())
+        .collect();
+    // With a step that did not convert, "matches no step" could be wrong: that step may be
+    // the one the gate is for.
+    let all_steps_known = !cx
+        .spec
+        .steps
+        .iter()
+        .any(|s| matches!(s.value, Step::Invalid { .. }));
+    let mut seen: HashMap<Selector<'_>, Span> = HashMap::new();
     for entry in gates.require_human_approval_for.as_deref().unwrap_or(&[]) {
-        if let Some(selector) = resolve(cx, entry) {
-            let spec = cx.spec;
-            if !(0..spec.steps.len()).any(|i| selector.matches(spec, i)) {
-                cx.report(
-                    Diagnostic::new(
-                        Code::GateMatchesNoStep,
-                        format!("gate `{}` matches no step of this workflow", entry.value),
-                    )
-                    .at(entry.span, "guards nothing")
-                    .help("remove the selector, or add the step it is meant to guard"),
-                );
-            }
+        let Some(selector) = resolve(cx, entry, &step_ids) else {
+            continue;
+        };
+        if let Some(first) = seen.get(&selector) {
+            cx.report(
+                Diagnostic::new(
+                    Code::DuplicateGateSelector,
+                    format!("gate `{}` is listed twice", entry.value),
+                )
+                .at(entry.span, "listed again")
+                .also(*first, "first listed here")
+                .help("remove the second entry"),
+            );
+            continue;
+        }
+        seen.insert(selector.clone(), entry.span);
+        let spec = cx.spec;
+        if all_steps_known && !(0..spec.steps.len()).any(|i| selector.matches(spec, i)) {
+            cx.report(
+                Diagnostic::new(
+                    Code::GateMatchesNoStep,
+                    format!("gate `{}` matches no step of this workflow", entry.value),
+                )
+                .at(entry.span, "guards nothing")
+                .help("remove the selector, or add the step it is meant to guard"),
+            );
         }
     }
 }
 
-fn resolve<'a>(cx: &mut CheckCx<'_>, entry: &'a Spanned<String>) -> Option<Selector<'a>> {
+fn resolve<'a>(
+    cx: &mut CheckCx<'_>,
+    entry: &'a Spanned<String>,
+    step_ids: &[String],
+) -> Option<Selector<'a>> {
     let text = entry.value.as_str();
     let malformed = |detail: &str| {
         Diagnostic::new(
@@ -68,30 +102,32 @@ fn resolve<'a>(cx: &mut CheckCx<'_>, entry: &'a Spanned<String>) -> Option<Selec
         return match text {
             "command" => Some(Selector::Command),
             "approve" => Some(Selector::Approve),
-            _ if (0..cx.spec.steps.len()).any(|i| cx.spec.step_id(i) == text) => {
-                Some(Selector::StepId(text))
-            }
             "deploy" | "agent" => {
                 cx.report(malformed(&format!(
                     "`{text}` needs a name: `{text}.<name>`"
                 )));
                 None
             }
+            _ if step_ids.iter().any(|id| id == text) => Some(Selector::StepId(text)),
             _ if !is_valid_id(text) => {
                 cx.report(malformed("not a step id or kind"));
                 None
             }
             _ => {
-                let ids: Vec<String> = (0..cx.spec.steps.len())
-                    .map(|i| cx.spec.step_id(i).into_owned())
-                    .collect();
-                let candidates = ids.iter().map(String::as_str).chain(["command", "approve"]);
-                let help = match did_you_mean(text, candidates) {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None => format!(
-                        "{FORMS}; this workflow's step ids are {}",
-                        crate::diag::suggest::one_of(ids.iter().map(String::as_str))
-                    ),
+                let help = if step_ids.len() > MAX_SUGGESTION_CANDIDATES {
+                    FORMS.to_string()
+                } else {
+                    let candidates = step_ids
+                        .iter()
+                        .map(String::as_str)
+                        .chain(["command", "approve"]);
+                    match did_you_mean(text, candidates) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!(
+                            "{FORMS}; this workflow's step ids are {}",
+                            one_of(step_ids.iter().map(String::as_str))
+                        ),
+                    }
                 };
                 cx.report(
                     Diagnostic::new(
@@ -105,6 +141,16 @@ fn resolve<'a>(cx: &mut CheckCx<'_>, entry: &'a Spanned<String>) -> Option<Selec
             }
         };
     };
+    if kind.is_empty() {
+        cx.report(malformed("nothing before the `.`"));
+        return None;
+    }
+    if kind == "command" || kind == "approve" {
+        cx.report(malformed(&format!(
+            "`{kind}` selects every {kind} step and takes no name; write `{kind}`"
+        )));
+        return None;
+    }
     if name.is_empty() || !is_valid_id(name) {
         cx.report(malformed(&format!("`{name}` is not a name")));
         return None;
@@ -114,6 +160,9 @@ fn resolve<'a>(cx: &mut CheckCx<'_>, entry: &'a Spanned<String>) -> Option<Selec
         "deploy" => {
             if cx.config.deploy_targets().any(|t| t == name) {
                 return Some(Selector::Deploy(name));
+            }
+            if cx.config.invalid {
+                return None;
             }
             cx.report(
                 Diagnostic::new(

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::CheckCx;
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Trigger, is_valid_id};
+use crate::model::{RESERVED_STEP_IDS, Trigger, is_valid_id};
 
 const ID_HELP: &str = "ids use letters, digits, `_` and `-`, and start with a letter or digit";
 
@@ -60,6 +60,22 @@ pub fn check(cx: &mut CheckCx<'_>) {
                 )
                 .at(explicit.span, "not a valid id")
                 .help(ID_HELP),
+            );
+            continue;
+        }
+        if let Some(explicit) = explicit
+            && RESERVED_STEP_IDS.contains(&explicit.as_str())
+        {
+            cx.report(
+                Diagnostic::new(
+                    Code::InvalidId,
+                    format!("step_id `{}` is reserved", explicit.value),
+                )
+                .at(explicit.span, "reserved word")
+                .help(format!(
+                    "gate selectors use `{}` for steps of that kind; choose another id",
+                    explicit.value
+                )),
             );
             continue;
         }

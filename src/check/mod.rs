@@ -9,6 +9,7 @@ mod expressions;
 mod gates;
 mod ids;
 mod paths;
+mod project;
 mod secrets;
 
 use crate::diag::{Diagnostic, SourceFile};
@@ -39,6 +40,7 @@ type CheckFn = fn(&mut CheckCx<'_>);
 /// Every semantic check, in the order they run.
 pub const CHECKS: &[(&str, CheckFn)] = &[
     ("ids", ids::check),
+    ("project", project::check),
     ("cron", cron::check),
     ("events", events::check),
     ("secrets", secrets::check),
@@ -55,8 +57,9 @@ pub fn run_all(cx: &mut CheckCx<'_>) {
     }
 }
 
-/// The span inside a string value's source text of `range` (a byte range of the value), when
-/// the value is written out literally (plain or quoted without escapes); else the whole node.
+/// The span inside a string value's source text of `range` (a byte range of the value).
+/// Exact when the value is written out literally (plain, or quoted without escapes), or when
+/// the text at `range` occurs once in the source (block scalars); else the whole value.
 pub fn sub_span(
     file: &SourceFile,
     value: &crate::model::Spanned<String>,
@@ -64,16 +67,23 @@ pub fn sub_span(
 ) -> crate::diag::Span {
     let span = value.span;
     let raw = file.text.get(span.start..span.end).unwrap_or("");
-    let quoted = (raw.starts_with('"') && raw.ends_with('"'))
-        || (raw.starts_with('\'') && raw.ends_with('\''));
-    let (inner, offset) = if quoted && raw.len() >= 2 {
+    let quoted = raw.len() >= 2
+        && ((raw.starts_with('"') && raw.ends_with('"'))
+            || (raw.starts_with('\'') && raw.ends_with('\'')));
+    let (inner, offset) = if quoted {
         (&raw[1..raw.len() - 1], 1)
     } else {
         (raw, 0)
     };
     if inner == value.value && range.end <= inner.len() {
-        span.slice(offset + range.start, range.len())
-    } else {
-        span
+        return span.slice(offset + range.start, range.len());
     }
+    if let Some(needle) = value.value.get(range)
+        && !needle.is_empty()
+        && let Some(found) = raw.find(needle)
+        && raw[found + needle.len()..].find(needle).is_none()
+    {
+        return span.slice(found, needle.len());
+    }
+    span
 }

@@ -20,7 +20,13 @@ pub fn check(cx: &mut CheckCx<'_>) {
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for secret in secrets {
         let name = secret.value.as_str();
-        if !is_env_var_name(name) {
+        if name.trim().is_empty() {
+            cx.report(
+                Diagnostic::new(Code::EmptyValue, "secret name is empty")
+                    .at(secret.span, "empty")
+                    .help("write the secret's name, or remove the entry"),
+            );
+        } else if !is_env_var_name(name) {
             let upper: String = name
                 .chars()
                 .map(|c| {

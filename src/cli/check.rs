@@ -14,9 +14,10 @@ use crate::workspace;
 pub struct CheckArgs {
     /// Spec files or folders; default: `.coder/workflows/` of the enclosing git repository.
     paths: Vec<PathBuf>,
-    /// Also check what these targets cannot express [default: from `project.provider`].
+    /// Also check what these targets cannot express [default: the target of the spec's
+    /// `project.provider`, or of the git remote]
     #[arg(long = "target", value_name = "TARGET")]
-    targets: Vec<Target>,
+    targets: Vec<crate::target::Target>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -26,13 +27,6 @@ pub struct CheckArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Target {
-    Github,
-    Gitlab,
-    Systemd,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -66,7 +60,12 @@ pub fn run(args: CheckArgs) -> u8 {
         .and_then(|i| workspace::find_repo_root(i.path.parent().unwrap_or(&cwd)))
         .unwrap_or_else(|| cwd.clone());
     let (config, config_problem) = workspace::config::load(&root);
-    let checked = match driver::check_inputs(&inputs, &config) {
+    let settings = driver::Settings {
+        config,
+        targets: args.targets.clone(),
+        remote_provider: workspace::git::read(&root).remote.and_then(|r| r.provider),
+    };
+    let checked = match driver::check_inputs(&inputs, &settings) {
         Ok(checked) => checked,
         Err(err) => return usage_error(&format!("cannot read `{}`: {}", err.path, err.error)),
     };
@@ -84,7 +83,6 @@ pub fn run(args: CheckArgs) -> u8 {
         });
     }
     reports.extend(checked.into_iter().map(|c| c.report));
-    let _ = &args.targets;
 
     let output = match (args.message_format, args.format) {
         (Some(MessageFormat::Json), _) => render::render_rustc_json(&reports),

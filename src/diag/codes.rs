@@ -82,7 +82,7 @@ impl Code {
     pub fn lookup(query: &str) -> Option<Code> {
         Code::ALL.iter().copied().find(|c| {
             let info = c.info();
-            info.code.eq_ignore_ascii_case(query) || info.name == query
+            info.code.eq_ignore_ascii_case(query) || info.name.eq_ignore_ascii_case(query)
         })
     }
 
@@ -355,6 +355,24 @@ codes! {
     /// ## Fix
     /// Correct the configuration at the place shown.
     InvalidConfig = "C0113" "invalid-config" Error "coder's configuration is invalid";
+
+    /// ## What it does
+    /// Reports a `project.owner`, `project.repo` or `project.ref` that is not a name the
+    /// provider or git accepts.
+    ///
+    /// ## Why
+    /// These names reach URLs and git command lines in generated CI; a ref such as `-rf` or
+    /// `main..x` would be read as an option or a range.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// project:
+    ///   ref: "-rf"
+    /// ```
+    ///
+    /// ## Fix
+    /// Use the real owner, repository and branch names.
+    InvalidProject = "C0114" "invalid-project" Error "a project owner, repo or ref that is not a valid name";
 
     /// ## What it does
     /// Reports two steps with the same `step_id`, or an explicit `step_id` equal to the
@@ -668,6 +686,45 @@ codes! {
     /// ## Fix
     /// Remove the selector, or add the step it is meant to guard.
     GateMatchesNoStep = "C0242" "gate-matches-no-step" Warning "a gate selector that matches no step";
+
+    /// ## What it does
+    /// Warns about a gate selector listed twice in `require_human_approval_for`.
+    ///
+    /// ## Fix
+    /// Remove the second entry.
+    DuplicateGateSelector = "C0243" "duplicate-gate-selector" Warning "a gate selector listed twice";
+
+    /// ## What it does
+    /// Reports a trigger the target cannot start a workflow with: systemd timers have no
+    /// repository events and no webhook receiver.
+    ///
+    /// ## Example
+    /// `coder check --target systemd` on
+    /// ```yaml
+    /// triggers:
+    ///   - type: repo_event
+    ///     event: pull_request.opened
+    /// ```
+    ///
+    /// ## Fix
+    /// Compile the workflow for a CI that has the event, or use `cron` and `manual` triggers.
+    TriggerUnsupported = "C0401" "trigger-unsupported" Error "a trigger the target cannot express";
+
+    /// ## What it does
+    /// Reports a cron schedule that fires more often than GitHub Actions runs schedules
+    /// (at most every 5 minutes).
+    ///
+    /// ## Why
+    /// GitHub silently runs such a schedule less often than written.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// cron: "*/2 * * * *"
+    /// ```
+    ///
+    /// ## Fix
+    /// Fire at most every 5 minutes.
+    ScheduleTooFrequent = "C0402" "schedule-too-frequent" Error "a schedule more frequent than the target runs";
 
     /// ## What it does
     /// Reports a bug in coder itself.

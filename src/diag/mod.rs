@@ -52,11 +52,28 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+/// Text from a spec may hold control characters (a newline in a quoted string, an ANSI escape):
+/// printed raw they would break one-line formats or drive the terminal. Show them escaped.
+fn printable(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
-            message: message.into(),
+            message: printable(message.into()),
             primary: None,
             secondary: Vec::new(),
             help: None,
@@ -67,7 +84,7 @@ impl Diagnostic {
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
         self.primary = Some(Label {
             span,
-            message: label.into(),
+            message: printable(label.into()),
         });
         self
     }
@@ -76,19 +93,19 @@ impl Diagnostic {
     pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
         self.secondary.push(Label {
             span,
-            message: label.into(),
+            message: printable(label.into()),
         });
         self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(printable(help.into()));
         self
     }
 
     pub fn help_opt(mut self, help: Option<String>) -> Self {
-        if help.is_some() {
-            self.help = help;
+        if let Some(help) = help {
+            self = self.help(help);
         }
         self
     }
@@ -122,5 +139,20 @@ impl FileReport {
     pub fn sort(&mut self) {
         self.diagnostics
             .sort_by_key(|d| (d.primary.as_ref().map(|l| l.span), d.code));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_text_cannot_break_out_of_a_message() {
+        let d = Diagnostic::new(Code::InvalidId, "invalid step_id `x\ny\u{1b}[31m`")
+            .at(Span::new(0, 1), "a\tb")
+            .help("c\rd");
+        assert_eq!(d.message, "invalid step_id `x\\ny\\u{1b}[31m`");
+        assert_eq!(d.primary.map(|l| l.message), Some("a\\tb".to_string()));
+        assert_eq!(d.help.as_deref(), Some("c\\rd"));
     }
 }

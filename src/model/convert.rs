@@ -21,7 +21,8 @@ pub fn convert(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Spec> {
     let schema = map.take("$schema").and_then(|n| cx.string(n));
     let version = map.take("version").and_then(|n| cx.uint(n));
     let workflow_id = map.take("workflow_id").and_then(|n| cx.string(n));
-    let name = map.take("name").and_then(|n| cx.text(n, "name"));
+    let name_node = map.take("name");
+    let name = name_node.and_then(|n| cx.text(n, "name"));
     let project = map.take("project").and_then(|n| project(&mut cx, n));
     let triggers = map.take("triggers").and_then(|n| {
         let items = cx.list(n)?;
@@ -50,16 +51,12 @@ pub fn convert(root: &Node, diags: &mut Vec<Diagnostic>) -> Option<Spec> {
                 .help("add at least one step, such as `- type: agent`"),
         );
     }
-    let name = name.or_else(|| {
-        map.missing("name", "the workflow", &mut cx);
-        None
-    });
-    let steps = steps.or_else(|| {
-        if steps_node.is_none() {
-            map.missing("steps", "the workflow", &mut cx);
-        }
-        None
-    });
+    if name_node.is_none() {
+        map.missing("name", "the workflow");
+    }
+    if steps_node.is_none() {
+        map.missing("steps", "the workflow");
+    }
     map.finish(&mut cx, None);
     Some(Spec {
         schema,
@@ -87,6 +84,8 @@ struct Fields<'n> {
     /// The span that stands for the mapping in "missing field" errors: its first key.
     anchor: Span,
     asked: Vec<&'static str>,
+    /// Required keys that are absent, with what they are missing from.
+    missing: Vec<(&'static str, String)>,
 }
 
 impl<'n> Fields<'n> {
@@ -98,22 +97,28 @@ impl<'n> Fields<'n> {
         Some(entry.2)
     }
 
-    fn missing(&self, key: &str, what: &str, cx: &mut Cx<'_>) {
-        cx.diags.push(
-            Diagnostic::new(
-                Code::MissingField,
-                format!("missing field `{key}` in {what}"),
-            )
-            .at(self.anchor, format!("{what} has no `{key}`"))
-            .help(format!("add `{key}:`")),
-        );
+    /// Note a required key as absent; [`Fields::finish`] reports it.
+    fn missing(&mut self, key: &'static str, what: &str) {
+        self.missing.push((key, what.to_string()));
     }
 
-    /// Report every key nobody asked for. `kinds` lists the fields of other step or trigger
-    /// kinds, so that `goal` on a command step says where `goal` belongs.
-    fn finish(self, cx: &mut Cx<'_>, kinds: Option<KindContext<'_>>) {
+    /// Report every key nobody asked for, and every required key that is absent. A misspelt
+    /// required key (`nmae:`) is one mistake: it is reported once, as an unknown key whose
+    /// help names the missing one. `kinds` lists the fields of other step or trigger kinds, so
+    /// that `goal` on a command step says where `goal` belongs.
+    fn finish(mut self, cx: &mut Cx<'_>, kinds: Option<KindContext<'_>>) {
         for (key, key_node, _, used) in &self.entries {
             if *used {
+                continue;
+            }
+            let missing_names = self.missing.iter().map(|(k, _)| *k);
+            if let Some(meant) = did_you_mean(key, missing_names) {
+                self.missing.retain(|(k, _)| *k != meant);
+                cx.diags.push(
+                    Diagnostic::new(Code::UnknownKey, format!("unknown field `{key}`"))
+                        .at(key_node.span, format!("`{meant}` is missing; is this it?"))
+                        .help(format!("did you mean `{meant}`?")),
+                );
                 continue;
             }
             let mut diag = Diagnostic::new(Code::UnknownKey, format!("unknown field `{key}`"));
@@ -145,6 +150,27 @@ impl<'n> Fields<'n> {
             }
             cx.diags.push(diag.at(key_node.span, label));
         }
+        for (key, what) in self.missing {
+            cx.diags.push(
+                Diagnostic::new(
+                    Code::MissingField,
+                    format!("missing field `{key}` in {what}"),
+                )
+                .at(self.anchor, format!("{what} has no `{key}`"))
+                .help(format!("add `{key}:`")),
+            );
+        }
+    }
+}
+
+impl Fields<'_> {
+    /// Without a known `type` the other keys cannot be judged: report only a misspelt `type`.
+    fn finish_unknown_kind(mut self, cx: &mut Cx<'_>) {
+        if !self.missing.is_empty() {
+            self.entries
+                .retain(|(key, ..)| did_you_mean(key, ["type"]).is_some());
+            self.finish(cx, None);
+        }
     }
 }
 
@@ -172,6 +198,7 @@ impl<'d> Cx<'d> {
             entries: Vec::with_capacity(entries.len()),
             anchor: entries.first().map_or(node.span, |(k, _)| k.span),
             asked: Vec::new(),
+            missing: Vec::new(),
         };
         for (key, value) in entries {
             let Value::Str(name) = &key.value else {
@@ -283,7 +310,7 @@ impl<'d> Cx<'d> {
         code: Code,
     ) -> Option<&'k str> {
         let Some(node) = fields.take("type") else {
-            fields.missing("type", &format!("this {noun}"), self);
+            fields.missing("type", &format!("this {noun}"));
             return None;
         };
         let value = self.string(node)?;
@@ -336,17 +363,20 @@ fn project(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Project>> {
 
 fn trigger(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Trigger>> {
     let mut map = cx.mapping(node)?;
-    let kind = cx.kind(
+    let Some(kind) = cx.kind(
         &mut map,
         "trigger",
         &TRIGGER_KINDS,
         Code::UnknownTriggerType,
-    )?;
+    ) else {
+        map.finish_unknown_kind(cx);
+        return None;
+    };
     let what = format!("this `{kind}` trigger");
     let required = |map: &mut Fields<'_>, cx: &mut Cx<'_>, key: &'static str| {
         let value = map.take(key);
         if value.is_none() {
-            map.missing(key, &what, cx);
+            map.missing(key, &what);
         }
         value.and_then(|n| cx.text(n, key))
     };
@@ -371,14 +401,21 @@ fn trigger(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Trigger>> {
 
 fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
     let mut map = cx.mapping(node)?;
-    let kind = cx.kind(&mut map, "step", &STEP_KINDS, Code::UnknownStepType)?;
-    let what = format!("this `{kind}` step");
     let step_id = map.take("step_id").and_then(|n| cx.string(n));
-    let name = map.take("name").and_then(|n| cx.text(n, "name"));
+    // A step that does not convert keeps its place: ids default by position.
+    let invalid = |step_id| Some(Spanned::new(Step::Invalid { step_id }, map_span(node)));
+    let Some(kind) = cx.kind(&mut map, "step", &STEP_KINDS, Code::UnknownStepType) else {
+        map.finish_unknown_kind(cx);
+        return invalid(step_id);
+    };
+    let what = format!("this `{kind}` step");
+    let kept_id = step_id.clone();
+    let name_node = map.take("name");
+    let name = name_node.and_then(|n| cx.text(n, "name"));
     let required = |map: &mut Fields<'_>, cx: &mut Cx<'_>, key: &'static str| {
         let value = map.take(key);
         if value.is_none() {
-            map.missing(key, &what, cx);
+            map.missing(key, &what);
         }
         value.and_then(|n| cx.text(n, key))
     };
@@ -387,7 +424,7 @@ fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
             let role_node = map.take("role");
             let role = match role_node {
                 None => {
-                    map.missing("role", &what, cx);
+                    map.missing("role", &what);
                     None
                 }
                 Some(n) => cx
@@ -435,7 +472,10 @@ fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
         }
     };
     map.finish(cx, Some((kind, "step", &STEP_KINDS)));
-    Some(Spanned::new(step?, map_span(node)))
+    match step {
+        Some(step) => Some(Spanned::new(step, map_span(node))),
+        None => invalid(kept_id),
+    }
 }
 
 /// A mapping's own span is empty (it sits at its first key); that point stands for the item.

@@ -206,6 +206,10 @@ pub enum Step {
         /// What the approver is asked to approve.
         reason: Option<Spanned<String>>,
     },
+    /// A step with errors (already reported). It keeps its place so that ids by position and
+    /// the checks of the other steps stay right.
+    #[schemars(skip)]
+    Invalid { step_id: Option<Spanned<String>> },
 }
 
 /// The step kinds and the fields each one has, besides `type`.
@@ -231,6 +235,7 @@ impl Step {
             Step::Command { .. } => "command",
             Step::Deploy { .. } => "deploy",
             Step::Approve { .. } => "approve",
+            Step::Invalid { .. } => "invalid",
         }
     }
 
@@ -239,13 +244,14 @@ impl Step {
             Step::Agent { step_id, .. }
             | Step::Command { step_id, .. }
             | Step::Deploy { step_id, .. }
-            | Step::Approve { step_id, .. } => step_id.as_ref(),
+            | Step::Approve { step_id, .. }
+            | Step::Invalid { step_id } => step_id.as_ref(),
         }
     }
 }
 
 /// The agent's role: its charter, and whether it may write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
 #[schemars(rename_all = "snake_case")]
 pub enum Role {
     Architect,
@@ -278,6 +284,9 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
+
+/// Gate selectors name step kinds with these words, so no step id may be one of them.
+pub const RESERVED_STEP_IDS: [&str; 4] = ["agent", "command", "deploy", "approve"];
 
 /// Deploy targets every workflow may use; config adds more with `[deploy.<name>]`.
 pub const BUILTIN_DEPLOY_TARGETS: [&str; 2] = ["preview", "prod"];

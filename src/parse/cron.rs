@@ -200,8 +200,16 @@ pub fn parse_cron(expr: &str) -> Result<CronExpr, Vec<CronError>> {
             CronError::new(
                 Code::CronFieldCount,
                 range,
-                format!("cron expression has {} fields, expected 5", tokens.len()),
-                format!("{} fields", tokens.len()),
+                format!(
+                    "cron expression has {} field{}, expected 5",
+                    tokens.len(),
+                    if tokens.len() == 1 { "" } else { "s" }
+                ),
+                format!(
+                    "{} field{}",
+                    tokens.len(),
+                    if tokens.len() == 1 { "" } else { "s" }
+                ),
             )
             .help(help),
         ]);
@@ -342,8 +350,9 @@ fn parse_item(kind: FieldKind, item: &str, range: Range<usize>) -> Result<u64, C
         Some(step_text) => {
             let step_start = range.start + base.len() + 1;
             let step_range = step_start..step_start + step_text.len();
+            let digits = !step_text.is_empty() && step_text.bytes().all(|b| b.is_ascii_digit());
             match step_text.parse::<u8>() {
-                Ok(n) if n >= 1 && n <= max => Some(n),
+                Ok(n) if digits && n >= 1 && n <= max => Some(n),
                 _ => {
                     return Err(CronError::new(
                         Code::CronInvalidStep,
@@ -358,6 +367,14 @@ fn parse_item(kind: FieldKind, item: &str, range: Range<usize>) -> Result<u64, C
     };
     let (low, high) = if base == "*" {
         (min, max)
+    } else if base.matches('-').count() > 1 {
+        return Err(CronError::new(
+            Code::CronSyntax,
+            range.start..range.start + base.len(),
+            format!("`{base}` is not a range of the {} field", kind.name()),
+            "not a range",
+        )
+        .help("a range is `a-b`"));
     } else if let Some((a, b)) = base.split_once('-') {
         let a_range = range.start..range.start + a.len();
         let b_start = range.start + a.len() + 1;
@@ -502,6 +519,8 @@ mod tests {
             (Code::CronFieldCount, "0 0 9 * * 1".into())
         );
         assert_eq!(error("0 9 * * JUL"), (Code::CronUnknownName, "JUL".into()));
+        assert_eq!(error("*/+1 * * * *"), (Code::CronInvalidStep, "+1".into()));
+        assert_eq!(error("1-2-3 * * * *"), (Code::CronSyntax, "1-2-3".into()));
     }
 
     #[test]

@@ -35,7 +35,6 @@ pub fn collect_specs(
     cwd: &Path,
 ) -> Result<Vec<crate::driver::SpecInput>, CollectError> {
     use crate::driver::SpecInput;
-    use crate::parse::SpecFormat;
 
     let roots: Vec<PathBuf> = if paths.is_empty() {
         let root = find_repo_root(cwd).ok_or_else(|| {
@@ -58,7 +57,18 @@ pub fn collect_specs(
         let shown = path.strip_prefix(cwd).unwrap_or(path);
         shown.to_string_lossy().replace('\\', "/")
     };
-    let mut inputs = Vec::new();
+    let mut inputs: Vec<SpecInput> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |path: PathBuf, inputs: &mut Vec<SpecInput>| {
+        // The same file named twice (a folder and a file in it) is checked once.
+        let identity = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if seen.insert(identity) {
+            inputs.push(SpecInput {
+                display: display(&path),
+                path,
+            });
+        }
+    };
     for root in &roots {
         let meta = std::fs::metadata(root)
             .map_err(|e| CollectError(format!("cannot read `{}`: {e}", root.display())))?;
@@ -68,14 +78,7 @@ pub fn collect_specs(
             let mut found: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| {
-                    SpecFormat::from_path(p).is_some()
-                        && p.is_file()
-                        && !p
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.'))
-                })
+                .filter(|p| is_spec_name(p))
                 .collect();
             if found.is_empty() {
                 return Err(CollectError(format!(
@@ -84,16 +87,43 @@ pub fn collect_specs(
                 )));
             }
             found.sort();
-            inputs.extend(found.into_iter().map(|path| SpecInput {
-                display: display(&path),
-                path,
-            }));
+            for path in found {
+                // A dangling link or a folder named like a spec is as unreadable here as when
+                // it is named on the command line.
+                check_regular_file(&path)?;
+                add(path, &mut inputs);
+            }
         } else {
-            inputs.push(SpecInput {
-                display: display(root),
-                path: root.clone(),
-            });
+            check_regular_file(root)?;
+            add(root.clone(), &mut inputs);
         }
     }
     Ok(inputs)
+}
+
+/// `*.yml`, `*.yaml` or `*.json` (any case), not hidden.
+fn is_spec_name(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n.starts_with('.'));
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    !hidden && matches!(extension.as_deref(), Some("yml" | "yaml" | "json"))
+}
+
+/// Only regular files are read: a FIFO or device would block or never end.
+fn check_regular_file(path: &Path) -> Result<(), CollectError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| CollectError(format!("cannot read `{}`: {e}", path.display())))?;
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(CollectError(format!(
+            "cannot read `{}`: not a regular file",
+            path.display()
+        )))
+    }
 }

@@ -422,3 +422,45 @@ fn every_fixture_runs_through_the_binary_without_a_crash() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert!(doc["errors"].as_u64().expect("count") > 40);
 }
+
+#[test]
+fn a_file_named_twice_is_checked_once() {
+    let (code, stdout, _) = run(coder().args([
+        "check",
+        "--format=short",
+        "tests/fixtures/check/ok",
+        "tests/fixtures/check/ok/release.yml",
+        "./tests/fixtures/check/ok/release.yml",
+    ]));
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn special_files_are_refused_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("pipe.yml");
+    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    let (code, _, stderr) = run(coder().arg("check").arg(&fifo));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}
+
+#[test]
+fn spec_text_cannot_inject_lines_or_escape_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("evil.yml");
+    std::fs::write(
+        &path,
+        "name: x\nsteps:\n  - type: command\n    command: make\n    step_id: \"x\\ny\"\n    \"a\\u001b[31mRED\": 1\n",
+    )
+    .expect("write");
+    let (code, stdout, _) = run(coder()
+        .args(["check", "--format=short", "--color=never"])
+        .arg(&path));
+    assert_eq!(code, 1);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(!stdout.contains('\x1b'), "{stdout}");
+    let (_, human, _) = run(coder().args(["check", "--color=never"]).arg(&path));
+    assert!(!human.contains('\x1b'));
+}

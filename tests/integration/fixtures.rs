@@ -6,8 +6,8 @@ use std::path::Path;
 
 use coder::diag::render::{HumanOptions, render_human};
 use coder::diag::{Code, FileReport};
+use coder::driver::Settings;
 use coder::driver::{SpecInput, check_inputs};
-use coder::workspace::Config;
 
 use crate::{fixture_dir, root, snapshot_settings};
 
@@ -24,8 +24,31 @@ fn input(path: &Path) -> SpecInput {
 }
 
 fn check(paths: &[std::path::PathBuf]) -> Vec<FileReport> {
+    // `# targets: a, b` in a fixture checks it as `--target a --target b` would.
+    let targets = paths
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|text| {
+            let line = text
+                .lines()
+                .find_map(|l| l.strip_prefix("# targets: "))
+                .map(str::to_string);
+            line.into_iter().flat_map(|l| {
+                l.split(',')
+                    .map(|t| {
+                        <coder::target::Target as clap::ValueEnum>::from_str(t.trim(), false)
+                            .expect("target")
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let settings = Settings {
+        targets,
+        ..Settings::default()
+    };
     let inputs: Vec<SpecInput> = paths.iter().map(|p| input(p)).collect();
-    check_inputs(&inputs, &Config::default())
+    check_inputs(&inputs, &settings)
         .expect("fixtures are readable")
         .into_iter()
         .map(|c| c.report)

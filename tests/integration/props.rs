@@ -3,16 +3,16 @@
 
 use proptest::prelude::*;
 
+use coder::driver::Settings;
 use coder::driver::{SpecInput, check_bytes};
 use coder::parse::cron::{FieldKind, parse_cron};
-use coder::workspace::Config;
 
 fn check(name: &str, bytes: Vec<u8>) -> coder::driver::CheckedFile {
     let input = SpecInput {
         path: name.into(),
         display: name.into(),
     };
-    check_bytes(&input, bytes, &Config::default())
+    check_bytes(&input, bytes, &Settings::default())
 }
 
 const SEED: &str = include_str!("../fixtures/check/ok/kitchen-sink.yaml");

@@ -1,7 +1,8 @@
 use std::fmt;
 
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
 };
 
 use crate::diag::{Diagnostic, FileReport, Severity};
@@ -26,7 +27,10 @@ pub fn render_human(reports: &[FileReport], options: HumanOptions) -> String {
         .with_width(options.width);
     let mut out = String::new();
     for report in reports {
-        let source = NamedSource::new(&report.source.path, report.source.text.to_string());
+        let source = CharColumns {
+            name: &report.source.path,
+            text: &report.source.text,
+        };
         for diag in &report.diagnostics {
             let view = View {
                 diag,
@@ -64,7 +68,37 @@ pub fn summary_line(reports: &[FileReport]) -> String {
 struct View<'a> {
     diag: &'a Diagnostic,
     path: &'a str,
-    source: &'a NamedSource<String>,
+    source: &'a CharColumns<'a>,
+}
+
+/// The source as miette reads it, with the header's column counted in characters (miette
+/// counts bytes), like every other output format.
+struct CharColumns<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl SourceCode for CharColumns<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let contents = self.text.read_span(span, before, after)?;
+        let start = contents.span().offset();
+        let before_span = self.text.get(..start).unwrap_or("");
+        let line_start = before_span.rfind('\n').map_or(0, |i| i + 1);
+        let column = before_span[line_start..].chars().count();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            column,
+            contents.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for View<'_> {

@@ -219,14 +219,14 @@ fn sarif_result(report: &FileReport, diag: &Diagnostic) -> Value {
     let location = |label: Option<&Label>| {
         let r = region(&report.source, label);
         let mut physical = json!({
-            "artifactLocation": {"uri": report.source.path},
+            "artifactLocation": {"uri": file_uri(&report.source.path)},
             "region": {
                 "startLine": r.line, "startColumn": r.column,
                 "endLine": r.end_line, "endColumn": r.end_column,
             },
         });
         if label.is_none() {
-            physical = json!({"artifactLocation": {"uri": report.source.path}});
+            physical = json!({"artifactLocation": {"uri": file_uri(&report.source.path)}});
         }
         let mut loc = json!({"physicalLocation": physical});
         if let Some(label) = label {
@@ -255,4 +255,35 @@ fn sarif_result(report: &FileReport, diag: &Diagnostic) -> Value {
         result["relatedLocations"] = json!(related);
     }
     result
+}
+
+/// A path as a SARIF URI reference: relative paths stay relative, absolute ones become
+/// `file://` URIs; characters URIs reserve are percent-encoded.
+fn file_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sarif_uris_are_encoded() {
+        assert_eq!(
+            super::file_uri("sp ace/my spec#1%.yml"),
+            "sp%20ace/my%20spec%231%25.yml"
+        );
+        assert_eq!(super::file_uri("/work/a.yml"), "file:///work/a.yml");
+        assert_eq!(super::file_uri("é.yml"), "%C3%A9.yml");
+    }
 }

@@ -1,0 +1,129 @@
+//! Target phase: what each CI target can express. For now the capability checks (`C04xx`),
+//! run by `coder check --target` and for the targets a spec's provider selects; the emitters
+//! arrive with `coder compile`.
+
+use clap::ValueEnum;
+
+use crate::check::CheckCx;
+use crate::diag::{Code, Diagnostic};
+use crate::model::{Provider, Trigger};
+use crate::parse::cron::{FieldKind, parse_cron};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Target {
+    Github,
+    Gitlab,
+    Systemd,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Github => "github",
+            Target::Gitlab => "gitlab",
+            Target::Systemd => "systemd",
+        }
+    }
+
+    /// The target a provider's repositories compile to by default.
+    pub fn for_provider(provider: Provider) -> Target {
+        match provider {
+            Provider::Github => Target::Github,
+            Provider::Gitlab => Target::Gitlab,
+        }
+    }
+}
+
+/// GitHub runs scheduled workflows at most once every 5 minutes.
+pub const GITHUB_MIN_SCHEDULE_MINUTES: u32 = 5;
+
+/// Report what `target` cannot express in the spec.
+pub fn check(cx: &mut CheckCx<'_>, target: Target) {
+    for trigger in cx.spec.triggers() {
+        match (&trigger.value, target) {
+            (Trigger::RepoEvent { event }, Target::Systemd) => cx.report(
+                Diagnostic::new(
+                    Code::TriggerUnsupported,
+                    "systemd cannot start a workflow on a repository event",
+                )
+                .at(event.span, "no repository events on a systemd host")
+                .help("compile this workflow for github or gitlab, or trigger it by `cron` or `manual`"),
+            ),
+            (Trigger::Webhook { name, .. }, Target::Systemd) => cx.report(
+                Diagnostic::new(
+                    Code::TriggerUnsupported,
+                    "systemd cannot start a workflow on a webhook",
+                )
+                .at(name.span, "no webhook receiver on a systemd host")
+                .help("compile this workflow for github or gitlab, or trigger it by `cron` or `manual`"),
+            ),
+            (Trigger::Cron { cron, .. }, Target::Github) => {
+                let Ok(expr) = parse_cron(&cron.value) else {
+                    continue;
+                };
+                if let Some(gap) = min_gap_minutes(&expr)
+                    && gap < GITHUB_MIN_SCHEDULE_MINUTES
+                {
+                    cx.report(
+                        Diagnostic::new(
+                            Code::ScheduleTooFrequent,
+                            format!(
+                                "GitHub runs schedules at most every {GITHUB_MIN_SCHEDULE_MINUTES} minutes; this one fires {gap} minute{} apart",
+                                if gap == 1 { "" } else { "s" }
+                            ),
+                        )
+                        .at(cron.span, "too frequent for GitHub")
+                        .help(format!(
+                            "fire at most every {GITHUB_MIN_SCHEDULE_MINUTES} minutes, e.g. `*/{GITHUB_MIN_SCHEDULE_MINUTES} * * * *`"
+                        )),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The shortest time between two firings of a cron, in minutes (`None` if it fires once a
+/// day or less often). Across midnight only when every day fires.
+pub fn min_gap_minutes(expr: &crate::parse::cron::CronExpr) -> Option<u32> {
+    let minutes: Vec<u32> = expr
+        .field(FieldKind::Hour)
+        .values()
+        .flat_map(|h| {
+            expr.field(FieldKind::Minute)
+                .values()
+                .map(move |m| u32::from(h) * 60 + u32::from(m))
+        })
+        .collect();
+    let mut gap = minutes.windows(2).map(|w| w[1] - w[0]).min();
+    let every_day = expr.field(FieldKind::DayOfMonth).starts_with_star
+        && expr.field(FieldKind::DayOfWeek).starts_with_star
+        && expr.field(FieldKind::DayOfMonth).values().count() == 31
+        && expr.field(FieldKind::DayOfWeek).values().count() == 7;
+    if every_day && let (Some(first), Some(last)) = (minutes.first(), minutes.last()) {
+        let wrap = first + 24 * 60 - last;
+        gap = Some(gap.map_or(wrap, |g| g.min(wrap)));
+    }
+    gap.filter(|g| *g < 24 * 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gap(expr: &str) -> Option<u32> {
+        min_gap_minutes(&parse_cron(expr).expect("valid"))
+    }
+
+    #[test]
+    fn gaps() {
+        assert_eq!(gap("* * * * *"), Some(1));
+        assert_eq!(gap("*/5 * * * *"), Some(5));
+        assert_eq!(gap("0,58 * * * *"), Some(2));
+        assert_eq!(gap("58 23 * * *"), None);
+        assert_eq!(gap("0,2 9 * * 1"), Some(2));
+        assert_eq!(gap("0 9 * * 1"), None);
+        assert_eq!(gap("59 23,0 * * *"), Some(60));
+    }
+}
