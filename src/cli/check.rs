@@ -71,12 +71,7 @@ pub fn run(args: CheckArgs) -> u8 {
     };
     let mut reports: Vec<FileReport> = Vec::with_capacity(checked.len() + 1);
     if let Some((file, diag)) = config_problem {
-        let path = root.join(&file.path);
-        let shown = path
-            .strip_prefix(&cwd)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .to_string();
+        let shown = workspace::display_path(&root.join(&file.path), &cwd);
         reports.push(FileReport {
             source: SourceFile::new(shown, file.text.clone()),
             diagnostics: vec![diag],
@@ -100,7 +95,7 @@ pub fn run(args: CheckArgs) -> u8 {
                 width: terminal_width(),
             };
             let mut text = render::render_human(&problems, options);
-            text.push_str(&render::summary_line(&reports));
+            text.push_str(&render::summary_line(&reports, inputs.len()));
             text.push('\n');
             text
         }

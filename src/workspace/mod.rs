@@ -53,10 +53,7 @@ pub fn collect_specs(
     } else {
         paths.to_vec()
     };
-    let display = |path: &Path| {
-        let shown = path.strip_prefix(cwd).unwrap_or(path);
-        shown.to_string_lossy().replace('\\', "/")
-    };
+    let display = |path: &Path| display_path(path, cwd);
     let mut inputs: Vec<SpecInput> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut add = |path: PathBuf, inputs: &mut Vec<SpecInput>| {
@@ -125,5 +122,55 @@ fn check_regular_file(path: &Path) -> Result<(), CollectError> {
             "cannot read `{}`: not a regular file",
             path.display()
         )))
+    }
+}
+
+/// How to show `path` to a user in `cwd`: relative to it (with `..` where needed) when both are
+/// absolute or both relative, else as given.
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    use std::path::Component;
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    fn clean(p: &Path) -> Vec<Component<'_>> {
+        p.components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .collect()
+    }
+    let (target, base) = (clean(&absolute), clean(cwd));
+    let common = target.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let shown = if common == 0
+        || target[common..]
+            .iter()
+            .any(|c| matches!(c, Component::ParentDir))
+    {
+        path.to_path_buf()
+    } else {
+        let mut rel = PathBuf::new();
+        for _ in common..base.len() {
+            rel.push("..");
+        }
+        target[common..].iter().for_each(|c| rel.push(c));
+        rel
+    };
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_shown_relative_to_the_working_directory() {
+        let cwd = Path::new("/repo/src");
+        assert_eq!(
+            display_path(Path::new("/repo/.coder/workflows/a.yml"), cwd),
+            "../.coder/workflows/a.yml"
+        );
+        assert_eq!(display_path(Path::new("x/a.yml"), cwd), "x/a.yml");
+        assert_eq!(display_path(Path::new("./x/a.yml"), cwd), "x/a.yml");
+        assert_eq!(display_path(Path::new("/repo/src/a.yml"), cwd), "a.yml");
     }
 }

@@ -47,11 +47,10 @@ pub fn render_human(reports: &[FileReport], options: HumanOptions) -> String {
     out
 }
 
-/// The closing line of human output: "2 errors, 1 warning in 3 files".
-pub fn summary_line(reports: &[FileReport]) -> String {
+/// The closing line of human output: "checked 3 files: 2 errors, 1 warning".
+pub fn summary_line(reports: &[FileReport], files: usize) -> String {
     let errors: usize = reports.iter().map(FileReport::errors).sum();
     let warnings: usize = reports.iter().map(FileReport::warnings).sum();
-    let files = reports.len();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     if errors == 0 && warnings == 0 {
         return format!("checked {}: no problems", plural(files, "file"));
