@@ -51,19 +51,7 @@ pub fn run(args: ExplainArgs) -> u8 {
             json.push('\n');
             json
         }
-        ExplainFormat::Text if args.all => codes
-            .iter()
-            .map(|c| {
-                let info = c.info();
-                format!(
-                    "{} {:<24} {:<8} {}\n",
-                    info.code,
-                    info.name,
-                    info.severity.as_str(),
-                    info.summary
-                )
-            })
-            .collect(),
+        ExplainFormat::Text if args.all => crate::diag::codes::code_table(),
         ExplainFormat::Text => codes
             .iter()
             .map(|c| {

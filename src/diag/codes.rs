@@ -91,6 +91,21 @@ impl Code {
     }
 }
 
+/// Every code on one line each: number, name, severity, summary (`coder explain --all`).
+pub fn code_table() -> String {
+    Code::ALL
+        .iter()
+        .map(|c| {
+            let info = c.info();
+            let severity = info.severity.as_str();
+            format!(
+                "{} {:<24} {severity:<8} {}\n",
+                info.code, info.name, info.summary
+            )
+        })
+        .collect()
+}
+
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.info().code)
