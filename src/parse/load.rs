@@ -1,18 +1,11 @@
-use std::fmt;
-
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
-
-use super::node::{Node, Value};
+use super::node::Node;
+#[cfg(test)]
+use super::node::Value;
+use super::yaml;
 use crate::diag::{Code, Diagnostic, SourceFile, Span};
 
 /// Specs are a few kilobytes; anything larger is refused before parsing.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
-
-/// Deep enough for any spec (which nests 5 levels), shallow enough to stay fast on hostile input.
-const MAX_DEPTH: usize = 32;
-const MAX_ALIASES: usize = 1_000;
-const MAX_EVENTS: usize = 200_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecFormat {
@@ -44,8 +37,8 @@ pub fn load_text(path: &str, bytes: Vec<u8>) -> Result<SourceFile, Box<(SourceFi
     match String::from_utf8(bytes) {
         Ok(mut text) => {
             if text.starts_with('\u{feff}') {
-                // A BOM is invisible in editors; keep offsets valid by replacing it with a space.
-                text.replace_range(..3, " ");
+                // A BOM is invisible in editors and no part of the spec: drop it.
+                text.replace_range(..3, "");
             }
             if let Some(nul) = text.find('\0') {
                 let file = SourceFile::new(path, text);
@@ -74,196 +67,47 @@ pub fn load_text(path: &str, bytes: Vec<u8>) -> Result<SourceFile, Box<(SourceFi
 
 /// Parse one YAML or JSON document into a spanned tree.
 pub fn parse_document(file: &SourceFile, format: SpecFormat) -> Result<Node, Diagnostic> {
-    let src = &*file.text;
     if format == SpecFormat::Json {
         // YAML accepts what JSON does not (comments, trailing commas): hold `.json` files to JSON.
-        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(src) {
-            let offset = file
-                .offset_of(err.line(), err.column())
-                .unwrap_or(src.len());
-            let message = err.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            return Err(Diagnostic::new(Code::SyntaxError, "invalid JSON")
-                .at(Span::new(offset, offset), message));
+        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&file.text) {
+            return Err(json_error(file, &err));
         }
+        return yaml::build(file, "JSON");
     }
-    let options = serde_saphyr::options! {
-        with_snippet: false,
-        strict_booleans: true,
-        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::PassThrough,
-        budget: serde_saphyr::budget! {
-            max_depth: MAX_DEPTH,
-            max_aliases: MAX_ALIASES,
-            max_events: MAX_EVENTS,
-        },
-    };
-    match serde_saphyr::from_str_with_options::<Spanned<RawNode>>(src, options) {
-        Ok(root) => Ok(convert(file, root)),
-        Err(err) => Err(syntax_diagnostic(file, &err)),
-    }
+    yaml::build(file, "YAML")
 }
 
-fn syntax_diagnostic(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
-    let span = err.location().and_then(|loc| location_span(file, &loc));
-    let rendered = err.without_snippet().to_string();
-    let message = strip_location_prefix(&rendered);
-    let budget = matches!(err, serde_saphyr::Error::Budget { .. })
-        || message.contains("budget")
-        || message.contains("recursion limit")
-        || message.contains("alias");
-    let mut diag = if budget {
-        let what = if message.contains("Depth") || message.contains("recursion") {
-            format!("nests deeper than {MAX_DEPTH} levels")
-        } else if message.contains("Events") {
-            format!("expands into more than {MAX_EVENTS} nodes (an alias bomb?)")
-        } else if message.contains("lias") {
-            format!("uses aliases beyond the limit of {MAX_ALIASES}")
-        } else {
-            "exceeds a parser limit".to_string()
-        };
-        let diag = Diagnostic::new(Code::InputLimitExceeded, format!("the file {what}"))
-            .help("write values out instead of through nested aliases, and flatten the structure");
-        return match span {
-            Some(span) => diag.at(span, "limit reached here"),
-            None => diag,
-        };
-    } else if message.contains("multiple YAML documents") {
-        Diagnostic::new(Code::SyntaxError, "a spec file holds one YAML document")
-            .help("remove the `---` separator, or split the documents into separate files")
+fn json_error(file: &SourceFile, err: &serde_json::Error) -> Diagnostic {
+    let offset = json_offset(&file.text, err.line(), err.column());
+    let rendered = err.to_string();
+    let reason = rendered
+        .split(" at line ")
+        .next()
+        .unwrap_or(&rendered)
+        .to_string();
+    Diagnostic::new(Code::SyntaxError, format!("invalid JSON: {reason}"))
+        .at(Span::new(offset, offset), reason)
+}
+
+/// The byte offset of serde_json's 1-based line and 1-based *byte* column.
+fn json_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
     } else {
-        Diagnostic::new(Code::SyntaxError, format!("invalid YAML: {message}"))
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
     };
-    if let Some(span) = span {
-        diag = diag.at(span, message);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let mut offset = line_start
+        .saturating_add(column.saturating_sub(1))
+        .min(line_end);
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
     }
-    diag
-}
-
-/// serde-saphyr prefixes messages with "error: line L column C: "; the span says that already.
-fn strip_location_prefix(rendered: &str) -> String {
-    let first = rendered.lines().next().unwrap_or(rendered);
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let stripped = match first.strip_prefix("line ") {
-        Some(rest) => rest.split_once(": ").map_or(first, |(_, msg)| msg),
-        None => first,
-    };
-    stripped.to_string()
-}
-
-fn location_span(file: &SourceFile, loc: &serde_saphyr::Location) -> Option<Span> {
-    let span = loc.span();
-    if let (Some(offset), Some(len)) = (span.byte_offset(), span.byte_len()) {
-        let start = usize::try_from(offset).ok()?.min(file.text.len());
-        let end = start
-            .saturating_add(usize::try_from(len).ok()?)
-            .min(file.text.len());
-        return Some(Span::new(start, end));
-    }
-    // Some scanner errors carry only a line and column.
-    let line = usize::try_from(loc.line()).ok()?;
-    let column = usize::try_from(loc.column()).ok()?;
-    let start = file.offset_of(line, column)?;
-    Some(Span::new(start, start))
-}
-
-fn convert(file: &SourceFile, raw: Spanned<RawNode>) -> Node {
-    let span = location_span(file, &raw.referenced).unwrap_or_default();
-    let value = match raw.value {
-        RawNode::Null => Value::Null,
-        RawNode::Bool(b) => Value::Bool(b),
-        RawNode::Int(i) => Value::Int(i),
-        RawNode::Float(f) => Value::Float(f),
-        RawNode::Str(s) => Value::Str(s),
-        RawNode::Seq(items) => Value::Seq(items.into_iter().map(|n| convert(file, n)).collect()),
-        RawNode::Map(entries) => Value::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (convert(file, k), convert(file, v)))
-                .collect(),
-        ),
-    };
-    Node { span, value }
-}
-
-/// The tree as serde-saphyr hands it over; `Spanned` is its span type.
-enum RawNode {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<RawNode>>),
-    Map(Vec<(Spanned<RawNode>, Spanned<RawNode>)>),
-}
-
-impl<'de> Deserialize<'de> for RawNode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RawVisitor)
-    }
-}
-
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = RawNode;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<RawNode, E> {
-        Ok(RawNode::Null)
-    }
-    fn visit_none<E>(self) -> Result<RawNode, E> {
-        Ok(RawNode::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawNode, D::Error> {
-        RawNode::deserialize(d)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<RawNode, E> {
-        Ok(RawNode::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<RawNode, E> {
-        Ok(RawNode::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<RawNode, E> {
-        Ok(i64::try_from(v).map_or(RawNode::Float(v as f64), RawNode::Int))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<RawNode, E> {
-        Ok(i64::try_from(v).map_or(RawNode::Float(v as f64), RawNode::Int))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<RawNode, E> {
-        Ok(i64::try_from(v).map_or(RawNode::Float(v as f64), RawNode::Int))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<RawNode, E> {
-        Ok(RawNode::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<RawNode, E> {
-        Ok(RawNode::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<RawNode, E> {
-        Ok(RawNode::Str(v))
-    }
-    fn visit_bytes<E>(self, v: &[u8]) -> Result<RawNode, E> {
-        Ok(RawNode::Str(String::from_utf8_lossy(v).into_owned()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawNode, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(RawNode::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawNode, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(entry) = map.next_entry()? {
-            entries.push(entry);
-        }
-        Ok(RawNode::Map(entries))
-    }
+    offset
 }
 
 #[cfg(test)]
@@ -308,5 +152,195 @@ mod tests {
             parse(&deep).map(|_| ()).unwrap_err().code,
             Code::InputLimitExceeded
         );
+    }
+
+    fn json(src: &str) -> Result<Node, Diagnostic> {
+        parse_document(&SourceFile::new("t.json", src), SpecFormat::Json)
+    }
+
+    fn text(src: &str, span: Span) -> &str {
+        &src[span.start..span.end]
+    }
+
+    fn entries(node: &Node) -> &[(Node, Node)] {
+        match &node.value {
+            Value::Map(entries) => entries,
+            other => panic!("expected a map, got {other:?}"),
+        }
+    }
+
+    fn get<'a>(node: &'a Node, key: &str) -> &'a Node {
+        let found = entries(node).iter().find(|(k, _)| k.as_str() == Some(key));
+        &found.expect("key").1
+    }
+
+    fn err(src: &str) -> Diagnostic {
+        parse(src).map(|_| ()).unwrap_err()
+    }
+
+    #[test]
+    fn bom_is_removed() {
+        let bytes = b"\xef\xbb\xbfname: x\n".to_vec();
+        let file = load_text("t.yml", bytes).expect("loads");
+        assert_eq!(&*file.text, "name: x\n");
+        let root = parse_document(&file, SpecFormat::Yaml).expect("parses");
+        assert_eq!(get(&root, "name").as_str(), Some("x"));
+    }
+
+    #[test]
+    fn undefined_alias_is_a_syntax_error() {
+        let src = "a: *nope\n";
+        let diag = err(src);
+        assert_eq!(diag.code, Code::SyntaxError);
+        assert_eq!(diag.message, "invalid YAML: unknown alias `*nope`");
+        assert_eq!(text(src, diag.primary.expect("label").span), "*nope");
+    }
+
+    #[test]
+    fn alias_copies_keep_definition_spans() {
+        let src = "a: &x {b: 1}\nc: *x\n";
+        let root = parse(src).expect("parses");
+        let copy = get(&root, "c");
+        assert_eq!(text(src, copy.span), "*x");
+        let (key, value) = &entries(copy)[0];
+        assert_eq!((key.span, value.span), (Span::new(7, 8), Span::new(10, 11)));
+        assert_eq!(value.value, Value::Int(1));
+    }
+
+    #[test]
+    fn merge_keys_merge_and_explicit_keys_win() {
+        let src =
+            "d: &d {e: 1, f: 1}\nm:\n  <<: *d\n  e: 2\nl:\n  <<: [{g: 1}, *d, {g: 2, h: 3}]\n";
+        let root = parse(src).expect("parses");
+        let m = get(&root, "m");
+        let keys: Vec<_> = entries(m).iter().filter_map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["f", "e"]);
+        assert_eq!(get(m, "e").value, Value::Int(2));
+        let l = get(&root, "l");
+        assert_eq!(entries(l).len(), 4);
+        assert_eq!(get(l, "g").value, Value::Int(1));
+        assert_eq!(get(l, "h").value, Value::Int(3));
+        // Quoted, `<<` is an ordinary key.
+        let root = parse("m: {'<<': {a: 1}}").expect("parses");
+        assert_eq!(entries(get(&root, "m"))[0].0.as_str(), Some("<<"));
+    }
+
+    #[test]
+    fn merging_a_non_mapping_is_an_error() {
+        let src = "a: &a 1\nm:\n  <<: *a\n";
+        let diag = err(src);
+        assert_eq!(diag.code, Code::SyntaxError);
+        assert_eq!(text(src, diag.primary.expect("label").span), "*a");
+        let diag = err("m: {<<: [{a: 1}, x]}");
+        assert_eq!(diag.code, Code::SyntaxError);
+    }
+
+    #[test]
+    fn block_scalar_span_ends_at_last_content_line() {
+        let src = "a: |\n  one\n  two\n\n\nb: >-\n  x\n";
+        let root = parse(src).expect("parses");
+        let a = get(&root, "a");
+        assert_eq!(a.as_str(), Some("one\ntwo\n"));
+        assert!(
+            text(src, a.span).ends_with("two"),
+            "{:?}",
+            text(src, a.span)
+        );
+        let b = get(&root, "b");
+        assert_eq!(b.as_str(), Some("x"));
+        assert!(text(src, b.span).ends_with('x'));
+    }
+
+    #[test]
+    fn scalars_resolve_by_the_core_schema_with_strict_booleans() {
+        let root = parse(
+            "t: true\nf: false\ny: yes\non: on\nn: ~\ne:\ni: -12\nh: 0x1F\no: 0o17\nu: 1_000\nbig: 9223372036854775808\nfl: 1.5\nexp: 1e3\ninf: -.inf\nq: \"12\"\ns: !!str 12\nti: !!int \"7\"\nb: |\n  true\n",
+        )
+        .expect("parses");
+        let value = |key| get(&root, key).value.clone();
+        assert_eq!(value("t"), Value::Bool(true));
+        assert_eq!(value("f"), Value::Bool(false));
+        assert_eq!(value("y"), Value::Str("yes".into()));
+        assert_eq!(value("on"), Value::Str("on".into()));
+        assert_eq!(value("n"), Value::Null);
+        assert_eq!(value("e"), Value::Null);
+        assert_eq!(value("i"), Value::Int(-12));
+        assert_eq!(value("h"), Value::Int(31));
+        assert_eq!(value("o"), Value::Int(15));
+        assert_eq!(value("u"), Value::Int(1000));
+        assert_eq!(value("big"), Value::Float(9_223_372_036_854_775_808.0));
+        assert_eq!(value("fl"), Value::Float(1.5));
+        assert_eq!(value("exp"), Value::Float(1000.0));
+        assert_eq!(value("inf"), Value::Float(f64::NEG_INFINITY));
+        assert_eq!(value("q"), Value::Str("12".into()));
+        assert_eq!(value("s"), Value::Str("12".into()));
+        assert_eq!(value("ti"), Value::Int(7));
+        assert_eq!(value("b"), Value::Str("true\n".into()));
+        assert_eq!(err("a: !!int x").code, Code::SyntaxError);
+        assert_eq!(err("a: !!bool yes").code, Code::SyntaxError);
+    }
+
+    #[test]
+    fn json_errors_use_byte_columns() {
+        let src = "{\"é\": \"ü\", \"a\": ]}";
+        let diag = json(src).map(|_| ()).unwrap_err();
+        assert_eq!(diag.code, Code::SyntaxError);
+        assert_eq!(diag.message, "invalid JSON: expected value");
+        let span = diag.primary.expect("label").span;
+        assert_eq!(&src[span.start..], "]}");
+    }
+
+    #[test]
+    fn json_overflowing_numbers_are_infinite_floats() {
+        let root = json("{\"a\": 1e999}").expect("parses");
+        assert_eq!(get(&root, "a").value, Value::Float(f64::INFINITY));
+    }
+
+    #[test]
+    fn a_second_document_is_an_error() {
+        let diag = err("a: 1\n---\nb: 2\n");
+        assert_eq!(diag.code, Code::SyntaxError);
+        assert_eq!(diag.message, "a spec file holds one YAML document");
+    }
+
+    #[test]
+    fn depth_limit() {
+        let ok = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(parse(&ok).is_ok());
+        let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        let diag = err(&deep);
+        assert_eq!(diag.code, Code::InputLimitExceeded);
+        assert_eq!(diag.primary.expect("label").span, Span::new(32, 33));
+        // Aliases cannot stack nesting beyond the limit either.
+        let nested = format!("a: &a {}{}\nb: [[*a]]\n", "[".repeat(30), "]".repeat(30));
+        let diag = err(&nested);
+        assert_eq!(diag.code, Code::InputLimitExceeded);
+        assert!(diag.message.contains("deeper"));
+    }
+
+    #[test]
+    fn node_limit_stops_alias_bombs() {
+        let mut src = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = "a".to_string();
+        for level in 0..9 {
+            let name = format!("b{level}");
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            src.push_str(&format!("{name}: &{name} [{refs}]\n"));
+            prev = name;
+        }
+        let diag = err(&src);
+        assert_eq!(diag.code, Code::InputLimitExceeded);
+        assert!(diag.message.contains("200000 nodes"), "{}", diag.message);
+        assert!(text(&src, diag.primary.expect("label").span).starts_with('*'));
+    }
+
+    #[test]
+    fn alias_count_limit() {
+        let src = format!("a: &a x\nb: [{}]\n", vec!["*a"; 1001].join(", "));
+        let diag = err(&src);
+        assert_eq!(diag.code, Code::InputLimitExceeded);
+        assert!(diag.message.contains("aliases"), "{}", diag.message);
+        let ok = format!("a: &a x\nb: [{}]\n", vec!["*a"; 1000].join(", "));
+        assert!(parse(&ok).is_ok());
     }
 }

@@ -4,6 +4,7 @@
 pub mod cron;
 mod load;
 mod node;
+mod yaml;
 
 pub use load::{MAX_FILE_BYTES, SpecFormat, load_text, parse_document};
 pub use node::{Node, Value};
