@@ -127,9 +127,16 @@ pub fn check_inputs(
     inputs: &[SpecInput],
     settings: &Settings,
 ) -> Result<Vec<CheckedFile>, ReadError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(inputs.len().div_ceil(16).max(1));
+    // Below this many files a second thread costs more than it saves (and asking the
+    // cgroup how many cores there are costs time too).
+    const FILES_PER_THREAD: usize = 16;
+    let threads = if inputs.len() <= FILES_PER_THREAD {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(inputs.len().div_ceil(FILES_PER_THREAD))
+    };
     if threads == 1 {
         let mut checked = check_chunk(inputs, settings)?;
         report_duplicate_workflow_ids(inputs, &mut checked);

@@ -32,7 +32,8 @@ pub fn check(cx: &mut CheckCx<'_>) {
 
 fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
     let name = tz.value.as_str();
-    let canonical = jiff::tz::TimeZone::get(name)
+    let canonical = tz_database()
+        .get(name)
         .ok()
         .and_then(|zone| zone.iana_name().map(str::to_string));
     // Time zone names are case-sensitive for GitHub and systemd, even where jiff is not; and
@@ -40,7 +41,7 @@ fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
     if canonical.as_deref() == Some(name) && !HOST_DEPENDENT.contains(&name) {
         return;
     }
-    let available: Vec<String> = jiff::tz::db()
+    let available: Vec<String> = tz_database()
         .available()
         .map(|n| n.as_str().to_string())
         .filter(|n| {
@@ -59,6 +60,13 @@ fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
             .at(tz.span, "not an IANA time zone")
             .help(help),
     );
+}
+
+/// The IANA database bundled into coder, so a spec means the same on every machine, and no
+/// check reads `/usr/share/zoneinfo` (scanning it costs milliseconds).
+fn tz_database() -> &'static jiff::tz::TimeZoneDatabase {
+    static DB: std::sync::OnceLock<jiff::tz::TimeZoneDatabase> = std::sync::OnceLock::new();
+    DB.get_or_init(jiff::tz::TimeZoneDatabase::bundled)
 }
 
 /// Entries of a zoneinfo directory that are not time zones of a place.

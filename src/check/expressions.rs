@@ -7,7 +7,11 @@ use crate::model::Spanned;
 pub fn check(cx: &mut CheckCx<'_>) {
     let mut found = Vec::new();
     cx.tree.visit_strings(&mut |text, span| {
-        if let Some(start) = text.find("${{") {
+        // `find(char)` is a memchr; most strings have no `$` at all.
+        let Some(dollar) = text.find('$') else {
+            return;
+        };
+        if let Some(start) = text[dollar..].find("${{").map(|i| dollar + i) {
             let end = text[start..]
                 .find("}}")
                 .map_or(text.len(), |e| start + e + 2);

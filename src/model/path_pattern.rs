@@ -10,7 +10,9 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 #[derive(Clone, Debug)]
 pub struct PathPattern {
     pub text: String,
-    glob: Glob,
+    /// `None` for a literal path, which needs no glob (building one costs more than checking
+    /// the rest of the spec).
+    glob: Option<Glob>,
     /// Compiling a glob builds a regex, which costs more than checking a whole spec: only
     /// patterns that are matched against pay for it.
     matcher: OnceLock<GlobMatcher>,
@@ -40,15 +42,20 @@ impl PathPattern {
             return Err(PatternError::ParentDir);
         }
         let normalized = text.trim_start_matches("./").trim_end_matches('/');
-        let glob = GlobBuilder::new(if normalized.is_empty() {
-            "**"
+        let glob = if normalized.is_empty() || normalized.contains(GLOB_META) {
+            let glob = GlobBuilder::new(if normalized.is_empty() {
+                "**"
+            } else {
+                normalized
+            })
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| PatternError::Glob(e.kind().to_string()))?;
+            Some(glob)
         } else {
-            normalized
-        })
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(|e| PatternError::Glob(e.kind().to_string()))?;
+            None
+        };
         Ok(PathPattern {
             text: text.to_string(),
             glob,
@@ -59,14 +66,14 @@ impl PathPattern {
     /// Whether `path` (repo-relative, `/`-separated) is this pattern's or lies under a match.
     pub fn matches(&self, path: &str) -> bool {
         let path = path.trim_end_matches('/');
-        if self.is_literal() {
+        let Some(glob) = &self.glob else {
             let own = self.literal_dir();
             return path == own
                 || path
                     .strip_prefix(own)
                     .is_some_and(|rest| rest.starts_with('/'));
-        }
-        let matcher = self.matcher.get_or_init(|| self.glob.compile_matcher());
+        };
+        let matcher = self.matcher.get_or_init(|| glob.compile_matcher());
         let mut prefix_end = path.len();
         loop {
             if matcher.is_match(&path[..prefix_end]) {
@@ -80,7 +87,7 @@ impl PathPattern {
     }
 
     pub fn is_literal(&self) -> bool {
-        !self.text.contains(GLOB_META)
+        self.glob.is_none()
     }
 
     /// The directory every match of this pattern lies under (empty for a pattern like `*.md`).
