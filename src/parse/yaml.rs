@@ -444,7 +444,12 @@ impl Builder<'_> {
             return span;
         };
         let Some(last) = text.rfind(|c: char| !matches!(c, ' ' | '\t' | '\r' | '\n')) else {
-            return span;
+            // An empty block: its `|` or `>` header is the last text before the span.
+            let header = self.src.get(..span.start).unwrap_or("").trim_end();
+            let start = header
+                .rfind(|c: char| c.is_ascii_whitespace())
+                .map_or(0, |i| i + 1);
+            return Span::new(start, header.len());
         };
         let line_end = text[last..]
             .find(['\r', '\n'])

@@ -141,7 +141,8 @@ pub fn display_path(path: &Path, cwd: &Path) -> String {
     }
     let (target, base) = (clean(&absolute), clean(cwd));
     let common = target.iter().zip(&base).take_while(|(a, b)| a == b).count();
-    let shown = if common == 0
+    // Sharing no more than `/` with the working directory: show the path as given.
+    let shown = if common < 2
         || target[common..]
             .iter()
             .any(|c| matches!(c, Component::ParentDir))
