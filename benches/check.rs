@@ -1,6 +1,8 @@
 //! `cargo bench`: parse + check speed on a generated corpus of realistic specs.
 //!
-//! - `parse_check/typical`: one typical spec, in process (target: under 100 µs)
+//! - `parse_check/typical`: one typical spec of the corpus (56 lines), in process (target: under
+//!   100 µs)
+//! - `parse_check/seed_release_train`: the seed's full example (37 lines), in process
 //! - `process/check_one_file`: the whole `coder check FILE` process (target: under 5 ms)
 //! - `process/check_1000_files`: the whole process on 1,000 files (target: under 1 s on 2 cores)
 //! - `in_process/check_1000_files`: the same in process, files read from disk
@@ -81,6 +83,15 @@ fn benches(c: &mut Criterion) {
     assert_eq!(checked.report.errors(), 0, "the typical spec is valid");
     c.bench_function("parse_check/typical", |b| {
         b.iter(|| check_bytes(&input, typical.clone().into_bytes(), &config))
+    });
+
+    let seed = include_str!("../tests/fixtures/check/ok/wf_release_train.yml");
+    let seed_input = SpecInput {
+        path: "wf_release_train.yml".into(),
+        display: "wf_release_train.yml".into(),
+    };
+    c.bench_function("parse_check/seed_release_train", |b| {
+        b.iter(|| check_bytes(&seed_input, seed.as_bytes().to_vec(), &config))
     });
 
     let (dir, paths) = corpus();
