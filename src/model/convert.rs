@@ -3,7 +3,7 @@
 //! left out so that the checks after this still run on the rest of the file.
 
 use super::spec::*;
-use crate::diag::suggest::{did_you_mean, help_for, one_of};
+use crate::diag::suggest::{did_you_mean, help_for};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::parse::{Node, Value};
 
@@ -136,16 +136,7 @@ impl<'n> Fields<'n> {
                 }
                 _ => {
                     label = "unknown field".to_string();
-                    diag = diag.help_opt(
-                        did_you_mean(key, self.asked.iter().copied())
-                            .map(|best| format!("did you mean `{best}`?"))
-                            .or_else(|| {
-                                Some(format!(
-                                    "expected one of {}",
-                                    one_of(self.asked.iter().copied())
-                                ))
-                            }),
-                    );
+                    diag = diag.help(help_for(key, self.asked.iter().copied()));
                 }
             }
             cx.diags.push(diag.at(key_node.span, label));
@@ -161,9 +152,7 @@ impl<'n> Fields<'n> {
             );
         }
     }
-}
 
-impl Fields<'_> {
     /// Without a known `type` the other keys cannot be judged: report only a misspelt `type`.
     fn finish_unknown_kind(mut self, cx: &mut Cx<'_>) {
         if !self.missing.is_empty() {
