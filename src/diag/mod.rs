@@ -135,10 +135,12 @@ impl FileReport {
         self.diagnostics.len() - self.errors()
     }
 
-    /// Source order, so output reads top to bottom whatever order the checks ran in.
+    /// Source order, so output reads top to bottom whatever order the checks ran in; the same
+    /// diagnostic twice (a value reached through several aliases) is shown once.
     pub fn sort(&mut self) {
         self.diagnostics
             .sort_by_key(|d| (d.primary.as_ref().map(|l| l.span), d.code));
+        self.diagnostics.dedup();
     }
 }
 

@@ -21,8 +21,14 @@ pub struct LineCol {
 impl SourceFile {
     pub fn new(path: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
+        // A line ends at `\n`, `\r\n`, or a lone `\r`, as YAML (and miette) count lines.
+        let bytes = text.as_bytes();
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(
+                text.match_indices(['\n', '\r'])
+                    .filter(|(i, m)| *m == "\n" || bytes.get(i + 1) != Some(&b'\n'))
+                    .map(|(i, _)| i + 1),
+            )
             .collect();
         SourceFile {
             path: path.into(),
@@ -45,11 +51,20 @@ impl SourceFile {
         }
     }
 
+    /// Byte offset where 1-based `line` starts.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line.checked_sub(1)?).copied()
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// Byte offset of a 1-based line and character column, if the file has it.
     pub fn offset_of(&self, line: usize, column: usize) -> Option<usize> {
         let start = *self.line_starts.get(line.checked_sub(1)?)?;
         let rest = &self.text[start..];
-        let line_text = rest.split('\n').next().unwrap_or("");
+        let line_text = rest.split(['\n', '\r']).next().unwrap_or("");
         match line_text.char_indices().nth(column.checked_sub(1)?) {
             Some((i, _)) => Some(start + i),
             None => Some(start + line_text.len()),
@@ -62,8 +77,7 @@ impl SourceFile {
             return "";
         };
         let rest = &self.text[start..];
-        let line_text = rest.split('\n').next().unwrap_or("");
-        line_text.strip_suffix('\r').unwrap_or(line_text)
+        rest.split(['\n', '\r']).next().unwrap_or("")
     }
 }
 
@@ -80,5 +94,14 @@ mod tests {
         assert_eq!(file.line_col(7), LineCol { line: 2, column: 3 });
         assert_eq!(file.offset_of(2, 3), Some(7));
         assert_eq!(file.line_text(2), "çé: x");
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let file = SourceFile::new("x", "a\rb\r\nc\nd");
+        assert_eq!(file.line_col(2), LineCol { line: 2, column: 1 });
+        assert_eq!(file.line_col(5), LineCol { line: 3, column: 1 });
+        assert_eq!(file.line_text(2), "b");
+        assert_eq!(file.line_count(), 4);
     }
 }

@@ -189,6 +189,8 @@ impl<'d> Cx<'d> {
             asked: Vec::new(),
             missing: Vec::new(),
         };
+        // First entry of each key, for duplicate detection in linear time.
+        let mut first_of: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         for (key, value) in entries {
             let Value::Str(name) = &key.value else {
                 self.diags.push(
@@ -200,15 +202,16 @@ impl<'d> Cx<'d> {
                 );
                 continue;
             };
-            if let Some((_, first, ..)) = fields.entries.iter().find(|(k, ..)| k == name) {
+            if let Some(first) = first_of.get(name.as_str()) {
                 self.diags.push(
                     Diagnostic::new(Code::DuplicateKey, format!("duplicate key `{name}`"))
                         .at(key.span, "duplicate key")
-                        .also(first.span, "first defined here")
+                        .also(*first, "first defined here")
                         .help("remove one of the two entries; tools disagree on which one wins"),
                 );
                 continue;
             }
+            first_of.insert(name, key.span);
             fields.entries.push((name, key, value, false));
         }
         Some(fields)
@@ -283,6 +286,22 @@ impl<'d> Cx<'d> {
         match node.value {
             Value::Int(i) => Some(Spanned::new(i as f64, node.span)),
             Value::Float(f) if f.is_finite() => Some(Spanned::new(f, node.span)),
+            Value::Float(f) => {
+                let what = if f.is_nan() {
+                    "not a number"
+                } else {
+                    "infinite"
+                };
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::WrongType,
+                        format!("expected a finite number, found {what}"),
+                    )
+                    .at(node.span, what)
+                    .help("write a number such as `50` or `12.5`"),
+                );
+                None
+            }
             _ => {
                 self.wrong_type(node, "a number");
                 None

@@ -343,4 +343,53 @@ mod tests {
         let ok = format!("a: &a x\nb: [{}]\n", vec!["*a"; 1000].join(", "));
         assert!(parse(&ok).is_ok());
     }
+
+    #[test]
+    fn long_strings_aliased_many_times_hit_the_copy_limit() {
+        let mut src = format!("a: &a \"{}\"\n", "x".repeat(100_000));
+        for (name, prev) in [("b", "a"), ("c", "b"), ("d", "c")] {
+            let items = vec![format!("*{prev}"); 10].join(", ");
+            src.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        let err = parse(&src).map(|_| ()).expect_err("4 MiB of copies");
+        assert_eq!(err.code, Code::InputLimitExceeded);
+        assert!(err.message.contains("bytes of text"), "{}", err.message);
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_a_limit_not_a_syntax_error() {
+        for depth in [40, 300] {
+            let src = format!("a: {}{}", "[".repeat(depth), "]".repeat(depth));
+            let err = parse(&src).map(|_| ()).expect_err("too deep");
+            assert_eq!(
+                err.code,
+                Code::InputLimitExceeded,
+                "{depth}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn leading_zero_decimals_are_integers() {
+        let root = parse("a: 0127\nb: -01\n").expect("parses");
+        let Value::Map(entries) = root.value else {
+            panic!("map")
+        };
+        assert_eq!(entries[0].1.value, Value::Int(127));
+        assert_eq!(entries[1].1.value, Value::Int(-1));
+    }
+
+    #[test]
+    fn duplicates_inside_one_merged_mapping_are_kept_for_the_checker() {
+        let root = parse("a:\n  <<: {x: 1, x: 2}\n  y: 3\n").expect("parses");
+        let Value::Map(entries) = root.value else {
+            panic!("map")
+        };
+        let Value::Map(inner) = &entries[0].1.value else {
+            panic!("map")
+        };
+        let keys: Vec<_> = inner.iter().filter_map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["x", "x", "y"]);
+    }
 }

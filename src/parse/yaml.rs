@@ -15,6 +15,8 @@ pub(super) const MAX_DEPTH: usize = 32;
 pub(super) const MAX_ALIASES: usize = 1_000;
 /// Nodes in the tree, keys and alias copies included.
 pub(super) const MAX_NODES: usize = 200_000;
+/// Bytes of text that alias copies may add (a long string aliased many times).
+pub(super) const MAX_COPIED_BYTES: usize = 4 * super::MAX_FILE_BYTES;
 
 const LIMIT_HELP: &str =
     "write values out instead of through nested aliases, and flatten the structure";
@@ -36,6 +38,7 @@ pub(super) fn build(file: &SourceFile, language: &str) -> Result<Node, Diagnosti
         root: None,
         anchors: HashMap::new(),
         nodes: 0,
+        copied_bytes: 0,
         aliases: 0,
         documents: 0,
     };
@@ -62,6 +65,21 @@ struct Anchored {
     size: usize,
     /// Collection levels in the subtree (0 for a scalar).
     height: usize,
+    /// Bytes of text in the subtree.
+    bytes: usize,
+}
+
+/// Bytes of text (strings, keys included) in a tree.
+fn text_bytes(node: &Node) -> usize {
+    match &node.value {
+        Value::Str(s) => s.len(),
+        Value::Seq(items) => items.iter().map(text_bytes).sum(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| text_bytes(k) + text_bytes(v))
+            .sum(),
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
+    }
 }
 
 enum Items {
@@ -95,6 +113,8 @@ struct Builder<'a> {
     anchors: HashMap<usize, Anchored>,
     nodes: usize,
     aliases: usize,
+    /// Bytes of text that alias copies added so far.
+    copied_bytes: usize,
     documents: usize,
 }
 
@@ -113,6 +133,13 @@ impl Builder<'_> {
     fn scan_error(&self, err: &ScanError) -> Diagnostic {
         let at = self.offset(err.marker());
         let reason = err.info();
+        if reason.contains("recursion limit") {
+            // The scanner's own nesting limit (deep flow collections) is ours too.
+            return Self::limit_error(
+                Span::new(at, at),
+                format!("nests deeper than {MAX_DEPTH} levels"),
+            );
+        }
         let reason = if reason.is_empty() {
             "syntax error".to_string()
         } else {
@@ -138,10 +165,12 @@ impl Builder<'_> {
     fn count_nodes(&mut self, count: usize, span: Span) -> Result<(), Diagnostic> {
         self.nodes = self.nodes.saturating_add(count);
         if self.nodes > MAX_NODES {
-            return Err(Self::limit_error(
-                span,
-                format!("expands into more than {MAX_NODES} nodes (an alias bomb?)"),
-            ));
+            let what = if self.aliases > 0 {
+                format!("expands into more than {MAX_NODES} nodes through its aliases")
+            } else {
+                format!("has more than {MAX_NODES} nodes")
+            };
+            return Err(Self::limit_error(span, what));
         }
         Ok(())
     }
@@ -157,7 +186,7 @@ impl Builder<'_> {
                     )
                     .at(span, "a second document starts here")
                     .help(
-                        "remove the `---` separator, or split the documents into separate files",
+                        "remove the document marker (`---` or `...`) and what follows, or split the documents into separate files",
                     ));
                 }
             }
@@ -169,6 +198,7 @@ impl Builder<'_> {
                     self.anchors.insert(
                         anchor,
                         Anchored {
+                            bytes: text_bytes(&node),
                             node: node.clone(),
                             size: 1,
                             height: 0,
@@ -262,6 +292,7 @@ impl Builder<'_> {
             self.anchors.insert(
                 frame.anchor,
                 Anchored {
+                    bytes: text_bytes(&node),
                     node: node.clone(),
                     size: self.nodes - frame.nodes_before,
                     height,
@@ -288,7 +319,7 @@ impl Builder<'_> {
                 format!("alias `{name}` refers to a value that contains it"),
             ));
         };
-        let (size, height) = (anchored.size, anchored.height);
+        let (size, height, bytes) = (anchored.size, anchored.height, anchored.bytes);
         if self.stack.len() + height > MAX_DEPTH {
             return Err(Self::limit_error(
                 span,
@@ -296,6 +327,13 @@ impl Builder<'_> {
             ));
         }
         self.count_nodes(size, span)?;
+        self.copied_bytes = self.copied_bytes.saturating_add(bytes);
+        if self.copied_bytes > MAX_COPIED_BYTES {
+            return Err(Self::limit_error(
+                span,
+                format!("copies more than {MAX_COPIED_BYTES} bytes of text through its aliases"),
+            ));
+        }
         let mut node = match self.anchors.get(&id) {
             Some(anchored) => anchored.node.clone(),
             None => return Ok(()),
@@ -373,13 +411,19 @@ impl Builder<'_> {
                 }
                 other => return Err(self.bad_merge(value.span, &other)),
             };
-            for (key, value) in sources.into_iter().flatten() {
-                repr.clear();
-                key_repr(&key, &mut repr);
-                if !seen.contains(&repr) {
-                    seen.insert(repr.clone());
-                    out.push((key, value));
+            for source in sources {
+                // Keys the mapping or an earlier source holds are overridden; a key written
+                // twice in one source stays twice, for the duplicate-key check to report.
+                let mut added = Vec::new();
+                for (key, value) in source {
+                    repr.clear();
+                    key_repr(&key, &mut repr);
+                    if !seen.contains(&repr) {
+                        added.push(repr.clone());
+                        out.push((key, value));
+                    }
                 }
+                seen.extend(added);
             }
         }
         Ok(out)
@@ -529,14 +573,10 @@ fn resolve_plain(text: &str) -> Value {
 fn parse_number(text: &str) -> Option<Value> {
     let t = trim(text);
     let int = if t.starts_with('-') {
-        // serde-saphyr leaves `-0127` to the float parser.
-        if leading_zero_decimal(t) {
-            None
-        } else {
-            parse_signed(t)
-                .and_then(|v| i64::try_from(v).ok())
-                .map(Value::Int)
-        }
+        // YAML 1.2 core: `[-+]?[0-9]+` is a decimal integer, leading zeros included.
+        parse_signed(t)
+            .and_then(|v| i64::try_from(v).ok())
+            .map(Value::Int)
     } else {
         parse_unsigned(t)
             .and_then(|v| u64::try_from(v).ok())
@@ -575,11 +615,6 @@ fn parse_bool(text: &str) -> Option<bool> {
         "false" | "False" | "FALSE" => Some(false),
         _ => None,
     }
-}
-
-fn leading_zero_decimal(t: &str) -> bool {
-    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The radix and digits after an optional `0x`/`0o`/`0b` prefix.
@@ -626,9 +661,6 @@ fn parse_unsigned(t: &str) -> Option<u128> {
     }
     let rest = t.strip_prefix('+').unwrap_or(t);
     let (radix, digits) = radix_and_digits(rest);
-    if radix == 10 && digits.starts_with('0') && digits != "0" {
-        return None;
-    }
     parse_digits(digits, radix)
 }
 
@@ -638,9 +670,6 @@ fn parse_signed(t: &str) -> Option<i128> {
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
     let (radix, digits) = radix_and_digits(rest);
-    if radix == 10 && digits.starts_with('0') && digits != "0" {
-        return None;
-    }
     let magnitude = parse_digits(digits, radix)?;
     if negative {
         if magnitude == i128::MAX.unsigned_abs() + 1 {

@@ -464,3 +464,22 @@ fn spec_text_cannot_inject_lines_or_escape_codes() {
     let (_, human, _) = run(coder().args(["check", "--color=never"]).arg(&path));
     assert!(!human.contains('\x1b'));
 }
+
+#[test]
+fn minified_specs_render_without_drawing_their_huge_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("min.yml");
+    let long = "a".repeat(70_000);
+    std::fs::write(
+        &path,
+        format!("{{name: \"{long}\", steps: [{{type: command, command: ls, bogus: 1}}]}}\n"),
+    )
+    .expect("write");
+    let (code, stdout, stderr) = run(coder().args(["check", "--color=never"]).arg(&path));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.contains(":1:70049: unknown field `bogus`"),
+        "{}",
+        &stdout[..stdout.len().min(400)]
+    );
+}

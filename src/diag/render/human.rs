@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use miette::{
@@ -5,7 +6,7 @@ use miette::{
     SourceCode, SourceSpan, SpanContents,
 };
 
-use crate::diag::{Diagnostic, FileReport, Severity};
+use crate::diag::{Diagnostic, FileReport, Label, Severity, SourceFile};
 
 #[derive(Clone, Copy, Debug)]
 pub struct HumanOptions {
@@ -13,6 +14,10 @@ pub struct HumanOptions {
     /// Wrap width; tests use 80.
     pub width: usize,
 }
+
+/// Lines longer than this are not drawn (minified JSON): the diagnostic names its line and
+/// column instead. miette cannot draw past column 65,535.
+const MAX_SNIPPET_LINE: usize = 2_000;
 
 /// Every diagnostic of every report, rendered like rustc via miette.
 pub fn render_human(reports: &[FileReport], options: HumanOptions) -> String {
@@ -27,15 +32,22 @@ pub fn render_human(reports: &[FileReport], options: HumanOptions) -> String {
         .with_width(options.width);
     let mut out = String::new();
     for report in reports {
-        let source = CharColumns {
-            name: &report.source.path,
-            text: &report.source.text,
+        let source = Snippets {
+            file: &report.source,
+            shown: shown_text(&report.source.text),
         };
         for diag in &report.diagnostics {
             let view = View {
                 diag,
-                path: &report.source.path,
                 source: &source,
+                snippet: diag.primary.iter().chain(&diag.secondary).all(|label| {
+                    let lines = source.file.line_col(label.span.start).line
+                        ..=source.file.line_col(label.span.end).line;
+                    lines.clone().count() < 50
+                        && lines
+                            .into_iter()
+                            .all(|l| source.file.line_text(l).len() <= MAX_SNIPPET_LINE)
+                }),
             };
             if handler.render_report(&mut out, &view).is_err() {
                 // Rendering into a String cannot fail short of a bug in miette: fall back.
@@ -45,6 +57,32 @@ pub fn render_human(reports: &[FileReport], options: HumanOptions) -> String {
         }
     }
     out
+}
+
+/// The file as drawn in snippets: control characters (an ANSI escape, a bidi override) would
+/// drive the terminal or reorder what the reader sees, so each becomes a placeholder of the
+/// same byte length, which keeps every span valid.
+fn shown_text(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if hidden(c) {
+            // U+FFFD is 3 bytes: pad to the hidden character's length with `?`.
+            match c.len_utf8() {
+                3 => shown.push('\u{FFFD}'),
+                n => (0..n).for_each(|_| shown.push('?')),
+            }
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
 }
 
 /// The closing line of human output: "checked 3 files: 2 errors, 1 warning".
@@ -66,38 +104,9 @@ pub fn summary_line(reports: &[FileReport], files: usize) -> String {
 /// A diagnostic as miette sees it.
 struct View<'a> {
     diag: &'a Diagnostic,
-    path: &'a str,
-    source: &'a CharColumns<'a>,
-}
-
-/// The source as miette reads it, with the header's column counted in characters (miette
-/// counts bytes), like every other output format.
-struct CharColumns<'a> {
-    name: &'a str,
-    text: &'a str,
-}
-
-impl SourceCode for CharColumns<'_> {
-    fn read_span<'b>(
-        &'b self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
-        let contents = self.text.read_span(span, before, after)?;
-        let start = contents.span().offset();
-        let before_span = self.text.get(..start).unwrap_or("");
-        let line_start = before_span.rfind('\n').map_or(0, |i| i + 1);
-        let column = before_span[line_start..].chars().count();
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name.to_string(),
-            contents.data(),
-            *contents.span(),
-            contents.line(),
-            column,
-            contents.line_count(),
-        )))
-    }
+    source: &'a Snippets<'a>,
+    /// Whether to draw the source; without it the message names the position.
+    snippet: bool,
 }
 
 impl fmt::Debug for View<'_> {
@@ -108,11 +117,21 @@ impl fmt::Debug for View<'_> {
 
 impl fmt::Display for View<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.diag.primary.is_none() {
+        let file = self.source.file;
+        match (&self.diag.primary, self.snippet) {
             // Without a snippet, nothing else would name the file.
-            write!(f, "{}: ", self.path)?;
+            (None, _) => write!(f, "{}: ", file.path)?,
+            (Some(label), false) => {
+                let at = file.line_col(label.span.start);
+                write!(f, "{}:{}:{}: ", file.path, at.line, at.column)?;
+            }
+            (Some(_), true) => {}
         }
-        f.write_str(&self.diag.message)
+        f.write_str(&self.diag.message)?;
+        match (&self.diag.primary, self.snippet) {
+            (Some(label), false) => write!(f, " ({})", label.message),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -143,23 +162,65 @@ impl miette::Diagnostic for View<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.diag
-            .primary
-            .as_ref()
-            .map(|_| self.source as &dyn SourceCode)
+        (self.snippet && self.diag.primary.is_some()).then_some(self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if !self.snippet {
+            return None;
+        }
         let primary = self.diag.primary.as_ref()?;
-        let first = LabeledSpan::new_primary_with_span(
-            Some(primary.message.clone()),
-            source_span(primary.span),
+        let label = |l: &Label, primary: bool| {
+            let text = Some(l.message.clone());
+            if primary {
+                LabeledSpan::new_primary_with_span(text, source_span(l.span))
+            } else {
+                LabeledSpan::new_with_span(text, source_span(l.span))
+            }
+        };
+        let rest = self.diag.secondary.iter().map(move |l| label(l, false));
+        Some(Box::new(std::iter::once(label(primary, true)).chain(rest)))
+    }
+}
+
+/// The source as miette reads it. miette finds a span's lines by scanning from the start of
+/// the text, for every diagnostic; here it scans only the lines around the span (found with the
+/// file's line index), and the header's column counts characters like every other format.
+struct Snippets<'a> {
+    file: &'a SourceFile,
+    shown: Cow<'a, str>,
+}
+
+impl SourceCode for Snippets<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let file = self.file;
+        let first = file
+            .line_col(span.offset())
+            .line
+            .saturating_sub(before)
+            .max(1);
+        let last_line = file.line_col(span.offset() + span.len()).line + after + 1;
+        let window_start = file.line_start(first).unwrap_or(0);
+        let window_end = file.line_start(last_line).unwrap_or(self.shown.len());
+        let window = self.shown.get(window_start..window_end).unwrap_or("");
+        let local = SourceSpan::new(
+            (span.offset() - window_start.min(span.offset())).into(),
+            span.len(),
         );
-        let rest = self
-            .diag
-            .secondary
-            .iter()
-            .map(|l| LabeledSpan::new_with_span(Some(l.message.clone()), source_span(l.span)));
-        Some(Box::new(std::iter::once(first).chain(rest)))
+        let contents = window.read_span(&local, before, after)?;
+        let start = window_start + contents.span().offset();
+        Ok(Box::new(MietteSpanContents::new_named(
+            file.path.clone(),
+            contents.data(),
+            SourceSpan::new(start.into(), contents.span().len()),
+            first - 1 + contents.line(),
+            file.line_col(start).column - 1,
+            contents.line_count(),
+        )))
     }
 }
