@@ -32,10 +32,7 @@ pub fn check(cx: &mut CheckCx<'_>) {
 
 fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
     let name = tz.value.as_str();
-    let canonical = tz_database()
-        .get(name)
-        .ok()
-        .and_then(|zone| zone.iana_name().map(str::to_string));
+    let canonical = canonical_zone_name(name);
     // Time zone names are case-sensitive for GitHub and systemd, even where jiff is not; and
     // names that mean "this host's zone" are not portable.
     if canonical.as_deref() == Some(name) && !HOST_DEPENDENT.contains(&name) {
@@ -67,6 +64,31 @@ fn check_timezone(cx: &mut CheckCx<'_>, tz: &crate::model::Spanned<String>) {
 fn tz_database() -> &'static jiff::tz::TimeZoneDatabase {
     static DB: std::sync::OnceLock<jiff::tz::TimeZoneDatabase> = std::sync::OnceLock::new();
     DB.get_or_init(jiff::tz::TimeZoneDatabase::bundled)
+}
+
+/// The database's spelling of a zone name, if it has the zone. Looking a zone up parses its
+/// TZif data, which costs more than checking a spec: answers are kept for the process (specs
+/// checked together name the same few zones).
+fn canonical_zone_name(name: &str) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static KNOWN: Mutex<Option<HashMap<String, Option<String>>>> = Mutex::new(None);
+    let lookup = || {
+        tz_database()
+            .get(name)
+            .ok()
+            .and_then(|zone| zone.iana_name().map(str::to_string))
+    };
+    let Ok(mut known) = KNOWN.lock() else {
+        return lookup();
+    };
+    let known = known.get_or_insert_with(HashMap::new);
+    if let Some(answer) = known.get(name) {
+        return answer.clone();
+    }
+    let answer = lookup();
+    known.insert(name.to_string(), answer.clone());
+    answer
 }
 
 /// Entries of a zoneinfo directory that are not time zones of a place.
