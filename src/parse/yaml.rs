@@ -571,18 +571,7 @@ fn resolve_plain(text: &str) -> Value {
 }
 
 fn parse_number(text: &str) -> Option<Value> {
-    let t = trim(text);
-    let int = if t.starts_with('-') {
-        // YAML 1.2 core: `[-+]?[0-9]+` is a decimal integer, leading zeros included.
-        parse_signed(t)
-            .and_then(|v| i64::try_from(v).ok())
-            .map(Value::Int)
-    } else {
-        parse_unsigned(t)
-            .and_then(|v| u64::try_from(v).ok())
-            .map(int_value)
-    };
-    int.or_else(|| parse_float(t).map(Value::Float))
+    parse_int(text).or_else(|| parse_float(trim(text)).map(Value::Float))
 }
 
 fn int_value(v: u64) -> Value {
@@ -590,7 +579,8 @@ fn int_value(v: u64) -> Value {
     i64::try_from(v).map_or(Value::Float(v as f64), Value::Int)
 }
 
-/// An `!!int` scalar: negative values as signed, others as unsigned (large ones become floats).
+/// An integer: negative values as signed, others as unsigned (large ones become floats).
+/// YAML 1.2 core: `[-+]?[0-9]+` is decimal, leading zeros included; `0x`, `0o`, `0b` prefixes.
 fn parse_int(text: &str) -> Option<Value> {
     let t = trim(text);
     if t.starts_with('-') {
