@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod driver;
+pub mod ir;
 pub mod model;
 pub mod parse;
 pub mod target;

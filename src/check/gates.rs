@@ -18,7 +18,23 @@ pub enum Selector<'a> {
     StepId(&'a str),
 }
 
-impl Selector<'_> {
+impl<'a> Selector<'a> {
+    /// What a well-formed selector selects; `None` for a malformed one. Names are not checked
+    /// here: [`check`] reports unknown ones.
+    pub fn parse(text: &'a str) -> Option<Selector<'a>> {
+        match text.split_once('.') {
+            None if text == "command" => Some(Selector::Command),
+            None if text == "approve" => Some(Selector::Approve),
+            None if is_valid_id(text) && !matches!(text, "deploy" | "agent") => {
+                Some(Selector::StepId(text))
+            }
+            None => None,
+            Some(("deploy", target)) if is_valid_id(target) => Some(Selector::Deploy(target)),
+            Some(("agent", role)) => Role::parse(role).map(Selector::Agent),
+            Some(_) => None,
+        }
+    }
+
     pub fn matches(&self, spec: &Spec, index: usize) -> bool {
         let step = &spec.steps[index].value;
         match (self, step) {

@@ -6,7 +6,7 @@ mod cron;
 mod deploy;
 mod events;
 mod expressions;
-mod gates;
+pub mod gates;
 mod ids;
 mod paths;
 mod project;

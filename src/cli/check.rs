@@ -46,55 +46,80 @@ pub enum MessageFormat {
     Json,
 }
 
-pub fn run(args: CheckArgs) -> u8 {
-    let cwd = match std::env::current_dir() {
-        Ok(cwd) => cwd,
-        Err(e) => return usage_error(&format!("cannot read the working directory: {e}")),
-    };
-    let inputs = match workspace::collect_specs(&args.paths, &cwd) {
-        Ok(inputs) => inputs,
-        Err(err) => return usage_error(&err.0),
-    };
+/// Specs checked together, with what lowering needs next.
+pub(crate) struct Session {
+    /// The repository root (or the working directory outside one).
+    pub root: PathBuf,
+    pub git: workspace::git::GitInfo,
+    pub inputs: Vec<driver::SpecInput>,
+    pub checked: Vec<driver::CheckedFile>,
+    /// The configuration file's problem, reported against it.
+    pub config_report: Option<FileReport>,
+}
+
+impl Session {
+    /// Every report: the configuration's first, then each spec's.
+    pub fn reports(&self) -> Vec<FileReport> {
+        self.config_report
+            .iter()
+            .cloned()
+            .chain(self.checked.iter().map(|c| c.report.clone()))
+            .collect()
+    }
+}
+
+/// Collect the specs `paths` name (or discover them), load the configuration and the git
+/// remote, and check them all. `Err` holds the exit code of a usage or I/O error.
+pub(crate) fn check_session(
+    paths: &[PathBuf],
+    targets: &[crate::target::Target],
+) -> Result<Session, u8> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| usage_error(&format!("cannot read the working directory: {e}")))?;
+    let inputs = workspace::collect_specs(paths, &cwd).map_err(|err| usage_error(&err.0))?;
     let root = inputs
         .first()
         .and_then(|i| workspace::find_repo_root(i.path.parent().unwrap_or(&cwd)))
         .unwrap_or_else(|| cwd.clone());
     let (config, config_problem) = workspace::config::load(&root);
+    let git = workspace::git::read(&root);
     let settings = driver::Settings {
         config,
-        targets: args.targets.clone(),
-        remote_provider: workspace::git::read(&root).remote.and_then(|r| r.provider),
+        targets: targets.to_vec(),
+        remote_provider: git.remote.as_ref().and_then(|r| r.provider),
     };
-    let checked = match driver::check_inputs(&inputs, &settings) {
-        Ok(checked) => checked,
-        Err(err) => return usage_error(&format!("cannot read `{}`: {}", err.path, err.error)),
-    };
-    let mut reports: Vec<FileReport> = Vec::with_capacity(checked.len() + 1);
-    if let Some((file, diag)) = config_problem {
-        let shown = workspace::display_path(&root.join(&file.path), &cwd);
-        reports.push(FileReport {
-            source: SourceFile::new(shown, file.text.clone()),
-            diagnostics: vec![diag],
-        });
-    }
-    reports.extend(checked.into_iter().map(|c| c.report));
+    let checked = driver::check_inputs(&inputs, &settings)
+        .map_err(|err| usage_error(&format!("cannot read `{}`: {}", err.path, err.error)))?;
+    let config_report = config_problem.map(|(file, diag)| FileReport {
+        source: SourceFile::new(
+            workspace::display_path(&root.join(&file.path), &cwd),
+            file.text.clone(),
+        ),
+        diagnostics: vec![diag],
+    });
+    Ok(Session {
+        root,
+        git,
+        inputs,
+        checked,
+        config_report,
+    })
+}
 
+pub fn run(args: CheckArgs) -> u8 {
+    let session = match check_session(&args.paths, &args.targets) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    let reports = session.reports();
+    let inputs = &session.inputs;
     let output = match (args.message_format, args.format) {
         (Some(MessageFormat::Json), _) => render::render_rustc_json(&reports),
         (None, Format::Short) => render::render_short(&reports),
         (None, Format::Json) => render::render_json(&reports),
         (None, Format::Sarif) => render::render_sarif(&reports),
         (None, Format::Human) => {
-            let problems: Vec<FileReport> = reports
-                .iter()
-                .filter(|r| !r.diagnostics.is_empty())
-                .cloned()
-                .collect();
-            let options = HumanOptions {
-                color: args.color.enabled(),
-                width: terminal_width(),
-            };
-            let mut text = render::render_human(&problems, options);
+            let mut text = render_problems(&reports, args.color);
             text.push_str(&render::summary_line(&reports, inputs.len()));
             text.push('\n');
             text
@@ -106,6 +131,20 @@ pub fn run(args: CheckArgs) -> u8 {
         return written;
     }
     if errors > 0 { EXIT_FAILED } else { EXIT_OK }
+}
+
+/// The human rendering of every diagnostic (files without any are skipped).
+pub(crate) fn render_problems(reports: &[FileReport], color: ColorChoice) -> String {
+    let problems: Vec<FileReport> = reports
+        .iter()
+        .filter(|r| !r.diagnostics.is_empty())
+        .cloned()
+        .collect();
+    let options = HumanOptions {
+        color: color.enabled(),
+        width: terminal_width(),
+    };
+    render::render_human(&problems, options)
 }
 
 fn terminal_width() -> usize {

@@ -3,6 +3,7 @@
 //! I/O or internal error).
 
 mod check;
+mod compile;
 mod explain;
 
 use std::io::Write;
@@ -31,6 +32,9 @@ pub struct Cli {
 enum Command {
     /// Parse and type-check workflow specs, reporting every problem.
     Check(check::CheckArgs),
+    /// Lower specs for the CI targets (for now only `--emit ir`, a debug view).
+    #[command(hide = true)]
+    Compile(compile::CompileArgs),
     /// Explain a diagnostic code, or list them all.
     Explain(explain::ExplainArgs),
     /// Print the JSON Schema of workflow specs.
@@ -88,6 +92,7 @@ impl Cli {
 fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Compile(args) => compile::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Schema => print(&crate::model::schema::json_schema()),
     };

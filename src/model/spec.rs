@@ -82,8 +82,9 @@ pub struct Project {
     pub git_ref: Option<Spanned<String>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema, serde::Serialize)]
 #[schemars(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Provider {
     Github,
     Gitlab,
@@ -251,8 +252,9 @@ impl Step {
 }
 
 /// The agent's role: its charter, and whether it may write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema, serde::Serialize)]
 #[schemars(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Architect,
     Implementer,

@@ -483,3 +483,29 @@ fn minified_specs_render_without_drawing_their_huge_lines() {
         &stdout[..stdout.len().min(400)]
     );
 }
+
+#[test]
+fn compile_emit_ir_prints_the_ir_or_the_errors() {
+    let (code, stdout, stderr) = run(coder().args([
+        "compile",
+        "--emit=ir",
+        "tests/fixtures/check/ok/release.yml",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let ir: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(ir[0]["workflow_id"], "release");
+    assert_eq!(ir[0]["jobs"].as_array().map(Vec::len), Some(4));
+
+    let (code, stdout, stderr) = run(coder().args([
+        "compile",
+        "--emit=ir",
+        "--color=never",
+        "tests/fixtures/check/C0106-unknown-role.yml",
+    ]));
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("unknown role `release-engineer`"),
+        "{stderr}"
+    );
+}

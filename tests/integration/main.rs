@@ -3,6 +3,7 @@
 
 mod cli;
 mod fixtures;
+mod ir;
 mod props;
 mod schema;
 

@@ -1,0 +1,66 @@
+//! `coder compile`. For now only its debug view, `--emit ir`, which prints the IR every target
+//! will be emitted from; the targets arrive next, and the command stays hidden until then.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::check::{check_session, render_problems};
+use super::{ColorChoice, EXIT_FAILED, print};
+use crate::ir::{self, LowerContext};
+use crate::workspace;
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// Spec files or folders; default: `.coder/workflows/` of the enclosing git repository.
+    paths: Vec<PathBuf>,
+    /// Print a phase's output instead of writing files.
+    #[arg(long, value_enum, required = true)]
+    emit: Emit,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// The target-neutral IR, as JSON.
+    Ir,
+}
+
+pub fn run(args: CompileArgs) -> u8 {
+    let session = match check_session(&args.paths, &[]) {
+        Ok(session) => session,
+        Err(code) => return code,
+    };
+    let reports = session.reports();
+    if reports.iter().any(|r| r.errors() > 0) {
+        // Nothing is lowered from a spec with errors: show them, as `coder check` would.
+        eprint!("{}", render_problems(&reports, args.color));
+        return EXIT_FAILED;
+    }
+    let mut workflows = Vec::with_capacity(session.checked.len());
+    for (input, checked) in session.inputs.iter().zip(&session.checked) {
+        let Some(spec) = &checked.spec else { continue };
+        let bytes = match std::fs::read(&input.path) {
+            Ok(bytes) => bytes,
+            Err(e) => return super::usage_error(&format!("cannot read `{}`: {e}", input.display)),
+        };
+        let source = workspace::display_path(&input.path, &session.root);
+        let stem = input
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("");
+        let cx = LowerContext {
+            file: &checked.report.source,
+            bytes: &bytes,
+            source: &source,
+            file_stem: stem,
+            git: &session.git,
+        };
+        workflows.push(ir::lower(spec, &cx));
+    }
+    let mut json = serde_json::to_string_pretty(&workflows).unwrap_or_default();
+    json.push('\n');
+    print(&json)
+}
