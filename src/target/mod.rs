@@ -2,6 +2,8 @@
 //! run by `coder check --target` and for the targets a spec's provider selects; the emitters
 //! arrive with `coder compile`.
 
+pub mod output;
+
 use clap::ValueEnum;
 
 use crate::check::CheckCx;
