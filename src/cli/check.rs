@@ -46,30 +46,38 @@ pub enum MessageFormat {
     Json,
 }
 
-/// Specs checked together, with what lowering needs next.
-pub(crate) struct Session {
+/// The repository around some of the specs: its root, git facts and configuration.
+pub(crate) struct Repository {
     /// The repository root (or the working directory outside one).
     pub root: PathBuf,
     pub git: workspace::git::GitInfo,
-    pub inputs: Vec<driver::SpecInput>,
-    pub checked: Vec<driver::CheckedFile>,
     /// The configuration file's problem, reported against it.
     pub config_report: Option<FileReport>,
 }
 
+/// Specs checked together, with what lowering needs next. Each spec is checked against the
+/// repository that holds it: its configuration, its remote, its other specs.
+pub(crate) struct Session {
+    pub repositories: Vec<Repository>,
+    pub inputs: Vec<driver::SpecInput>,
+    /// For each input, the index of its repository.
+    pub repository_of: Vec<usize>,
+    pub checked: Vec<driver::CheckedFile>,
+}
+
 impl Session {
-    /// Every report: the configuration's first, then each spec's.
+    /// Every report: the configurations' first, then each spec's.
     pub fn reports(&self) -> Vec<FileReport> {
-        self.config_report
+        self.repositories
             .iter()
-            .cloned()
+            .filter_map(|r| r.config_report.clone())
             .chain(self.checked.iter().map(|c| c.report.clone()))
             .collect()
     }
 }
 
-/// Collect the specs `paths` name (or discover them), load the configuration and the git
-/// remote, and check them all. `Err` holds the exit code of a usage or I/O error.
+/// Collect the specs `paths` name (or discover them), load each repository's configuration and
+/// git remote, and check them all. `Err` holds the exit code of a usage or I/O error.
 pub(crate) fn check_session(
     paths: &[PathBuf],
     targets: &[crate::target::Target],
@@ -77,32 +85,56 @@ pub(crate) fn check_session(
     let cwd = std::env::current_dir()
         .map_err(|e| usage_error(&format!("cannot read the working directory: {e}")))?;
     let inputs = workspace::collect_specs(paths, &cwd).map_err(|err| usage_error(&err.0))?;
-    let root = inputs
-        .first()
-        .and_then(|i| workspace::find_repo_root(i.path.parent().unwrap_or(&cwd)))
-        .unwrap_or_else(|| cwd.clone());
-    let (config, config_problem) = workspace::config::load(&root);
-    let git = workspace::git::read(&root);
-    let settings = driver::Settings {
-        config,
-        targets: targets.to_vec(),
-        remote_provider: git.remote.as_ref().and_then(|r| r.provider),
-    };
-    let checked = driver::check_inputs(&inputs, &settings)
-        .map_err(|err| usage_error(&format!("cannot read `{}`: {}", err.path, err.error)))?;
-    let config_report = config_problem.map(|(file, diag)| FileReport {
-        source: SourceFile::new(
-            workspace::display_path(&root.join(&file.path), &cwd),
-            file.text.clone(),
-        ),
-        diagnostics: vec![diag],
-    });
+    let mut repositories: Vec<Repository> = Vec::new();
+    let mut settings: Vec<driver::Settings> = Vec::new();
+    let mut repository_of = Vec::with_capacity(inputs.len());
+    for input in &inputs {
+        let dir = cwd.join(input.path.parent().unwrap_or(std::path::Path::new("")));
+        let root = workspace::find_repo_root(&dir).unwrap_or_else(|| cwd.clone());
+        let index = match repositories.iter().position(|r| r.root == root) {
+            Some(index) => index,
+            None => {
+                let (config, config_problem) = workspace::config::load(&root);
+                let git = workspace::git::read(&root);
+                settings.push(driver::Settings {
+                    config,
+                    targets: targets.to_vec(),
+                    remote_provider: git.remote.as_ref().and_then(|r| r.provider),
+                });
+                let config_report = config_problem.map(|(file, diag)| FileReport {
+                    source: SourceFile::new(
+                        workspace::display_path(&root.join(&file.path), &cwd),
+                        file.text.clone(),
+                    ),
+                    diagnostics: vec![diag],
+                });
+                repositories.push(Repository {
+                    root,
+                    git,
+                    config_report,
+                });
+                repositories.len() - 1
+            }
+        };
+        repository_of.push(index);
+    }
+    let mut checked: Vec<Option<driver::CheckedFile>> = inputs.iter().map(|_| None).collect();
+    for (index, repository_settings) in settings.iter().enumerate() {
+        let members: Vec<usize> = (0..inputs.len())
+            .filter(|&i| repository_of[i] == index)
+            .collect();
+        let group: Vec<driver::SpecInput> = members.iter().map(|&i| inputs[i].clone()).collect();
+        let results = driver::check_inputs(&group, repository_settings)
+            .map_err(|err| usage_error(&format!("cannot read `{}`: {}", err.path, err.error)))?;
+        for (i, result) in members.into_iter().zip(results) {
+            checked[i] = Some(result);
+        }
+    }
     Ok(Session {
-        root,
-        git,
+        repositories,
+        repository_of,
+        checked: checked.into_iter().flatten().collect(),
         inputs,
-        checked,
-        config_report,
     })
 }
 
@@ -119,7 +151,7 @@ pub fn run(args: CheckArgs) -> u8 {
         (None, Format::Json) => render::render_json(&reports),
         (None, Format::Sarif) => render::render_sarif(&reports),
         (None, Format::Human) => {
-            let mut text = render_problems(&reports, args.color);
+            let mut text = render_problems(&reports, args.color, super::Stream::Stdout);
             text.push_str(&render::summary_line(&reports, inputs.len()));
             text.push('\n');
             text
@@ -134,14 +166,18 @@ pub fn run(args: CheckArgs) -> u8 {
 }
 
 /// The human rendering of every diagnostic (files without any are skipped).
-pub(crate) fn render_problems(reports: &[FileReport], color: ColorChoice) -> String {
+pub(crate) fn render_problems(
+    reports: &[FileReport],
+    color: ColorChoice,
+    stream: super::Stream,
+) -> String {
     let problems: Vec<FileReport> = reports
         .iter()
         .filter(|r| !r.diagnostics.is_empty())
         .cloned()
         .collect();
     let options = HumanOptions {
-        color: color.enabled(),
+        color: color.enabled(stream),
         width: terminal_width(),
     };
     render::render_human(&problems, options)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::check::{check_session, render_problems};
-use super::{ColorChoice, EXIT_FAILED, print};
+use super::{ColorChoice, EXIT_FAILED, Stream, print};
 use crate::ir::{self, LowerContext};
 use crate::workspace;
 
@@ -33,19 +33,28 @@ pub fn run(args: CompileArgs) -> u8 {
         Err(code) => return code,
     };
     let reports = session.reports();
+    // Diagnostics go to stderr (stdout is the IR); nothing is lowered from a spec with errors.
+    eprint!("{}", render_problems(&reports, args.color, Stream::Stderr));
     if reports.iter().any(|r| r.errors() > 0) {
-        // Nothing is lowered from a spec with errors: show them, as `coder check` would.
-        eprint!("{}", render_problems(&reports, args.color));
         return EXIT_FAILED;
     }
     let mut workflows = Vec::with_capacity(session.checked.len());
-    for (input, checked) in session.inputs.iter().zip(&session.checked) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    for ((input, checked), &repository) in session
+        .inputs
+        .iter()
+        .zip(&session.checked)
+        .zip(&session.repository_of)
+    {
+        let repository = &session.repositories[repository];
         let Some(spec) = &checked.spec else { continue };
         let bytes = match std::fs::read(&input.path) {
             Ok(bytes) => bytes,
             Err(e) => return super::usage_error(&format!("cannot read `{}`: {e}", input.display)),
         };
-        let source = workspace::display_path(&input.path, &session.root);
+        // Repo-relative, whatever the working directory: generated files and `coder-step` name
+        // the spec this way.
+        let source = workspace::display_path(&cwd.join(&input.path), &repository.root);
         let stem = input
             .path
             .file_stem()
@@ -56,7 +65,7 @@ pub fn run(args: CompileArgs) -> u8 {
             bytes: &bytes,
             source: &source,
             file_stem: stem,
-            git: &session.git,
+            git: &repository.git,
         };
         workflows.push(ir::lower(spec, &cx));
     }

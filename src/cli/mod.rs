@@ -48,16 +48,26 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Where output goes, for deciding on colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
 impl ColorChoice {
     /// Colour only on a terminal, and never when `NO_COLOR` is set (https://no-color.org).
-    pub fn enabled(self) -> bool {
+    pub fn enabled(self, stream: Stream) -> bool {
         use std::io::IsTerminal;
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
+                let terminal = match stream {
+                    Stream::Stdout => std::io::stdout().is_terminal(),
+                    Stream::Stderr => std::io::stderr().is_terminal(),
+                };
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         }
     }

@@ -70,12 +70,15 @@ pub fn source_hash(bytes: &[u8]) -> String {
 
 fn project(spec: &Spec, git: &GitInfo) -> Project {
     let written = spec.project.as_ref().map(|p| &p.value);
-    let remote = git.remote.as_ref();
+    let written_provider = written.and_then(|p| p.provider.as_ref().map(|p| p.value));
+    // A remote on another provider says nothing about this project.
+    let remote = git
+        .remote
+        .as_ref()
+        .filter(|r| written_provider.is_none() || r.provider == written_provider);
     let text = |field: Option<&model::Spanned<String>>| field.map(|f| f.value.clone());
     Project {
-        provider: written
-            .and_then(|p| p.provider.as_ref().map(|p| p.value))
-            .or_else(|| remote.and_then(|r| r.provider)),
+        provider: written_provider.or_else(|| remote.and_then(|r| r.provider)),
         owner: written
             .and_then(|p| text(p.owner.as_ref()))
             .or_else(|| remote.map(|r| r.owner.clone())),

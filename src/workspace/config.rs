@@ -64,13 +64,27 @@ pub fn load(root: &Path) -> (Config, Option<(SourceFile, Diagnostic)>) {
                 None => (Config::default(), None),
             }
         }
-        // A Cargo.toml that is not TOML is cargo's to report, not ours.
-        Err(_) if toml::from_str::<toml::Table>(&file.text).is_err() => (Config::default(), None),
+        // A Cargo.toml that is not TOML, or whose error lies outside coder's section, is
+        // cargo's to report, not ours.
+        Err(_) if !has_coder_section(&file.text) => (Config::default(), None),
         Err(err) => {
             let diag = toml_diagnostic(&err, "[workspace.metadata.coder]");
             finish(file, Err(diag))
         }
     }
+}
+
+fn has_coder_section(manifest: &str) -> bool {
+    let Ok(table) = toml::from_str::<toml::Table>(manifest) else {
+        return false;
+    };
+    ["workspace", "package"].iter().any(|section| {
+        table
+            .get(*section)
+            .and_then(|s| s.get("metadata"))
+            .and_then(|m| m.get("coder"))
+            .is_some()
+    })
 }
 
 fn finish(

@@ -70,7 +70,8 @@ fn git_dir(root: &Path) -> Option<PathBuf> {
     Some(root.join(target))
 }
 
-/// The `url` of `[remote "<name>"]` in a git config file.
+/// The `url` of `[remote "<name>"]` in a git config file. Keys are case-insensitive; `;` and
+/// `#` start comments outside quotes.
 fn remote_url(config: &str, name: &str) -> Option<String> {
     let header = format!("[remote \"{name}\"]");
     let mut in_section = false;
@@ -79,17 +80,34 @@ fn remote_url(config: &str, name: &str) -> Option<String> {
             in_section = line == header;
         } else if in_section
             && let Some((key, value)) = line.split_once('=')
-            && key.trim() == "url"
+            && key.trim().eq_ignore_ascii_case("url")
         {
-            return Some(value.trim().trim_matches('"').to_string());
+            return Some(strip_comment(value.trim()));
         }
     }
     None
 }
 
+fn strip_comment(value: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in value.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' | '#' if !quoted => break,
+            _ => out.push(c),
+        }
+    }
+    out.trim().to_string()
+}
+
 /// Provider, owner and repo from `https://host/owner/repo.git`, `git@host:owner/repo.git` or
 /// `ssh://git@host[:port]/owner/repo`. GitLab owners may span subgroups.
 pub fn parse_remote_url(url: &str) -> Option<Remote> {
+    if url.starts_with("file:") || url.starts_with('/') || url.starts_with('.') {
+        // A local remote names no hosted repository.
+        return None;
+    }
     let (host, path) = if let Some((_, rest)) = url.split_once("://") {
         let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
         let (host, path) = rest.split_once('/')?;
@@ -141,6 +159,14 @@ mod tests {
             None
         );
         assert_eq!(parse_remote_url("/srv/repo.git"), None);
+        assert_eq!(parse_remote_url("file:///srv/github/o/r.git"), None);
+        assert_eq!(
+            remote_url(
+                "[remote \"origin\"]\n\tURL = git@github.com:o/r.git ; mirror\n",
+                "origin"
+            ),
+            Some("git@github.com:o/r.git".to_string())
+        );
     }
 
     #[test]

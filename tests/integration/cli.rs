@@ -509,3 +509,49 @@ fn compile_emit_ir_prints_the_ir_or_the_errors() {
         "{stderr}"
     );
 }
+
+#[test]
+fn each_spec_is_checked_against_its_own_repository() {
+    let frequent = "name: f\ntriggers:\n  - type: cron\n    cron: \"*/2 * * * *\"\nsteps:\n  - type: command\n    command: make\n";
+    let github = repo(&[
+        (".coder/workflows/same.yml", frequent),
+        (
+            ".git/config",
+            "[remote \"origin\"]\n\turl = git@github.com:acme/app.git\n",
+        ),
+    ]);
+    let gitlab = repo(&[
+        (".coder/workflows/same.yml", frequent),
+        (
+            ".git/config",
+            "[remote \"origin\"]\n\turl = git@gitlab.com:acme/app.git\n",
+        ),
+    ]);
+    let spec = |dir: &tempfile::TempDir| dir.path().join(".coder/workflows/same.yml");
+    for order in [
+        [spec(&gitlab), spec(&github)],
+        [spec(&github), spec(&gitlab)],
+    ] {
+        let (code, stdout, _) = run(coder().args(["check", "--format=short"]).args(&order));
+        assert_eq!(code, 1, "{stdout}");
+        // GitHub's 5-minute limit applies to the GitHub repository's spec only, and the two
+        // repositories may both have a workflow `same`.
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        assert!(stdout.contains("error[C0402]"), "{stdout}");
+        assert!(
+            stdout.contains(&spec(&github).display().to_string()),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn ir_names_the_spec_relative_to_its_repository() {
+    let dir = repo(&[(".coder/workflows/ok.yml", OK_SPEC), ("sub/dir/.keep", "")]);
+    let (code, stdout, stderr) = run(coder()
+        .args(["compile", "--emit=ir", "../../.coder/workflows/ok.yml"])
+        .current_dir(dir.path().join("sub/dir")));
+    assert_eq!(code, 0, "{stderr}");
+    let ir: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(ir[0]["source"], ".coder/workflows/ok.yml");
+}
