@@ -742,6 +742,25 @@ codes! {
     ScheduleTooFrequent = "C0402" "schedule-too-frequent" Error "a schedule more frequent than the target runs";
 
     /// ## What it does
+    /// Warns when the wall-clock budget is longer than GitHub-hosted runners let a job run
+    /// (6 hours).
+    ///
+    /// ## Why
+    /// GitHub cancels the job at 6 hours whatever the budget says; self-hosted runners have no
+    /// such limit, so this is a warning.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// policies:
+    ///   budget:
+    ///     max_wall_clock_sec: 43200
+    /// ```
+    ///
+    /// ## Fix
+    /// Lower the budget to 21600 seconds or less, or use self-hosted runners.
+    JobTimeLimit = "C0403" "job-time-limit" Warning "a wall-clock budget longer than the target lets a job run";
+
+    /// ## What it does
     /// Reports a bug in coder itself.
     ///
     /// ## Fix

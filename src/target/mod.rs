@@ -39,8 +39,29 @@ impl Target {
 /// GitHub runs scheduled workflows at most once every 5 minutes.
 pub const GITHUB_MIN_SCHEDULE_MINUTES: u32 = 5;
 
+/// GitHub-hosted runners stop a job after 6 hours.
+pub const GITHUB_HOSTED_JOB_LIMIT_SEC: i64 = 6 * 3600;
+
 /// Report what `target` cannot express in the spec.
 pub fn check(cx: &mut CheckCx<'_>, target: Target) {
+    let budget = cx.spec.policies().budget.as_ref();
+    if target == Target::Github
+        && let Some(limit) = budget.and_then(|b| b.max_wall_clock_sec.as_ref())
+        && limit.value > GITHUB_HOSTED_JOB_LIMIT_SEC
+    {
+        cx.report(
+            Diagnostic::new(
+                Code::JobTimeLimit,
+                format!(
+                    "GitHub-hosted runners stop a job after {} hours; this budget allows {} hours",
+                    GITHUB_HOSTED_JOB_LIMIT_SEC / 3600,
+                    format!("{:.1}", limit.value as f64 / 3600.0).trim_end_matches(".0")
+                ),
+            )
+            .at(limit.span, "longer than a hosted job may run")
+            .help("lower `max_wall_clock_sec` to 21600 or less, or run the workflow on self-hosted runners"),
+        );
+    }
     for trigger in cx.spec.triggers() {
         match (&trigger.value, target) {
             (Trigger::RepoEvent { event }, Target::Systemd) => cx.report(
