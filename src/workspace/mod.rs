@@ -53,7 +53,20 @@ pub fn collect_specs(
     } else {
         paths.to_vec()
     };
-    let display = |path: &Path| display_path(path, cwd);
+    // Paths the user named are shown as named (rustc does the same); discovered ones relative
+    // to the working directory.
+    let discovered = paths.is_empty();
+    let display = |path: &Path| {
+        if discovered {
+            display_path(path, cwd)
+        } else {
+            let named: PathBuf = path
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            named.to_string_lossy().replace('\\', "/")
+        }
+    };
     let mut inputs: Vec<SpecInput> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut add = |path: PathBuf, inputs: &mut Vec<SpecInput>| {
