@@ -25,6 +25,8 @@ pub struct CompileArgs {
 enum Emit {
     /// The target-neutral IR, as JSON.
     Ir,
+    /// The GitHub Actions workflow files, each after a `==> path <==` line.
+    Github,
 }
 
 pub fn run(args: CompileArgs) -> u8 {
@@ -69,7 +71,21 @@ pub fn run(args: CompileArgs) -> u8 {
         };
         workflows.push(ir::lower(spec, &cx));
     }
-    let mut json = serde_json::to_string_pretty(&workflows).unwrap_or_default();
-    json.push('\n');
-    print(&json)
+    match args.emit {
+        Emit::Ir => {
+            let mut json = serde_json::to_string_pretty(&workflows).unwrap_or_default();
+            json.push('\n');
+            print(&json)
+        }
+        Emit::Github => {
+            let files: String = workflows
+                .iter()
+                .map(|w| {
+                    let path = crate::target::github::workflow_path(&w.workflow_id);
+                    format!("==> {path} <==\n{}", crate::target::github::emit(w))
+                })
+                .collect();
+            print(&files)
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! run by `coder check --target` and for the targets a spec's provider selects; the emitters
 //! arrive with `coder compile`.
 
+pub mod github;
 pub mod output;
 
 use clap::ValueEnum;

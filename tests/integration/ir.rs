@@ -6,7 +6,7 @@ use coder::workspace::git::GitInfo;
 
 use crate::{fixture_dir, snapshot_settings};
 
-fn lower(path: &std::path::Path) -> Workflow {
+pub fn lower(path: &std::path::Path) -> Workflow {
     let bytes = std::fs::read(path).expect("read");
     let name = path.file_name().and_then(|n| n.to_str()).expect("name");
     let input = SpecInput {

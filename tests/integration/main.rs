@@ -3,6 +3,7 @@
 
 mod cli;
 mod fixtures;
+mod github;
 mod ir;
 mod props;
 mod schema;

@@ -1,0 +1,198 @@
+//! The GitHub Actions emitter: snapshots of every valid fixture's workflow, the outside
+//! validators (check-jsonschema, actionlint with shellcheck, zizmor) with zero findings, pinned
+//! actions only, and spec strings that cannot break out of their YAML field.
+
+use std::process::Command;
+
+use proptest::prelude::*;
+
+use coder::diag::SourceFile;
+use coder::ir::{Action, Job, Origin, Policies, Project, Step, Trigger, Workflow};
+use coder::parse::{Node, SpecFormat, Value, parse_document};
+use coder::target::github;
+
+use crate::{fixture_dir, ir::lower, snapshot_settings};
+
+fn emitted() -> Vec<(String, String)> {
+    let mut paths: Vec<_> = std::fs::read_dir(fixture_dir().join("ok"))
+        .expect("ok dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let workflow = lower(path);
+            (
+                github::workflow_path(&workflow.workflow_id),
+                github::emit(&workflow),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn workflows_of_every_valid_fixture() {
+    for (path, text) in emitted() {
+        let name = path.trim_start_matches(".github/workflows/").to_string();
+        snapshot_settings().bind(|| insta::assert_snapshot!(format!("github__{name}"), text));
+    }
+}
+
+/// Run an outside validator; it must be installed (`.ci/run` installs them).
+fn validator(program: &str, args: &[&str], dir: &std::path::Path) -> (bool, String) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("`{program}` is not installed ({e}); .ci/run shows how to install it")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn outside_validators_find_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).expect("mkdir");
+    let mut files = Vec::new();
+    for (path, text) in emitted() {
+        std::fs::write(dir.path().join(&path), text).expect("write");
+        files.push(path);
+    }
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+
+    let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
+    args.extend(&files);
+    let (ok, out) = validator("check-jsonschema", &args, dir.path());
+    assert!(ok, "check-jsonschema:\n{out}");
+
+    let shellcheck = Command::new("shellcheck").arg("--version").output();
+    assert!(
+        shellcheck.is_ok(),
+        "shellcheck is not installed; actionlint needs it to check run: scripts"
+    );
+    let mut args = vec!["-no-color", "-oneline"];
+    args.extend(&files);
+    let (ok, out) = validator("actionlint", &args, dir.path());
+    assert!(ok && out.trim().is_empty(), "actionlint:\n{out}");
+
+    let (ok, out) = validator(
+        "zizmor",
+        &[
+            "--offline",
+            "--no-progress",
+            "--color",
+            "never",
+            "--strict-collection",
+            ".github/workflows",
+        ],
+        dir.path(),
+    );
+    assert!(ok && out.contains("No findings"), "zizmor:\n{out}");
+}
+
+#[test]
+fn every_uses_is_pinned_from_the_table() {
+    let table = github::pinned_actions();
+    assert!(table.len() >= 3);
+    for action in table.values() {
+        assert_eq!(action.sha.len(), 40, "{}", action.action);
+        assert!(action.sha.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(
+            action.sources.len() >= 2,
+            "{} needs two sources",
+            action.action
+        );
+    }
+    for (path, text) in emitted() {
+        for line in text.lines().filter(|l| l.contains("uses: ")) {
+            let used = line.split("uses: ").nth(1).expect("value");
+            let (reference, comment) = used.split_once(" # ").expect("a version comment");
+            assert!(
+                table.values().any(|a| reference == format!("{}@{}", a.action, a.sha) && comment == a.version),
+                "{path}: `{used}` is not in targets/github/actions.toml"
+            );
+        }
+    }
+}
+
+fn value_at<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn workflow_with(name: &str, step_name: &str, command: &str) -> Workflow {
+    let origin = Origin {
+        line: 1,
+        column: 1,
+        span: coder::diag::Span::default(),
+    };
+    Workflow {
+        workflow_id: "w".into(),
+        name: name.into(),
+        source: ".coder/workflows/w.yml".into(),
+        source_hash: "sha256:00".into(),
+        project: Project {
+            provider: None,
+            owner: None,
+            repo: None,
+            git_ref: "main".into(),
+        },
+        triggers: vec![Trigger::Manual { origin }],
+        policies: Policies::default(),
+        jobs: vec![Job {
+            id: "w-1".into(),
+            needs: None,
+            approval: None,
+            environment: None,
+            steps: vec![Step {
+                step_id: "s1".into(),
+                name: Some(step_name.into()),
+                action: Action::Command {
+                    command: command.into(),
+                },
+                origin,
+            }],
+        }],
+        artifacts: Vec::new(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever a spec's free text holds, the emitted YAML reads back as exactly that text in
+    /// exactly its field.
+    #[test]
+    fn spec_strings_stay_in_their_field(
+        name in "\\PC{0,40}|[ :#&*!|>'\"%@`{}\\[\\],\\-?\n\t]{1,12}|yes|no|on|null|~|0x1F|1e3|\\$\\{\\{ x \\}\\}",
+        step_name in "\\PC{1,30}",
+        command in "\\PC{1,60}|[\n:#'\"|> -]{1,20}",
+    ) {
+        let name = if name.trim().is_empty() { "x".to_string() } else { name };
+        let text = github::emit(&workflow_with(&name, &step_name, &command));
+        let file = SourceFile::new("w.yml", text.clone());
+        let root = parse_document(&file, SpecFormat::Yaml)
+            .map_err(|d| TestCaseError::fail(format!("{}\n{text}", d.message)))?;
+        prop_assert_eq!(value_at(&root, "name").and_then(Node::as_str), Some(name.as_str()), "{}", text);
+        let step = value_at(&root, "jobs")
+            .and_then(|jobs| value_at(jobs, "w-1"))
+            .and_then(|job| value_at(job, "steps"))
+            .and_then(|steps| match &steps.value { Value::Seq(items) => items.get(2), _ => None })
+            .expect("the command step");
+        prop_assert_eq!(value_at(step, "name").and_then(Node::as_str), Some(step_name.as_str()));
+        prop_assert_eq!(value_at(step, "run").and_then(Node::as_str), Some(command.as_str()));
+    }
+}
