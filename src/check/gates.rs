@@ -106,6 +106,20 @@ fn resolve<'a>(
     step_ids: &[String],
 ) -> Option<Selector<'a>> {
     let text = entry.value.as_str();
+    // The grammar is `Selector::parse`'s; here what it accepts is checked against this workflow
+    // and its configuration, and what fails is explained.
+    match Selector::parse(text) {
+        Some(Selector::StepId(id)) if step_ids.iter().any(|s| s == id) => {
+            return Some(Selector::StepId(id));
+        }
+        Some(Selector::Deploy(target)) if cx.config.deploy_targets().any(|t| t == target) => {
+            return Some(Selector::Deploy(target));
+        }
+        Some(selector @ (Selector::Command | Selector::Approve | Selector::Agent(_))) => {
+            return Some(selector);
+        }
+        _ => {}
+    }
     let malformed = |detail: &str| {
         Diagnostic::new(
             Code::MalformedGateSelector,
@@ -115,20 +129,13 @@ fn resolve<'a>(
         .help(FORMS)
     };
     let Some((kind, name)) = text.split_once('.') else {
-        return match text {
-            "command" => Some(Selector::Command),
-            "approve" => Some(Selector::Approve),
+        match text {
             "deploy" | "agent" => {
                 cx.report(malformed(&format!(
                     "`{text}` needs a name: `{text}.<name>`"
                 )));
-                None
             }
-            _ if step_ids.iter().any(|id| id == text) => Some(Selector::StepId(text)),
-            _ if !is_valid_id(text) => {
-                cx.report(malformed("not a step id or kind"));
-                None
-            }
+            _ if !is_valid_id(text) => cx.report(malformed("not a step id or kind")),
             _ => {
                 let help = if step_ids.len() > MAX_SUGGESTION_CANDIDATES {
                     FORMS.to_string()
@@ -153,9 +160,9 @@ fn resolve<'a>(
                     .at(entry.span, "no step has this id")
                     .help(help),
                 );
-                None
             }
-        };
+        }
+        return None;
     };
     if kind.is_empty() {
         cx.report(malformed("nothing before the `.`"));
@@ -173,37 +180,24 @@ fn resolve<'a>(
     }
     let name_span = sub_span(cx.file, entry, kind.len() + 1..text.len());
     match kind {
-        "deploy" => {
-            if cx.config.deploy_targets().any(|t| t == name) {
-                return Some(Selector::Deploy(name));
-            }
-            if cx.config.invalid {
-                return None;
-            }
-            cx.report(
-                Diagnostic::new(
-                    Code::UnknownGateSelector,
-                    format!("gate selector names unknown deploy target `{name}`"),
-                )
-                .at(name_span, "not a deploy target")
-                .help(help_for(name, cx.config.deploy_targets())),
-            );
-            None
-        }
-        "agent" => match Role::parse(name) {
-            Some(role) => Some(Selector::Agent(role)),
-            None => {
-                cx.report(
-                    Diagnostic::new(
-                        Code::UnknownGateSelector,
-                        format!("gate selector names unknown role `{name}`"),
-                    )
-                    .at(name_span, "not a role")
-                    .help(help_for(name, Role::ALL.map(Role::as_str))),
-                );
-                None
-            }
-        },
+        // The configuration is broken (reported there): its targets are unknown, not misspelt.
+        "deploy" if cx.config.invalid => {}
+        "deploy" => cx.report(
+            Diagnostic::new(
+                Code::UnknownGateSelector,
+                format!("gate selector names unknown deploy target `{name}`"),
+            )
+            .at(name_span, "not a deploy target")
+            .help(help_for(name, cx.config.deploy_targets())),
+        ),
+        "agent" => cx.report(
+            Diagnostic::new(
+                Code::UnknownGateSelector,
+                format!("gate selector names unknown role `{name}`"),
+            )
+            .at(name_span, "not a role")
+            .help(help_for(name, Role::ALL.map(Role::as_str))),
+        ),
         _ => {
             let kind_span = sub_span(cx.file, entry, 0..kind.len());
             cx.report(
@@ -214,7 +208,7 @@ fn resolve<'a>(
                 .at(kind_span, "not `deploy` or `agent`")
                 .help(format!("{}; {FORMS}", help_for(kind, ["deploy", "agent"]))),
             );
-            None
         }
     }
+    None
 }

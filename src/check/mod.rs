@@ -38,21 +38,21 @@ impl CheckCx<'_> {
 type CheckFn = fn(&mut CheckCx<'_>);
 
 /// Every semantic check, in the order they run.
-pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("ids", ids::check),
-    ("project", project::check),
-    ("cron", cron::check),
-    ("events", events::check),
-    ("secrets", secrets::check),
-    ("budget", budget::check),
-    ("paths", paths::check),
-    ("deploy", deploy::check),
-    ("gates", gates::check),
-    ("expressions", expressions::check),
+pub const CHECKS: &[CheckFn] = &[
+    ids::check,
+    project::check,
+    cron::check,
+    events::check,
+    secrets::check,
+    budget::check,
+    paths::check,
+    deploy::check,
+    gates::check,
+    expressions::check,
 ];
 
 pub fn run_all(cx: &mut CheckCx<'_>) {
-    for (_, check) in CHECKS {
+    for check in CHECKS {
         check(cx);
     }
 }
