@@ -4,13 +4,27 @@ use super::CheckCx;
 use crate::diag::suggest::help_for;
 use crate::diag::{Code, Diagnostic};
 use crate::model::Step;
+use crate::workspace::config::deploy_not_configured;
 
 pub fn check(cx: &mut CheckCx<'_>) {
     for step in &cx.spec.steps {
         let Step::Deploy { target, .. } = &step.value else {
             continue;
         };
-        if cx.config.invalid || cx.config.deploy_targets().any(|t| t == target.value) {
+        if cx.config.invalid {
+            continue;
+        }
+        if cx.config.deploy_targets().any(|t| t == target.value) {
+            if cx.config.deploy_command(&target.value).is_none() {
+                cx.report(
+                    Diagnostic::new(
+                        Code::DeployNotConfigured,
+                        deploy_not_configured(&target.value),
+                    )
+                    .at(target.span, "no deploy command for this target")
+                    .help("the workflow compiles, but this step fails at run time until the command is configured"),
+                );
+            }
             continue;
         }
         let help = format!(

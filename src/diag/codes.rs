@@ -710,6 +710,47 @@ codes! {
     DuplicateGateSelector = "C0243" "duplicate-gate-selector" Warning "a gate selector listed twice";
 
     /// ## What it does
+    /// Reports a deploy step whose target has no deploy command in coder's configuration.
+    ///
+    /// ## Why
+    /// The spec names where to deploy; the configuration says how. The workflow still
+    /// compiles, but the step fails at run time with this same message until the command is
+    /// configured.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// steps:
+    ///   - type: deploy
+    ///     target: preview
+    /// ```
+    ///
+    /// ## Fix
+    /// Add the command to `.coder/config.toml` (or `[workspace.metadata.coder]`):
+    /// ```toml
+    /// [deploy.preview]
+    /// command = "./scripts/deploy-preview.sh"
+    /// url-file = "deploy-url.txt"   # optional; else the last URL it prints
+    /// ```
+    DeployNotConfigured = "C0301" "deploy-not-configured" Warning "a deploy target without a configured deploy command";
+
+    /// ## What it does
+    /// Reports a generated CI file that no longer matches its spec: the spec changed since it
+    /// was compiled, or someone edited the generated file.
+    ///
+    /// ## Why
+    /// The CI runs the generated file, not the spec, and `coder-step` refuses to run a step
+    /// whose spec hash differs from the one the file was compiled from. A file edited by hand
+    /// is overwritten by the next compile.
+    ///
+    /// ## Example
+    /// A spec edited after `coder compile`, with `.github/workflows/coder-nightly.yml` not
+    /// regenerated.
+    ///
+    /// ## Fix
+    /// Run `coder compile` and commit the result; make lasting changes in the spec.
+    GeneratedFileDrift = "C0302" "generated-file-drift" Error "a generated CI file out of date with its spec";
+
+    /// ## What it does
     /// Reports a trigger the target cannot start a workflow with: systemd timers have no
     /// repository events and no webhook receiver.
     ///

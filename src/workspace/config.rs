@@ -15,13 +15,76 @@ pub const CONFIG_FILE: &str = ".coder/config.toml";
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Deploy targets besides `preview` and `prod`, with how to deploy to them.
+    /// How to deploy to each target; names besides `preview` and `prod` add targets.
     #[serde(default)]
-    pub deploy: IndexMap<Spanned<String>, toml::Table>,
+    pub deploy: IndexMap<Spanned<String>, DeployConfig>,
+    /// The agent that agent steps run.
+    #[serde(default)]
+    pub agent: AgentConfig,
+    /// The GitHub Actions runner host.
+    #[serde(default)]
+    pub github: GithubConfig,
     /// The configuration file exists but is invalid (reported against it). The defaults
     /// apply, and names it would define are not reported as unknown.
     #[serde(skip)]
     pub invalid: bool,
+}
+
+/// `[deploy.<target>]`: what a deploy step to that target runs.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeployConfig {
+    /// A shell command, run in the checkout (the user's own script, never spec text).
+    pub command: Option<String>,
+    /// A file, relative to the checkout, the command writes the deploy URL to. Without it,
+    /// the last URL the command prints is the deploy URL.
+    pub url_file: Option<String>,
+}
+
+/// `[agent]`: the program agent steps run.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AgentConfig {
+    /// Argument vector of the generic command adapter; `{goal}`, `{role}`, `{prompt_file}` …
+    /// are substituted per argument, never through a shell.
+    pub command: Option<Vec<String>>,
+}
+
+/// `[github]`: the runner host generated workflows use.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GithubConfig {
+    /// `runs-on` labels; default `ubuntu-latest`.
+    pub runs_on: Option<RunsOn>,
+    /// Shell commands run at the start of every job (toolchains, caches).
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// A shell command that puts `coder-step` on the `PATH`, replacing the default (this
+    /// package at the compiling version, installed by cargo and cached).
+    pub install: Option<String>,
+    /// `native` (default): schedules use GitHub's `timezone:`. `emulate`: for hosts without it
+    /// (older GitHub Enterprise Server), UTC crons plus a gate job that lets only the intended
+    /// local times through.
+    #[serde(default)]
+    pub timezones: TimezoneMode,
+    /// The repository secret holding the token the publish job opens pull requests with;
+    /// default the workflow's own `GITHUB_TOKEN` (whose pull requests start no CI).
+    pub token_secret: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum RunsOn {
+    Label(String),
+    Labels(Vec<String>),
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimezoneMode {
+    #[default]
+    Native,
+    Emulate,
 }
 
 /// The parts of a `Cargo.toml` coder reads; everything else is cargo's.
@@ -134,8 +197,28 @@ fn toml_diagnostic(err: &toml::de::Error, what: &str) -> Diagnostic {
 impl Config {
     /// Deploy targets a spec may name: the built-in ones and the configured ones.
     pub fn deploy_targets(&self) -> impl Iterator<Item = &str> + Clone {
-        crate::model::BUILTIN_DEPLOY_TARGETS
-            .into_iter()
-            .chain(self.deploy.keys().map(|name| name.get_ref().as_str()))
+        let builtin = crate::model::BUILTIN_DEPLOY_TARGETS;
+        builtin.into_iter().chain(
+            self.deploy
+                .keys()
+                .map(|name| name.get_ref().as_str())
+                .filter(move |name| !builtin.contains(name)),
+        )
     }
+
+    /// The deploy command configured for `target`, if any.
+    pub fn deploy_command(&self, target: &str) -> Option<&DeployConfig> {
+        self.deploy
+            .iter()
+            .find(|(name, deploy)| name.get_ref() == target && deploy.command.is_some())
+            .map(|(_, deploy)| deploy)
+    }
+}
+
+/// Why a deploy step cannot run: said by `coder check` (C0301) and by the runner when the
+/// step runs anyway.
+pub fn deploy_not_configured(target: &str) -> String {
+    format!(
+        "no deploy command is configured for target `{target}`: add `[deploy.{target}]` with `command = \"…\"` to `{CONFIG_FILE}`"
+    )
 }

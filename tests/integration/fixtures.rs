@@ -186,6 +186,7 @@ const DEMONSTRATED_ELSEWHERE: &[(&str, &str)] = &[
         "C0113",
         "cli::invalid_config_is_reported_in_the_config_file",
     ),
+    ("C0302", "compile::drift_is_caught_both_ways"),
     ("C0901", "internal errors cannot be provoked by input"),
 ];
 
