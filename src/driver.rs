@@ -50,6 +50,9 @@ pub struct CheckedFile {
     pub report: FileReport,
     /// The spec, when the file converted into one (it may still have errors).
     pub spec: Option<Spec>,
+    /// `sha256:<hex>` of the bytes checked: what generated files record and `coder-step`
+    /// verifies.
+    pub source_hash: String,
 }
 
 impl CheckedFile {
@@ -70,16 +73,17 @@ fn file_stem(path: &Path) -> &str {
 /// Check one spec's bytes.
 pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> CheckedFile {
     let format = SpecFormat::from_path(&input.path).unwrap_or(SpecFormat::Yaml);
+    let source_hash = crate::ir::source_hash(&bytes);
     let file = match parse::load_text(&input.display, bytes) {
         Ok(file) => file,
         Err(failure) => {
             let (file, diag) = *failure;
-            return failed(file, diag);
+            return failed(file, diag, source_hash);
         }
     };
     let tree = match parse::parse_document(&file, format) {
         Ok(tree) => tree,
-        Err(diag) => return failed(file, diag),
+        Err(diag) => return failed(file, diag, source_hash),
     };
     let mut diags = Vec::new();
     let spec = model::convert(&tree, &mut diags);
@@ -102,16 +106,21 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> Ch
         diagnostics: diags,
     };
     report.sort();
-    CheckedFile { report, spec }
+    CheckedFile {
+        report,
+        spec,
+        source_hash,
+    }
 }
 
-fn failed(source: SourceFile, diag: Diagnostic) -> CheckedFile {
+fn failed(source: SourceFile, diag: Diagnostic, source_hash: String) -> CheckedFile {
     CheckedFile {
         report: FileReport {
             source,
             diagnostics: vec![diag],
         },
         spec: None,
+        source_hash,
     }
 }
 

@@ -51,6 +51,7 @@ pub(crate) struct Repository {
     /// The repository root (or the working directory outside one).
     pub root: PathBuf,
     pub git: workspace::git::GitInfo,
+    pub config: workspace::Config,
     /// The configuration file's problem, reported against it.
     pub config_report: Option<FileReport>,
 }
@@ -73,6 +74,57 @@ impl Session {
             .filter_map(|r| r.config_report.clone())
             .chain(self.checked.iter().map(|c| c.report.clone()))
             .collect()
+    }
+}
+
+/// A spec lowered to the IR, with the repository that holds it.
+pub(crate) struct Lowered<'s> {
+    pub input: &'s driver::SpecInput,
+    pub repository: &'s Repository,
+    pub workflow: crate::ir::Workflow,
+}
+
+impl Session {
+    /// Lower every spec that checked without errors (the caller has reported the others).
+    pub fn lowered(&self) -> Vec<Lowered<'_>> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut out = Vec::with_capacity(self.checked.len());
+        for ((input, checked), &repository) in self
+            .inputs
+            .iter()
+            .zip(&self.checked)
+            .zip(&self.repository_of)
+        {
+            let repository = &self.repositories[repository];
+            let Some(spec) = checked
+                .spec
+                .as_ref()
+                .filter(|_| checked.report.errors() == 0)
+            else {
+                continue;
+            };
+            // Repo-relative, whatever the working directory: generated files and `coder-step`
+            // name the spec this way.
+            let source = workspace::display_path(&cwd.join(&input.path), &repository.root);
+            let stem = input
+                .path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("");
+            let cx = crate::ir::LowerContext {
+                file: &checked.report.source,
+                source_hash: &checked.source_hash,
+                source: &source,
+                file_stem: stem,
+                git: &repository.git,
+            };
+            out.push(Lowered {
+                input,
+                repository,
+                workflow: crate::ir::lower(spec, &cx),
+            });
+        }
+        out
     }
 }
 
@@ -111,6 +163,10 @@ pub(crate) fn check_session(
                 repositories.push(Repository {
                     root,
                     git,
+                    config: settings
+                        .last()
+                        .map(|s| s.config.clone())
+                        .unwrap_or_default(),
                     config_report,
                 });
                 repositories.len() - 1

@@ -7,8 +7,6 @@ use clap::{Args, ValueEnum};
 
 use super::check::{check_session, render_problems};
 use super::{ColorChoice, EXIT_FAILED, Stream, print};
-use crate::ir::{self, LowerContext};
-use crate::workspace;
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
@@ -40,37 +38,7 @@ pub fn run(args: CompileArgs) -> u8 {
     if reports.iter().any(|r| r.errors() > 0) {
         return EXIT_FAILED;
     }
-    let mut workflows = Vec::with_capacity(session.checked.len());
-    let cwd = std::env::current_dir().unwrap_or_default();
-    for ((input, checked), &repository) in session
-        .inputs
-        .iter()
-        .zip(&session.checked)
-        .zip(&session.repository_of)
-    {
-        let repository = &session.repositories[repository];
-        let Some(spec) = &checked.spec else { continue };
-        let bytes = match std::fs::read(&input.path) {
-            Ok(bytes) => bytes,
-            Err(e) => return super::usage_error(&format!("cannot read `{}`: {e}", input.display)),
-        };
-        // Repo-relative, whatever the working directory: generated files and `coder-step` name
-        // the spec this way.
-        let source = workspace::display_path(&cwd.join(&input.path), &repository.root);
-        let stem = input
-            .path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("");
-        let cx = LowerContext {
-            file: &checked.report.source,
-            bytes: &bytes,
-            source: &source,
-            file_stem: stem,
-            git: &repository.git,
-        };
-        workflows.push(ir::lower(spec, &cx));
-    }
+    let workflows: Vec<_> = session.lowered().into_iter().map(|l| l.workflow).collect();
     match args.emit {
         Emit::Ir => {
             let mut json = serde_json::to_string_pretty(&workflows).unwrap_or_default();

@@ -11,8 +11,8 @@ use crate::workspace::git::GitInfo;
 /// What lowering needs besides the spec.
 pub struct LowerContext<'a> {
     pub file: &'a SourceFile,
-    /// The spec file's bytes, for the source hash.
-    pub bytes: &'a [u8],
+    /// `sha256:<hex>` of the spec file's bytes.
+    pub source_hash: &'a str,
     /// Repo-relative path of the spec.
     pub source: &'a str,
     /// The file name without its extension: the default workflow id.
@@ -52,7 +52,7 @@ pub fn lower(spec: &Spec, cx: &LowerContext<'_>) -> Workflow {
     let artifacts = artifacts(&steps);
     Workflow {
         source: cx.source.to_string(),
-        source_hash: source_hash(cx.bytes),
+        source_hash: cx.source_hash.to_string(),
         project: project(spec, cx.git),
         name: spec.name.value.clone(),
         triggers,

@@ -6,7 +6,7 @@ mod lower;
 
 use serde::Serialize;
 
-pub use lower::{LowerContext, lower};
+pub use lower::{LowerContext, lower, source_hash};
 
 use crate::model::{Provider, Role};
 

@@ -13,7 +13,7 @@ pub fn lower(path: &std::path::Path) -> Workflow {
         path: path.to_path_buf(),
         display: name.to_string(),
     };
-    let checked = check_bytes(&input, bytes.clone(), &Settings::default());
+    let checked = check_bytes(&input, bytes, &Settings::default());
     assert_eq!(checked.report.errors(), 0, "{name} has errors");
     // A fixed git view, so snapshots do not depend on the clone they run in.
     let git = GitInfo {
@@ -22,7 +22,7 @@ pub fn lower(path: &std::path::Path) -> Workflow {
     };
     let cx = LowerContext {
         file: &checked.report.source,
-        bytes: &bytes,
+        source_hash: &checked.source_hash,
         source: name,
         file_stem: path.file_stem().and_then(|s| s.to_str()).expect("stem"),
         git: &git,
