@@ -79,6 +79,8 @@ impl Session {
 
 /// A spec lowered to the IR, with the repository that holds it.
 pub(crate) struct Lowered<'s> {
+    /// Index of the spec's input in the session.
+    pub index: usize,
     pub input: &'s driver::SpecInput,
     pub repository: &'s Repository,
     pub workflow: crate::ir::Workflow,
@@ -89,11 +91,12 @@ impl Session {
     pub fn lowered(&self) -> Vec<Lowered<'_>> {
         let cwd = std::env::current_dir().unwrap_or_default();
         let mut out = Vec::with_capacity(self.checked.len());
-        for ((input, checked), &repository) in self
+        for (index, ((input, checked), &repository)) in self
             .inputs
             .iter()
             .zip(&self.checked)
             .zip(&self.repository_of)
+            .enumerate()
         {
             let repository = &self.repositories[repository];
             let Some(spec) = checked
@@ -119,6 +122,7 @@ impl Session {
                 git: &repository.git,
             };
             out.push(Lowered {
+                index,
                 input,
                 repository,
                 workflow: crate::ir::lower(spec, &cx),
@@ -195,10 +199,11 @@ pub(crate) fn check_session(
 }
 
 pub fn run(args: CheckArgs) -> u8 {
-    let session = match check_session(&args.paths, &args.targets) {
+    let mut session = match check_session(&args.paths, &args.targets) {
         Ok(session) => session,
         Err(code) => return code,
     };
+    super::compile::drift_diagnostics(&mut session);
     let reports = session.reports();
     let inputs = &session.inputs;
     let output = match (args.message_format, args.format) {

@@ -1,20 +1,36 @@
-//! `coder compile`. For now only its debug view, `--emit ir`, which prints the IR every target
-//! will be emitted from; the targets arrive next, and the command stays hidden until then.
+//! `coder compile`: check the specs, lower them, emit each target's files and write them
+//! (atomically, only when changed), or with `--check` compare instead and list the drift.
+//! `coder check` uses the same comparison for generated files that exist.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::check::{check_session, render_problems};
-use super::{ColorChoice, EXIT_FAILED, Stream, print};
+use super::check::{Lowered, Session, check_session, render_problems};
+use super::{ColorChoice, EXIT_FAILED, EXIT_OK, Stream, print, usage_error};
+use crate::diag::{Code, Diagnostic};
+use crate::target::output::{self, Drift, Written};
+use crate::target::{GeneratedFile, Target, github};
+use crate::workspace;
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
     /// Spec files or folders; default: `.coder/workflows/` of the enclosing git repository.
     paths: Vec<PathBuf>,
-    /// Print a phase's output instead of writing files.
-    #[arg(long, value_enum, required = true)]
-    emit: Emit,
+    /// Compile for these targets [default: the target of the spec's `project.provider`, or of
+    /// the git remote]
+    #[arg(long = "target", value_name = "TARGET")]
+    targets: Vec<Target>,
+    /// Write the generated files under DIR instead of the repository root.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Write nothing; exit 1 if a generated file is missing, stale or edited by hand.
+    #[arg(long)]
+    check: bool,
+    /// Print a phase's output instead of writing files (for debugging coder).
+    #[arg(long, value_enum, hide = true)]
+    emit: Option<Emit>,
+    /// When to colour diagnostics.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 }
@@ -23,37 +39,222 @@ pub struct CompileArgs {
 enum Emit {
     /// The target-neutral IR, as JSON.
     Ir,
-    /// The GitHub Actions workflow files, each after a `==> path <==` line.
-    Github,
+    /// The generated files, each after a `==> path <==` line.
+    Files,
+}
+
+/// A file some spec generates, and where it goes.
+pub(crate) struct Planned {
+    /// Index of the spec's input in the session.
+    pub input: usize,
+    pub destination: PathBuf,
+    pub file: GeneratedFile,
+}
+
+/// The targets a workflow compiles to: those asked for, else its provider's.
+fn targets_of(lowered: &Lowered<'_>, asked: &[Target]) -> Result<Vec<Target>, String> {
+    if !asked.is_empty() {
+        return Ok(asked.to_vec());
+    }
+    match lowered.workflow.project.provider {
+        Some(provider) => Ok(vec![Target::for_provider(provider)]),
+        None => Err(format!(
+            "`{}` names no `project.provider` and the git remote names none: pass `--target github`",
+            lowered.input.display
+        )),
+    }
+}
+
+/// Every file the lowered specs generate for their targets.
+pub(crate) fn plan(
+    lowered: &[Lowered<'_>],
+    asked: &[Target],
+    out_dir: Option<&Path>,
+) -> Result<Vec<Planned>, String> {
+    let mut planned = Vec::new();
+    for spec in lowered {
+        let root = out_dir.unwrap_or(&spec.repository.root);
+        for target in targets_of(spec, asked)? {
+            let files = match target {
+                Target::Github => {
+                    github::emit_files(&spec.workflow, &spec.repository.config.github)
+                }
+                Target::Gitlab | Target::Systemd => {
+                    return Err(format!(
+                        "the {} target is not available in coder {} yet; compile for github",
+                        target.as_str(),
+                        env!("CARGO_PKG_VERSION")
+                    ));
+                }
+            };
+            planned.extend(files.into_iter().map(|file| Planned {
+                input: spec.index,
+                destination: root.join(&file.path),
+                file,
+            }));
+        }
+    }
+    Ok(planned)
+}
+
+fn drift_of(planned: &Planned) -> Result<Drift, String> {
+    match std::fs::read_to_string(&planned.destination) {
+        Ok(existing) => Ok(output::drift(Some(&existing), &planned.file.contents)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Drift::Missing),
+        Err(e) => Err(format!(
+            "cannot read `{}`: {e}",
+            planned.destination.display()
+        )),
+    }
+}
+
+/// Why a generated file does not match, in a sentence.
+fn describe(drift: &Drift) -> Option<String> {
+    match drift {
+        Drift::UpToDate => None,
+        Drift::Missing => Some("missing: the spec was never compiled".to_string()),
+        Drift::Stale { .. } => Some("stale: the spec changed since it was compiled".to_string()),
+        Drift::HandEdited => Some("edited by hand since it was compiled".to_string()),
+        Drift::OtherVersion { version } => Some(format!(
+            "generated by coder {version}, which emitted different output"
+        )),
+    }
+}
+
+/// `coder check`'s view of drift: one diagnostic for each generated file that exists and no
+/// longer matches its spec. A spec never compiled is not an error for `check`.
+pub(crate) fn drift_diagnostics(session: &mut Session) {
+    let lowered = session.lowered();
+    // Only the provider's target, and only when its files exist: checking stays instant for
+    // specs that are never compiled.
+    let planned = plan(&lowered, &[], None).unwrap_or_default();
+    let mut found = Vec::new();
+    for planned in &planned {
+        let Ok(drift) = drift_of(planned) else {
+            continue;
+        };
+        if drift == Drift::Missing {
+            continue;
+        }
+        if let Some(reason) = describe(&drift) {
+            found.push((planned.input, planned.file.path.clone(), reason));
+        }
+    }
+    drop(lowered);
+    for (input, path, reason) in found {
+        let checked = &mut session.checked[input];
+        let Some(spec) = &checked.spec else { continue };
+        let span = spec
+            .workflow_id
+            .as_ref()
+            .map_or(spec.name.span, |id| id.span);
+        checked.report.diagnostics.push(
+            Diagnostic::new(
+                Code::GeneratedFileDrift,
+                format!("generated file `{path}` is out of date: {reason}"),
+            )
+            .at(span, "compiled from this workflow")
+            .help("run `coder compile` and commit the result; make lasting changes in the spec"),
+        );
+        checked.report.sort();
+    }
 }
 
 pub fn run(args: CompileArgs) -> u8 {
-    let session = match check_session(&args.paths, &[]) {
+    let session = match check_session(&args.paths, &args.targets) {
         Ok(session) => session,
         Err(code) => return code,
     };
     let reports = session.reports();
-    // Diagnostics go to stderr (stdout is the IR); nothing is lowered from a spec with errors.
+    // Diagnostics go to stderr; stdout says what was written. Nothing is written for a set
+    // of specs with errors.
     eprint!("{}", render_problems(&reports, args.color, Stream::Stderr));
     if reports.iter().any(|r| r.errors() > 0) {
         return EXIT_FAILED;
     }
-    let workflows: Vec<_> = session.lowered().into_iter().map(|l| l.workflow).collect();
-    match args.emit {
-        Emit::Ir => {
-            let mut json = serde_json::to_string_pretty(&workflows).unwrap_or_default();
-            json.push('\n');
-            print(&json)
+    let lowered = session.lowered();
+    if args.emit == Some(Emit::Ir) {
+        let workflows: Vec<_> = lowered.iter().map(|l| &l.workflow).collect();
+        let mut json = serde_json::to_string_pretty(&workflows).unwrap_or_default();
+        json.push('\n');
+        return print(&json);
+    }
+    let planned = match plan(&lowered, &args.targets, args.out_dir.as_deref()) {
+        Ok(planned) => planned,
+        Err(message) => return usage_error(&message),
+    };
+    if args.emit == Some(Emit::Files) {
+        let text: String = planned
+            .iter()
+            .map(|p| format!("==> {} <==\n{}", p.file.path, p.file.contents))
+            .collect();
+        return print(&text);
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let shown = |p: &Planned| workspace::display_path(&p.destination, &cwd);
+    let mut out = String::new();
+    let mut drifted = 0;
+    for planned in &planned {
+        if args.check {
+            let drift = match drift_of(planned) {
+                Ok(drift) => drift,
+                Err(message) => return usage_error(&message),
+            };
+            if let Some(reason) = describe(&drift) {
+                drifted += 1;
+                out.push_str(&format!("{}: {reason}\n", shown(planned)));
+            }
+            continue;
         }
-        Emit::Github => {
-            let files: String = workflows
-                .iter()
-                .map(|w| {
-                    let path = crate::target::github::workflow_path(&w.workflow_id);
-                    format!("==> {path} <==\n{}", crate::target::github::emit(w))
-                })
-                .collect();
-            print(&files)
+        match output::write_if_changed(&planned.destination, &planned.file.contents) {
+            Ok(Written::Written) => out.push_str(&format!("wrote {}\n", shown(planned))),
+            Ok(Written::Unchanged) => out.push_str(&format!("unchanged {}\n", shown(planned))),
+            Err(e) => {
+                print(&out);
+                return usage_error(&format!("cannot write `{}`: {e}", shown(planned)));
+            }
         }
     }
+    out.push_str(&environments_note(&lowered, &args.targets));
+    if args.check {
+        out.push_str(&match drifted {
+            0 => format!("{} generated files are up to date\n", planned.len()),
+            n => format!(
+                "{n} of {} generated files out of date: run `coder compile`\n",
+                planned.len()
+            ),
+        });
+    }
+    let written = print(&out);
+    if written != EXIT_OK {
+        return written;
+    }
+    if drifted > 0 { EXIT_FAILED } else { EXIT_OK }
+}
+
+/// The GitHub environments to configure before a first run, as `coder compile` lists them.
+fn environments_note(lowered: &[Lowered<'_>], asked: &[Target]) -> String {
+    let mut out = String::new();
+    for spec in lowered {
+        if !targets_of(spec, asked).is_ok_and(|t| t.contains(&Target::Github)) {
+            continue;
+        }
+        let environments = github::environments(&spec.workflow);
+        if environments.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\n`{}` runs in these GitHub environments; create them before its first run (see {}):\n",
+            spec.workflow.workflow_id,
+            github::environments_path(&spec.workflow.workflow_id)
+        ));
+        for environment in environments {
+            let what = match &environment.reason {
+                Some(_) => format!("required reviewers approve step `{}`", environment.step),
+                None => format!("deploy step `{}`", environment.step),
+            };
+            out.push_str(&format!("  {:<32} {what}\n", environment.name));
+        }
+    }
+    out
 }

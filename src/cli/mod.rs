@@ -3,7 +3,7 @@
 //! I/O or internal error).
 
 mod check;
-mod compile;
+pub(crate) mod compile;
 mod explain;
 
 use std::io::Write;
@@ -32,8 +32,7 @@ pub struct Cli {
 enum Command {
     /// Parse and type-check workflow specs, reporting every problem.
     Check(check::CheckArgs),
-    /// Lower specs for the CI targets (for now only `--emit ir`, a debug view).
-    #[command(hide = true)]
+    /// Compile specs into CI files (GitHub Actions); `--check` reports drift instead.
     Compile(compile::CompileArgs),
     /// Explain a diagnostic code, or list them all.
     Explain(explain::ExplainArgs),

@@ -5,8 +5,10 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::GeneratedFile;
 use super::output::header;
-use crate::ir::{Action, Job, Trigger, Workflow};
+use crate::ir::{Action, Artifact, Job, Trigger, Workflow};
+use crate::workspace::config::{GithubConfig, RunsOn};
 
 /// `targets/github/actions.toml`: every action a generated workflow uses, pinned.
 const ACTIONS_TABLE: &str = include_str!("../../targets/github/actions.toml");
@@ -35,6 +37,13 @@ const RUN_DIR: &str = "${{ runner.temp }}/coder-run";
 const MAX_TIMEOUT_MINUTES: i64 = 360;
 /// Without a wall-clock budget, the job limit the runner's own deadline also uses.
 const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
+/// Pushing a branch and opening a pull request.
+const PUBLISH_TIMEOUT_MINUTES: i64 = 10;
+const DEFAULT_RUNS_ON: &str = "ubuntu-latest";
+/// Where the default install puts `coder-step`; cached between runs.
+const INSTALL_ROOT: &str = "~/.coder-step";
+/// The `id:` of a deploy step, whose `url` output the job's environment shows.
+const DEPLOY_STEP_ID: &str = "deploy";
 
 #[derive(Serialize)]
 struct File {
@@ -56,15 +65,17 @@ struct Concurrency {
 #[derive(Serialize)]
 struct GhJob {
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "if")]
+    condition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     needs: Option<String>,
     #[serde(rename = "runs-on")]
-    runs_on: String,
+    runs_on: Value,
     #[serde(rename = "timeout-minutes")]
     timeout_minutes: i64,
     permissions: IndexMap<&'static str, &'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    environment: Option<String>,
+    environment: Option<Value>,
     steps: Vec<GhStep>,
 }
 
@@ -72,6 +83,8 @@ struct GhJob {
 struct GhStep {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", rename = "if")]
     condition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,27 +109,139 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
-/// The workflow file for `workflow`, header included.
+/// The environment an approval job runs in: GitHub holds the job until one of its required
+/// reviewers approves, and `coder-step gate` checks the reviewers exist.
+pub fn approval_environment(workflow_id: &str, step_id: &str) -> String {
+    format!("{workflow_id}-approve-{step_id}")
+}
+
+/// Where the environments manifest of a workflow lives.
+pub fn environments_path(workflow_id: &str) -> String {
+    format!(".github/coder/{workflow_id}.environments.yml")
+}
+
+/// The files of one workflow: the workflow, and the manifest of the environments it needs
+/// (when it needs any).
+pub fn emit_files(workflow: &Workflow, config: &GithubConfig) -> Vec<GeneratedFile> {
+    let mut files = vec![GeneratedFile {
+        path: workflow_path(&workflow.workflow_id),
+        contents: emit_with(workflow, config),
+    }];
+    let environments = environments(workflow);
+    if !environments.is_empty() {
+        files.push(GeneratedFile {
+            path: environments_path(&workflow.workflow_id),
+            contents: environments_manifest(workflow, &environments),
+        });
+    }
+    files
+}
+
+/// The workflow file for `workflow` with the default runner host.
 pub fn emit(workflow: &Workflow) -> String {
-    let actions = pinned_actions();
-    let uses = |key: &str| {
-        actions
-            .get(key)
-            .map(|a| format!("{}@{}", a.action, a.sha))
-            .unwrap_or_default()
+    emit_with(workflow, &GithubConfig::default())
+}
+
+/// An environment a workflow's jobs run in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Environment {
+    pub name: String,
+    /// `approval`: required reviewers must approve before the job starts. `deploy`: the
+    /// deploy target's environment, showing the deploy URL.
+    pub kind: &'static str,
+    /// The step the environment is for.
+    pub step: String,
+    /// Why an approval is needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub required_reviewers: bool,
+}
+
+/// The environments of `workflow`'s jobs, in job order, each once.
+pub fn environments(workflow: &Workflow) -> Vec<Environment> {
+    let mut out: Vec<Environment> = Vec::new();
+    for job in &workflow.jobs {
+        let environment = job_environment(workflow, job).map(|name| match &job.approval {
+            Some(approval) => Environment {
+                name,
+                kind: "approval",
+                step: approval.step_id.clone(),
+                reason: Some(approval.reason.clone()),
+                required_reviewers: true,
+            },
+            None => Environment {
+                name,
+                kind: "deploy",
+                step: job
+                    .steps
+                    .first()
+                    .map(|s| s.step_id.clone())
+                    .unwrap_or_default(),
+                reason: None,
+                required_reviewers: false,
+            },
+        });
+        if let Some(environment) = environment
+            && !out.iter().any(|e| e.name == environment.name)
+        {
+            out.push(environment);
+        }
+    }
+    out
+}
+
+fn job_environment(workflow: &Workflow, job: &Job) -> Option<String> {
+    match (&job.approval, &job.environment) {
+        // A gated deploy waits for reviewers of its approval environment; the deploy target's
+        // own environment would need the same reviewers configured twice.
+        (Some(approval), _) => Some(approval_environment(
+            &workflow.workflow_id,
+            &approval.step_id,
+        )),
+        (None, Some(target)) => Some(target.clone()),
+        (None, None) => None,
+    }
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    workflow: String,
+    environments: &'a [Environment],
+}
+
+fn environments_manifest(workflow: &Workflow, environments: &[Environment]) -> String {
+    let manifest = Manifest {
+        workflow: workflow_path(&workflow.workflow_id),
+        environments,
     };
-    let timeout = workflow
-        .policies
-        .max_wall_clock_sec
-        .map_or(DEFAULT_TIMEOUT_MINUTES, |s| (s + 59) / 60)
-        .min(MAX_TIMEOUT_MINUTES);
+    let body = serde_saphyr::to_string(&manifest).unwrap_or_default();
+    format!(
+        "{}# The GitHub environments this workflow's jobs run in: create each before the first run\n\
+         # (Settings → Environments). GitHub creates an environment it does not know unprotected, so\n\
+         # `coder-step gate` refuses an approval environment without required reviewers. To create one:\n\
+         #   gh api --method PUT repos/OWNER/REPO/environments/NAME --input - <<< '{{\"reviewers\":[{{\"type\":\"User\",\"id\":USER_ID}}]}}'\n\
+         {body}",
+        header(&workflow.source, &workflow.source_hash)
+    )
+}
+
+/// The workflow file for `workflow`, header included.
+pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
+    let actions = pinned_actions();
+    let emitter = Emitter {
+        workflow,
+        config,
+        actions: &actions,
+    };
     let mut jobs = IndexMap::new();
     for (index, job) in workflow.jobs.iter().enumerate() {
         let previous = index.checked_sub(1).map(|i| workflow.jobs[i].id.clone());
-        jobs.insert(
-            job.id.clone(),
-            emit_job(workflow, job, previous, timeout, &uses),
-        );
+        jobs.insert(job.id.clone(), emitter.work_job(job, previous, index == 0));
+    }
+    if publishes(workflow)
+        && let Some(last) = workflow.jobs.last()
+    {
+        jobs.insert(publish_job_id(workflow), emitter.publish_job(&last.id));
     }
     let file = File {
         name: workflow.name.clone(),
@@ -144,6 +269,16 @@ pub fn emit(workflow: &Workflow) -> String {
         })
         .collect();
     format!("{}{body}", header(&workflow.source, &workflow.source_hash))
+}
+
+/// A run whose agents may change the tree ends in a pull request, made by a job of its own:
+/// the only job with write rights.
+fn publishes(workflow: &Workflow) -> bool {
+    workflow.artifacts.contains(&Artifact::PrLink)
+}
+
+fn publish_job_id(workflow: &Workflow) -> String {
+    format!("{}-publish", workflow.workflow_id)
 }
 
 fn triggers(workflow: &Workflow) -> IndexMap<&'static str, Value> {
@@ -203,95 +338,264 @@ fn github_event(event: &str) -> &'static str {
     crate::model::events::find(event).map_or("workflow_dispatch", |e| e.name)
 }
 
-fn emit_job(
-    workflow: &Workflow,
-    job: &Job,
-    previous: Option<String>,
-    timeout_minutes: i64,
-    uses: &dyn Fn(&str) -> String,
-) -> GhJob {
-    let spec = shell_quote(&workflow.source);
-    let mut steps = vec![
-        GhStep {
-            uses: Some(uses("checkout")),
+struct Emitter<'a> {
+    workflow: &'a Workflow,
+    config: &'a GithubConfig,
+    actions: &'a IndexMap<String, PinnedAction>,
+}
+
+impl Emitter<'_> {
+    fn uses(&self, key: &str) -> String {
+        self.actions
+            .get(key)
+            .map(|a| format!("{}@{}", a.action, a.sha))
+            .unwrap_or_default()
+    }
+
+    fn runs_on(&self) -> Value {
+        match &self.config.runs_on {
+            None => json!(DEFAULT_RUNS_ON),
+            Some(RunsOn::Label(label)) => json!(label),
+            Some(RunsOn::Labels(labels)) => json!(labels),
+        }
+    }
+
+    /// `coder-step SUBCOMMAND --spec S --source-hash H EXTRA…`, every value shell-quoted.
+    fn coder_step(&self, subcommand: &str, extra: &[(&str, &str)]) -> String {
+        let mut line = format!(
+            "coder-step {subcommand} --spec {} --source-hash {}",
+            shell_quote(&self.workflow.source),
+            shell_quote(&self.workflow.source_hash)
+        );
+        for (flag, value) in extra {
+            line.push_str(&format!(" --{flag} {}", shell_quote(value)));
+        }
+        line
+    }
+
+    fn run_dir_env() -> IndexMap<String, String> {
+        IndexMap::from([("CODER_RUN_DIR".to_string(), RUN_DIR.to_string())])
+    }
+
+    /// Checkout, runner setup and `coder-step` on the `PATH`: how every job starts.
+    fn preamble(&self) -> Vec<GhStep> {
+        let mut steps = vec![GhStep {
+            uses: Some(self.uses("checkout")),
             with: Some(IndexMap::from([("persist-credentials", json!(false))])),
             ..GhStep::default()
-        },
+        }];
+        if !self.config.setup.is_empty() {
+            steps.push(GhStep {
+                name: Some("Set up the runner".to_string()),
+                run: Some(self.config.setup.join("\n")),
+                ..GhStep::default()
+            });
+        }
+        match &self.config.install {
+            Some(install) => steps.push(GhStep {
+                name: Some("Install coder-step".to_string()),
+                run: Some(install.clone()),
+                ..GhStep::default()
+            }),
+            None => {
+                let version = env!("CARGO_PKG_VERSION");
+                steps.push(GhStep {
+                    name: Some("Cache coder-step".to_string()),
+                    uses: Some(self.uses("cache")),
+                    with: Some(IndexMap::from([
+                        ("path", json!(INSTALL_ROOT)),
+                        (
+                            "key",
+                            json!(format!(
+                                "coder-step-{version}-${{{{ runner.os }}}}-${{{{ runner.arch }}}}"
+                            )),
+                        ),
+                    ])),
+                    ..GhStep::default()
+                });
+                steps.push(GhStep {
+                    name: Some(format!("Install coder-step {version}")),
+                    run: Some(format!(
+                        "if [ ! -x {INSTALL_ROOT}/bin/coder-step ]; then\n  \
+                         cargo install --locked --root {INSTALL_ROOT} --version {version} coder-workflows --bin coder-step\n\
+                         fi\n\
+                         echo {INSTALL_ROOT}/bin >> \"$GITHUB_PATH\""
+                    )),
+                    ..GhStep::default()
+                });
+            }
+        }
+        steps
+    }
+
+    fn restore_run_dir(&self, previous: &str) -> GhStep {
         GhStep {
-            name: Some("Install coder-step".to_string()),
-            run: Some(format!(
-                "cargo install --locked --version {} coder-workflows --bin coder-step",
-                env!("CARGO_PKG_VERSION")
-            )),
-            ..GhStep::default()
-        },
-    ];
-    if let Some(previous) = &previous {
-        steps.push(GhStep {
             name: Some("Restore the run directory".to_string()),
-            uses: Some(uses("download-artifact")),
+            uses: Some(self.uses("download-artifact")),
             with: Some(IndexMap::from([
                 ("name", json!(format!("coder-run-{previous}"))),
                 ("path", json!(RUN_DIR)),
             ])),
             ..GhStep::default()
-        });
+        }
     }
-    for step in &job.steps {
-        let mut env = IndexMap::from([("CODER_RUN_DIR".to_string(), RUN_DIR.to_string())]);
-        let run = match &step.action {
-            Action::Command { command } => command.clone(),
-            Action::Agent { .. } | Action::Deploy { .. } | Action::Approve { .. } => {
-                if !matches!(step.action, Action::Approve { .. }) {
+
+    fn keep_run_dir(&self, job_id: &str) -> GhStep {
+        GhStep {
+            name: Some("Keep the run directory".to_string()),
+            condition: Some("always()".to_string()),
+            uses: Some(self.uses("upload-artifact")),
+            with: Some(IndexMap::from([
+                ("name", json!(format!("coder-run-{job_id}"))),
+                ("path", json!(RUN_DIR)),
+                ("if-no-files-found", json!("ignore")),
+                ("include-hidden-files", json!(true)),
+            ])),
+            ..GhStep::default()
+        }
+    }
+
+    fn work_job(&self, job: &Job, previous: Option<String>, first: bool) -> GhJob {
+        let workflow = self.workflow;
+        let mut steps = self.preamble();
+        if let Some(previous) = &previous {
+            steps.push(self.restore_run_dir(previous));
+        }
+        steps.push(GhStep {
+            name: Some("Begin".to_string()),
+            run: Some(self.coder_step("begin", &[("job", &job.id)])),
+            env: Self::run_dir_env(),
+            ..GhStep::default()
+        });
+        let mut permissions = IndexMap::from([("contents", "read")]);
+        if let Some(approval) = &job.approval {
+            // Reading the environment's reviewers and the run's approvals.
+            permissions.insert("actions", "read");
+            let mut env = Self::run_dir_env();
+            env.insert(
+                "GITHUB_TOKEN".to_string(),
+                "${{ github.token }}".to_string(),
+            );
+            steps.push(GhStep {
+                name: Some("Check the approval".to_string()),
+                run: Some(self.coder_step("gate", &[("step", &approval.step_id)])),
+                env,
+                ..GhStep::default()
+            });
+        }
+        let mut deploy_step = false;
+        for step in &job.steps {
+            let mut env = Self::run_dir_env();
+            let mut id = None;
+            let run = match &step.action {
+                // The approval is the gate above; there is nothing else to run.
+                Action::Approve { .. } => continue,
+                Action::Command { command } => command.clone(),
+                Action::Agent { .. } | Action::Deploy { .. } => {
                     for secret in &workflow.policies.secrets {
                         env.insert(secret.clone(), format!("${{{{ secrets.{secret} }}}}"));
                     }
+                    if matches!(step.action, Action::Deploy { .. }) {
+                        id = Some(DEPLOY_STEP_ID.to_string());
+                        deploy_step = true;
+                    }
+                    self.coder_step("step", &[("step", &step.step_id)])
                 }
-                format!(
-                    "coder-step step --spec {spec} --step {} --source-hash {}",
-                    shell_quote(&step.step_id),
-                    shell_quote(&workflow.source_hash)
-                )
-            }
-        };
+            };
+            steps.push(GhStep {
+                name: Some(step.name.clone().unwrap_or_else(|| step.step_id.clone())),
+                id,
+                run: Some(run),
+                env,
+                ..GhStep::default()
+            });
+        }
         steps.push(GhStep {
-            name: Some(step.name.clone().unwrap_or_else(|| step.step_id.clone())),
-            run: Some(run),
+            name: Some("Finish".to_string()),
+            condition: Some("always()".to_string()),
+            run: Some(self.coder_step("finish", &[("job", &job.id)])),
+            env: Self::run_dir_env(),
+            ..GhStep::default()
+        });
+        steps.push(self.keep_run_dir(&job.id));
+        let environment = job_environment(workflow, job).map(|name| {
+            if deploy_step && job.approval.is_none() {
+                json!({ "name": name, "url": format!("${{{{ steps.{DEPLOY_STEP_ID}.outputs.url }}}}") })
+            } else {
+                json!(name)
+            }
+        });
+        GhJob {
+            name: job
+                .steps
+                .iter()
+                .map(|s| s.name.clone().unwrap_or_else(|| s.step_id.clone()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            condition: first.then(|| merged_only_condition(workflow)).flatten(),
+            needs: previous,
+            runs_on: self.runs_on(),
+            timeout_minutes: self.timeout_minutes(),
+            permissions,
+            environment,
+            steps,
+        }
+    }
+
+    fn publish_job(&self, last_job: &str) -> GhJob {
+        let mut steps = self.preamble();
+        steps.push(self.restore_run_dir(last_job));
+        let token = match &self.config.token_secret {
+            Some(secret) => format!("${{{{ secrets.{secret} }}}}"),
+            None => "${{ github.token }}".to_string(),
+        };
+        let mut env = Self::run_dir_env();
+        env.insert("GH_TOKEN".to_string(), token);
+        steps.push(GhStep {
+            name: Some("Open or update the pull request".to_string()),
+            run: Some(self.coder_step("publish", &[])),
             env,
             ..GhStep::default()
         });
+        GhJob {
+            name: "Publish".to_string(),
+            condition: None,
+            needs: Some(last_job.to_string()),
+            runs_on: self.runs_on(),
+            timeout_minutes: PUBLISH_TIMEOUT_MINUTES,
+            permissions: IndexMap::from([("contents", "write"), ("pull-requests", "write")]),
+            environment: None,
+            steps,
+        }
     }
-    steps.push(GhStep {
-        name: Some("Keep the run directory".to_string()),
-        condition: Some("always()".to_string()),
-        uses: Some(uses("upload-artifact")),
-        with: Some(IndexMap::from([
-            ("name", json!(format!("coder-run-{}", job.id))),
-            ("path", json!(RUN_DIR)),
-            ("if-no-files-found", json!("ignore")),
-        ])),
-        ..GhStep::default()
-    });
-    let environment = match (&job.environment, &job.approval) {
-        (Some(target), _) => Some(target.clone()),
-        (None, Some(approval)) => Some(format!(
-            "{}-approve-{}",
-            workflow.workflow_id, approval.step_id
-        )),
-        (None, None) => None,
-    };
-    GhJob {
-        name: job
-            .steps
-            .iter()
-            .map(|s| s.name.clone().unwrap_or_else(|| s.step_id.clone()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        needs: previous,
-        runs_on: "ubuntu-latest".to_string(),
-        timeout_minutes,
-        permissions: IndexMap::from([("contents", "read")]),
-        environment,
-        steps,
+
+    fn timeout_minutes(&self) -> i64 {
+        self.workflow
+            .policies
+            .max_wall_clock_sec
+            .map_or(DEFAULT_TIMEOUT_MINUTES, |s| (s + 59) / 60)
+            .min(MAX_TIMEOUT_MINUTES)
     }
+}
+
+/// GitHub has no `merged` activity: a merge is `closed` with the merged flag set. When only
+/// merges are wanted, the first job lets closed-but-unmerged events through to nothing.
+fn merged_only_condition(workflow: &Workflow) -> Option<String> {
+    let pull_request_actions: Vec<Option<&str>> = workflow
+        .triggers
+        .iter()
+        .filter_map(|t| match t {
+            Trigger::RepoEvent { event, action, .. } if event == "pull_request" => {
+                Some(action.as_deref())
+            }
+            _ => None,
+        })
+        .collect();
+    let merged = pull_request_actions.contains(&Some("merged"));
+    let all_closed = pull_request_actions
+        .iter()
+        .any(|a| matches!(a, None | Some("closed")));
+    (merged && !all_closed).then(|| {
+        "github.event_name != 'pull_request' || github.event.action != 'closed' || github.event.pull_request.merged".to_string()
+    })
 }

@@ -12,6 +12,13 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::{Provider, Trigger};
 use crate::parse::cron::{FieldKind, parse_cron};
 
+/// A file a target emits, its path relative to the output folder (the repository root).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedFile {
+    pub path: String,
+    pub contents: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Target {
     Github,

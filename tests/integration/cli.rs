@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use crate::{fixture_dir, root, snapshot_settings};
 
-fn coder() -> Command {
+pub(crate) fn coder() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
     cmd.current_dir(root())
         .env_remove("NO_COLOR")
@@ -13,7 +13,7 @@ fn coder() -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
+pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output {
         status,
         stdout,
@@ -27,7 +27,7 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
 }
 
 /// A git repository in a temp dir with the given files.
-fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub(crate) fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join(".git")).expect(".git");
     for (path, text) in files {

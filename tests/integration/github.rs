@@ -190,7 +190,14 @@ proptest! {
         let step = value_at(&root, "jobs")
             .and_then(|jobs| value_at(jobs, "w-1"))
             .and_then(|job| value_at(job, "steps"))
-            .and_then(|steps| match &steps.value { Value::Seq(items) => items.get(2), _ => None })
+            .and_then(|steps| match &steps.value {
+                // The spec's step comes right after `coder-step begin`.
+                Value::Seq(items) => items
+                    .iter()
+                    .position(|s| value_at(s, "name").and_then(Node::as_str) == Some("Begin"))
+                    .and_then(|begin| items.get(begin + 1)),
+                _ => None,
+            })
             .expect("the command step");
         prop_assert_eq!(value_at(step, "name").and_then(Node::as_str), Some(step_name.as_str()));
         prop_assert_eq!(value_at(step, "run").and_then(Node::as_str), Some(command.as_str()));

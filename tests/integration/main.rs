@@ -2,6 +2,7 @@
 //! property tests.
 
 mod cli;
+mod compile;
 mod fixtures;
 mod github;
 mod ir;
