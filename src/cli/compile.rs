@@ -215,7 +215,9 @@ pub fn run(args: CompileArgs) -> u8 {
             }
         }
     }
-    out.push_str(&environments_note(&lowered, &args.targets));
+    if !args.check {
+        out.push_str(&environments_note(&lowered, &args.targets));
+    }
     if args.check {
         out.push_str(&match drifted {
             0 => format!("{} generated files are up to date\n", planned.len()),
@@ -248,12 +250,13 @@ fn environments_note(lowered: &[Lowered<'_>], asked: &[Target]) -> String {
             spec.workflow.workflow_id,
             github::environments_path(&spec.workflow.workflow_id)
         ));
+        let width = environments.iter().map(|e| e.name.len()).max().unwrap_or(0) + 2;
         for environment in environments {
             let what = match &environment.reason {
                 Some(_) => format!("required reviewers approve step `{}`", environment.step),
                 None => format!("deploy step `{}`", environment.step),
             };
-            out.push_str(&format!("  {:<32} {what}\n", environment.name));
+            out.push_str(&format!("  {:<width$}{what}\n", environment.name));
         }
     }
     out

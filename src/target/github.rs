@@ -238,10 +238,13 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
         let previous = index.checked_sub(1).map(|i| workflow.jobs[i].id.clone());
         jobs.insert(job.id.clone(), emitter.work_job(job, previous, index == 0));
     }
-    if publishes(workflow)
+    if let Some(publish) = publishes(workflow)
         && let Some(last) = workflow.jobs.last()
     {
-        jobs.insert(publish_job_id(workflow), emitter.publish_job(&last.id));
+        jobs.insert(
+            publish_job_id(workflow),
+            emitter.publish_job(&last.id, publish),
+        );
     }
     let file = File {
         name: workflow.name.clone(),
@@ -254,27 +257,113 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
         jobs,
     };
     let body = serde_saphyr::to_string(&file).unwrap_or_default();
-    // Each pinned `uses:` says which version its SHA is, as people write them by hand.
-    let body: String = body
-        .lines()
-        .map(|line| {
-            let version = actions.values().find(|a| {
-                let item = line.trim_start().trim_start_matches("- ");
-                item.strip_prefix("uses: ") == Some(&format!("{}@{}", a.action, a.sha))
-            });
-            match version {
-                Some(a) => format!("{line} # {}\n", a.version),
-                None => format!("{line}\n"),
-            }
-        })
-        .collect();
+    let body = annotate(&body, &actions);
     format!("{}{body}", header(&workflow.source, &workflow.source_hash))
 }
 
-/// A run whose agents may change the tree ends in a pull request, made by a job of its own:
-/// the only job with write rights.
-fn publishes(workflow: &Workflow) -> bool {
-    workflow.artifacts.contains(&Artifact::PrLink)
+/// Comments a careful author writes by hand: the version of each pinned `uses:`, and why
+/// each job permission is granted. Only structural lines get one: a line that continues a
+/// scalar (a `run:` block, a folded or quoted string) is spec text and stays as it is.
+fn annotate(body: &str, actions: &IndexMap<String, PinnedAction>) -> String {
+    let mut out = String::with_capacity(body.len() + 512);
+    // Lines indented deeper than this continue the previous key's scalar value.
+    let mut continuation_deeper_than: Option<usize> = None;
+    let mut in_job_permissions = false;
+    for line in body.lines() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if let Some(limit) = continuation_deeper_than {
+            if line.trim().is_empty() || indent > limit {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            continuation_deeper_than = None;
+        }
+        let item = &line[indent..];
+        let (key_indent, entry) = match item.strip_prefix("- ") {
+            Some(entry) => (indent + 2, entry),
+            None => (indent, item),
+        };
+        let value = match entry.split_once(": ") {
+            Some((_, value)) => value,
+            None if entry.ends_with(':') => "",
+            None => entry,
+        };
+        if !value.is_empty() {
+            continuation_deeper_than = Some(key_indent);
+        }
+        if indent == 4 {
+            in_job_permissions = entry == "permissions:";
+        }
+        let comment = if in_job_permissions && indent == 6 {
+            permission_reason(entry)
+        } else {
+            entry.strip_prefix("uses: ").and_then(|reference| {
+                actions
+                    .values()
+                    .find(|a| reference == format!("{}@{}", a.action, a.sha))
+                    .map(|a| a.version.as_str())
+            })
+        };
+        out.push_str(line);
+        if let Some(comment) = comment {
+            out.push_str(" # ");
+            out.push_str(comment);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Why a job is granted a permission.
+fn permission_reason(entry: &str) -> Option<&'static str> {
+    Some(match entry {
+        "contents: read" => "check out the repository",
+        "actions: read" => {
+            "coder-step gate reads the environment's reviewers and the run's approvals"
+        }
+        "contents: write" => "push the run's branch",
+        "pull-requests: write" => "open or update the pull request, or comment on it",
+        _ => return None,
+    })
+}
+
+/// What the publish job does, if anything. A run whose agents may change the tree ends in a
+/// pull request; a pull request's review ends in a comment on it. Either is made by a job of
+/// its own: the only job with write rights.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Publish {
+    PullRequest,
+    ReviewComment,
+}
+
+fn publishes(workflow: &Workflow) -> Option<Publish> {
+    if workflow.artifacts.contains(&Artifact::PrLink) {
+        return Some(Publish::PullRequest);
+    }
+    let on_pull_request = workflow
+        .triggers
+        .iter()
+        .any(|t| matches!(t, Trigger::RepoEvent { event, .. } if event == "pull_request"));
+    let reviews = workflow
+        .jobs
+        .iter()
+        .flat_map(|j| &j.steps)
+        .any(|s| matches!(s.action, Action::Agent { .. }));
+    (on_pull_request && reviews).then_some(Publish::ReviewComment)
+}
+
+/// How a step is shown in the run's UI: its name, else what it does.
+fn display_name(step: &crate::ir::Step) -> String {
+    if let Some(name) = &step.name {
+        return name.clone();
+    }
+    match &step.action {
+        Action::Agent { role, .. } => format!("{} agent ({})", role.as_str(), step.step_id),
+        Action::Deploy { target } => format!("Deploy to {target} ({})", step.step_id),
+        Action::Approve { .. } => format!("Approval ({})", step.step_id),
+        Action::Command { .. } => step.step_id.clone(),
+    }
 }
 
 fn publish_job_id(workflow: &Workflow) -> String {
@@ -503,7 +592,7 @@ impl Emitter<'_> {
                 }
             };
             steps.push(GhStep {
-                name: Some(step.name.clone().unwrap_or_else(|| step.step_id.clone())),
+                name: Some(display_name(step)),
                 id,
                 run: Some(run),
                 env,
@@ -529,7 +618,7 @@ impl Emitter<'_> {
             name: job
                 .steps
                 .iter()
-                .map(|s| s.name.clone().unwrap_or_else(|| s.step_id.clone()))
+                .map(display_name)
                 .collect::<Vec<_>>()
                 .join(", "),
             condition: first.then(|| merged_only_condition(workflow)).flatten(),
@@ -542,7 +631,7 @@ impl Emitter<'_> {
         }
     }
 
-    fn publish_job(&self, last_job: &str) -> GhJob {
+    fn publish_job(&self, last_job: &str, publish: Publish) -> GhJob {
         let mut steps = self.preamble();
         steps.push(self.restore_run_dir(last_job));
         let token = match &self.config.token_secret {
@@ -551,8 +640,18 @@ impl Emitter<'_> {
         };
         let mut env = Self::run_dir_env();
         env.insert("GH_TOKEN".to_string(), token);
+        let (name, permissions) = match publish {
+            Publish::PullRequest => (
+                "Open or update the pull request",
+                IndexMap::from([("contents", "write"), ("pull-requests", "write")]),
+            ),
+            Publish::ReviewComment => (
+                "Comment the review on the pull request",
+                IndexMap::from([("contents", "read"), ("pull-requests", "write")]),
+            ),
+        };
         steps.push(GhStep {
-            name: Some("Open or update the pull request".to_string()),
+            name: Some(name.to_string()),
             run: Some(self.coder_step("publish", &[])),
             env,
             ..GhStep::default()
@@ -563,7 +662,7 @@ impl Emitter<'_> {
             needs: Some(last_job.to_string()),
             runs_on: self.runs_on(),
             timeout_minutes: PUBLISH_TIMEOUT_MINUTES,
-            permissions: IndexMap::from([("contents", "write"), ("pull-requests", "write")]),
+            permissions,
             environment: None,
             steps,
         }
