@@ -6,6 +6,10 @@
 //! - `process/check_one_file`: the whole `coder check FILE` process (target: under 5 ms)
 //! - `process/check_1000_files`: the whole process on 1,000 files (target: under 1 s on 2 cores)
 //! - `in_process/check_1000_files`: the same in process, files read from disk
+//! - `emit/github_typical`: lowering and emitting the typical spec's GitHub workflow, in process
+//! - `process/compile_1000_files`: the whole `coder compile` process on 1,000 files, writing
+//!   2,000 files the first time and comparing them afterwards (target: under 1 s on 2 cores)
+//! - `process/compile_check_1000_files`: `coder compile --check` on the same files
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -60,8 +64,14 @@ fn spec(n: usize) -> String {
     s
 }
 
+/// The corpus deploys to `preview` and `prod`: configured, so no run prints 2,000 warnings.
+const CONFIG: &str = "[deploy.preview]\ncommand = \"./deploy preview\"\n[deploy.prod]\ncommand = \"./deploy prod\"\n";
+
 fn corpus() -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join(".git")).expect("a repository");
+    std::fs::create_dir_all(dir.path().join(".coder")).expect(".coder");
+    std::fs::write(dir.path().join(".coder/config.toml"), CONFIG).expect("config");
     let paths = (0..1000)
         .map(|n| {
             let path = dir.path().join(format!("wf_{n}.yml"));
@@ -92,6 +102,22 @@ fn benches(c: &mut Criterion) {
     };
     c.bench_function("parse_check/seed_release_train", |b| {
         b.iter(|| check_bytes(&seed_input, seed.as_bytes().to_vec(), &config))
+    });
+
+    let git = coder::workspace::git::GitInfo {
+        remote: None,
+        default_branch: "main".to_string(),
+    };
+    let cx = coder::ir::LowerContext {
+        file: &checked.report.source,
+        source_hash: &checked.source_hash,
+        source: ".coder/workflows/wf_7.yml",
+        file_stem: "wf_7",
+        git: &git,
+    };
+    let spec = checked.spec.as_ref().expect("a spec");
+    c.bench_function("emit/github_typical", |b| {
+        b.iter(|| coder::target::github::emit(&coder::ir::lower(spec, &cx)))
     });
 
     let (dir, paths) = corpus();
@@ -125,20 +151,27 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.sample_size(10);
-    group.bench_function("check_1000_files", |b| {
-        b.iter(|| {
-            let status = Command::new(coder)
-                .arg("check")
-                .arg(dir.path())
-                .output()
-                .expect("runs");
-            assert!(
-                status.status.success(),
-                "{}",
-                String::from_utf8_lossy(&status.stdout)
-            );
-        })
-    });
+    for (name, args) in [
+        ("check_1000_files", &["check", "."][..]),
+        ("compile_1000_files", &["compile", "."][..]),
+        ("compile_check_1000_files", &["compile", "--check", "."][..]),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let status = Command::new(coder)
+                    .args(args)
+                    .current_dir(dir.path())
+                    .output()
+                    .expect("runs");
+                assert!(
+                    status.status.success(),
+                    "{}{}",
+                    String::from_utf8_lossy(&status.stdout),
+                    String::from_utf8_lossy(&status.stderr)
+                );
+            })
+        });
+    }
     group.finish();
 }
 

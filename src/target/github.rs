@@ -21,9 +21,10 @@ pub struct PinnedAction {
     pub sources: Vec<String>,
 }
 
-/// The pinned-actions table, by key (`checkout`, `upload-artifact`, …).
-pub fn pinned_actions() -> IndexMap<String, PinnedAction> {
-    toml::from_str(ACTIONS_TABLE).unwrap_or_default()
+/// The pinned-actions table, by key (`checkout`, `upload-artifact`, …); parsed once.
+pub fn pinned_actions() -> &'static IndexMap<String, PinnedAction> {
+    static TABLE: std::sync::OnceLock<IndexMap<String, PinnedAction>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| toml::from_str(ACTIONS_TABLE).unwrap_or_default())
 }
 
 /// Where generated workflows live.
@@ -231,7 +232,7 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
     let emitter = Emitter {
         workflow,
         config,
-        actions: &actions,
+        actions,
     };
     let mut jobs = IndexMap::new();
     for (index, job) in workflow.jobs.iter().enumerate() {
@@ -257,7 +258,7 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
         jobs,
     };
     let body = serde_saphyr::to_string(&file).unwrap_or_default();
-    let body = annotate(&body, &actions);
+    let body = annotate(&body, actions);
     format!("{}{body}", header(&workflow.source, &workflow.source_hash))
 }
 
@@ -299,9 +300,10 @@ fn annotate(body: &str, actions: &IndexMap<String, PinnedAction>) -> String {
             permission_reason(entry)
         } else {
             entry.strip_prefix("uses: ").and_then(|reference| {
+                let (action, sha) = reference.split_once('@')?;
                 actions
                     .values()
-                    .find(|a| reference == format!("{}@{}", a.action, a.sha))
+                    .find(|a| a.action == action && a.sha == sha)
                     .map(|a| a.version.as_str())
             })
         };
