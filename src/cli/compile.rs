@@ -124,9 +124,21 @@ fn describe(drift: &Drift) -> Option<String> {
 /// `coder check`'s view of drift: one diagnostic for each generated file that exists and no
 /// longer matches its spec. A spec never compiled is not an error for `check`.
 pub(crate) fn drift_diagnostics(session: &mut Session) {
-    let lowered = session.lowered();
-    // Only the provider's target, and only when its files exist: checking stays instant for
-    // specs that are never compiled.
+    // Only the provider's target, and only specs with a generated file: checking stays
+    // instant for specs that are never compiled.
+    let lowered: Vec<Lowered<'_>> = session
+        .lowered()
+        .into_iter()
+        .filter(|spec| {
+            let targets = targets_of(spec, &[]).unwrap_or_default();
+            targets.iter().any(|target| {
+                target
+                    .paths(&spec.workflow.workflow_id)
+                    .iter()
+                    .any(|path| spec.repository.root.join(path).exists())
+            })
+        })
+        .collect();
     let planned = plan(&lowered, &[], None).unwrap_or_default();
     let mut found = Vec::new();
     for planned in &planned {

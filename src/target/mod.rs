@@ -35,6 +35,18 @@ impl Target {
         }
     }
 
+    /// Where a workflow's generated files may be, relative to the repository root (known
+    /// before emitting, so drift checks skip workflows never compiled).
+    pub fn paths(self, workflow_id: &str) -> Vec<String> {
+        match self {
+            Target::Github => vec![
+                github::workflow_path(workflow_id),
+                github::environments_path(workflow_id),
+            ],
+            Target::Gitlab | Target::Systemd => Vec::new(),
+        }
+    }
+
     /// The target a provider's repositories compile to by default.
     pub fn for_provider(provider: Provider) -> Target {
         match provider {
