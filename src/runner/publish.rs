@@ -29,6 +29,13 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
             run.violations.len()
         )));
     }
+    if run.status.is_failure() {
+        return Err(Failure::failed(format!(
+            "run {} {}: nothing is published",
+            run.run_id,
+            run.status.as_str()
+        )));
+    }
     if super::non_empty_env("GITHUB_EVENT_NAME").as_deref() == Some("pull_request") {
         let url = comment_on_pull_request(cx)?;
         run.artifacts.pr_url = Some(url.clone());

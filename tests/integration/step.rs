@@ -613,16 +613,19 @@ fn publish_command<'c>(cmd: &'c mut Command, api: &MockApi, remote: &Path) -> &'
 
 #[test]
 fn publish_pushes_one_branch_and_opens_then_updates_one_pull_request() {
-    let f = Fixture::new(&agent_spec("implementer", 60), None);
     let bare = tempfile::tempdir().expect("tempdir");
     git(bare.path(), &["init", "-q", "--bare"]);
     let api = publish_api();
 
     // Nothing changed: nothing to publish.
-    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
-    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 1);
+    let quiet = Fixture::new(
+        "name: Quiet\nsteps:\n  - type: command\n    command: \"true\"\n",
+        None,
+    );
+    assert_eq!(run(&mut quiet.command("begin", &["--job", "wf-1"])).0, 0);
+    assert_eq!(run(&mut quiet.command("finish", &["--job", "wf-1"])).0, 0);
     let (code, _, stderr) = run(publish_command(
-        &mut f.command("publish", &[]),
+        &mut quiet.command("publish", &[]),
         &api,
         bare.path(),
     ));
@@ -663,4 +666,37 @@ fn publish_pushes_one_branch_and_opens_then_updates_one_pull_request() {
     let created: serde_json::Value = serde_json::from_str(&requests[1].2).expect("json");
     assert_eq!(created["head"], "coder/wf");
     assert_eq!(created["base"], "main");
+}
+
+#[test]
+fn a_pull_request_run_comments_its_review() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    let api = MockApi::start(Arc::new(|method, path, _| match (method, path) {
+        ("POST", "/repos/octo/widgets/issues/5/comments") => (
+            201,
+            r#"{"id":1,"html_url":"https://github.example/octo/widgets/pull/5#issuecomment-1"}"#
+                .to_string(),
+        ),
+        _ => (404, r#"{"message":"Not Found"}"#.to_string()),
+    }));
+    let event = tempfile::NamedTempFile::new().expect("event file");
+    std::fs::write(event.path(), r#"{"number":5,"pull_request":{"number":5}}"#).expect("write");
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    std::fs::create_dir_all(f.run_dir().join("outputs")).expect("mkdir");
+    std::fs::write(f.run_dir().join("outputs/s1.md"), "LGTM, one nit.\n").expect("write");
+    let bare = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) = run(
+        publish_command(&mut f.command("publish", &[]), &api, bare.path())
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", event.path()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&requests[0].2).expect("json");
+    assert_eq!(body["body"], "LGTM, one nit.");
+    assert_eq!(
+        f.run_json()["artifacts"]["pr_url"],
+        "https://github.example/octo/widgets/pull/5#issuecomment-1"
+    );
 }
