@@ -12,5 +12,6 @@ pub mod driver;
 pub mod ir;
 pub mod model;
 pub mod parse;
+pub mod runner;
 pub mod target;
 pub mod workspace;

@@ -5,6 +5,7 @@
 mod check;
 pub(crate) mod compile;
 mod explain;
+pub mod step;
 
 use std::io::Write;
 use std::process::ExitCode;

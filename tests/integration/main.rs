@@ -8,6 +8,7 @@ mod github;
 mod ir;
 mod props;
 mod schema;
+mod step;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,208 @@
+//! The generic command adapter: the agent is a program named by an argument-vector template,
+//! each argument substituted on its own (never through a shell), the prompt on stdin and in a
+//! file, and an environment that holds only what the step may see.
+
+use std::path::Path;
+
+use crate::model::Role;
+
+use super::{Context, Failure};
+
+const PROMPT_TEMPLATE: &str = include_str!("../../templates/runner/prompt.md");
+
+fn charter(role: Role) -> &'static str {
+    match role {
+        Role::Architect => include_str!("../../templates/runner/charters/architect.md"),
+        Role::Implementer => include_str!("../../templates/runner/charters/implementer.md"),
+        Role::Tester => include_str!("../../templates/runner/charters/tester.md"),
+        Role::Reviewer => include_str!("../../templates/runner/charters/reviewer.md"),
+        Role::ReleaseEngineer => {
+            include_str!("../../templates/runner/charters/release_engineer.md")
+        }
+    }
+}
+
+/// The variables of the environment every agent starts from, when ours has them.
+const PASSED_THROUGH: [&str; 4] = ["PATH", "HOME", "LANG", "TMPDIR"];
+
+/// What one agent step is about.
+pub struct AgentStep<'a> {
+    pub step_id: &'a str,
+    pub role: Role,
+    pub goal: &'a str,
+    pub seconds_left: u64,
+}
+
+/// The values placeholders and `CODER_*` variables take for a step.
+struct Values {
+    pairs: Vec<(&'static str, &'static str, String)>,
+}
+
+impl Values {
+    fn new(cx: &Context, step: &AgentStep, prompt_file: &Path, output_file: &Path) -> Values {
+        let path = |p: &Path| p.to_string_lossy().into_owned();
+        Values {
+            pairs: vec![
+                ("goal", "CODER_STEP_GOAL", step.goal.to_string()),
+                ("role", "CODER_STEP_ROLE", step.role.as_str().to_string()),
+                ("step_id", "CODER_STEP_ID", step.step_id.to_string()),
+                (
+                    "workflow_id",
+                    "CODER_WORKFLOW_ID",
+                    cx.workflow.workflow_id.clone(),
+                ),
+                ("prompt_file", "CODER_PROMPT_FILE", path(prompt_file)),
+                ("run_dir", "CODER_RUN_DIR", path(&cx.run_dir)),
+                ("output_file", "CODER_STEP_OUTPUT", path(output_file)),
+            ],
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(placeholder, _, _)| *placeholder == name)
+            .map(|(_, _, value)| value.as_str())
+    }
+}
+
+/// `template` with each `{name}` that `lookup` knows replaced, in one pass: a value that
+/// itself contains `{role}` stays as written.
+pub fn substitute<'v>(template: &str, lookup: impl Fn(&str) -> Option<&'v str>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').and_then(|close| {
+            let name = &after[..close];
+            lookup(name).map(|value| (value, close))
+        }) {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The agent's argument vector template: `$CODER_AGENT` (a command line, split like a shell
+/// would, for `coder run --agent` and tests), else config `[agent] command`.
+fn command_template(cx: &Context) -> Result<Vec<String>, Failure> {
+    if let Some(line) = super::non_empty_env("CODER_AGENT") {
+        return shlex::split(&line)
+            .filter(|argv| !argv.is_empty())
+            .ok_or_else(|| Failure::usage("CODER_AGENT is not a command line (check its quotes)"));
+    }
+    match &cx.config.agent.command {
+        Some(argv) if !argv.is_empty() => Ok(argv.clone()),
+        _ => Err(Failure::failed(format!(
+            "no agent is configured: add `[agent]` with `command = [\"program\", \"--flag\", \"{{goal}}\"]` to `{}` (or set CODER_AGENT)",
+            crate::workspace::config::CONFIG_FILE
+        ))),
+    }
+}
+
+/// Everything needed to start the agent: argv, environment, prompt.
+pub struct Prepared {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub prompt: String,
+}
+
+pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
+    let template = command_template(cx)?;
+    let prompt_file = cx
+        .run_dir
+        .join("prompts")
+        .join(format!("{}.md", step.step_id));
+    let output_file = cx
+        .run_dir
+        .join("outputs")
+        .join(format!("{}.md", step.step_id));
+    let values = Values::new(cx, step, &prompt_file, &output_file);
+    let mut argv = template
+        .iter()
+        .map(|arg| substitute(arg, |name| values.get(name)));
+    let program = argv
+        .next()
+        .ok_or_else(|| Failure::failed("the agent command is empty"))?;
+    let args: Vec<String> = argv.collect();
+
+    let policies = &cx.workflow.policies;
+    let list = |paths: &[String]| {
+        if paths.is_empty() {
+            "none".to_string()
+        } else {
+            paths.join(", ")
+        }
+    };
+    let seconds_left = step.seconds_left.to_string();
+    let allowed = if policies.allowed_paths.is_empty() {
+        "the whole repository".to_string()
+    } else {
+        list(&policies.allowed_paths)
+    };
+    let blocked = list(&policies.blocked_paths);
+    let prompt = substitute(PROMPT_TEMPLATE, |name| match name {
+        "charter" => Some(charter(step.role).trim_end()),
+        "seconds_left" => Some(seconds_left.as_str()),
+        "allowed_paths" => Some(allowed.as_str()),
+        "blocked_paths" => Some(blocked.as_str()),
+        other => values.get(other),
+    });
+    super::atomic_write(&prompt_file, prompt.as_bytes())?;
+    if let Some(dir) = output_file.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+
+    let mut env: Vec<(String, String)> = PASSED_THROUGH
+        .iter()
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect();
+    env.extend(
+        values
+            .pairs
+            .iter()
+            .map(|(_, var, value)| (var.to_string(), value.clone())),
+    );
+    // Exactly the secrets the spec lists, and only those CI gave this step.
+    env.extend(
+        policies
+            .secrets
+            .iter()
+            .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?))),
+    );
+    Ok(Prepared {
+        program,
+        args,
+        env,
+        prompt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+
+    #[test]
+    fn substitutes_once_and_keeps_unknown_braces() {
+        let lookup = |name: &str| match name {
+            "goal" => Some("fix {role} and {x"),
+            "role" => Some("implementer"),
+            _ => None,
+        };
+        assert_eq!(
+            substitute("--goal={goal} {role} {unknown} {", lookup),
+            "--goal=fix {role} and {x implementer {unknown} {"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! What a job leaves for people: `summary.md` (also for `$GITHUB_STEP_SUMMARY`) and
+//! `logs.tar.gz` (every log, prompt and output, with the run record).
+
+use std::path::Path;
+
+use super::Context;
+use super::record::RunRecord;
+
+pub const SUMMARY_FILE: &str = "summary.md";
+pub const BUNDLE_FILE: &str = "logs.tar.gz";
+
+/// The folders and files of the run directory the bundle holds.
+const BUNDLED: [&str; 6] = [
+    "logs",
+    "prompts",
+    "outputs",
+    "approvals",
+    super::record::RUN_FILE,
+    SUMMARY_FILE,
+];
+
+pub fn summary(cx: &Context, run: &RunRecord) -> String {
+    let mut out = format!(
+        "## coder: {} — {}\n\nRun `{}` from `{}` ({}), spec `{}`.\n\n",
+        escape(&cx.workflow.name),
+        run.status.as_str(),
+        run.run_id,
+        escape(&run.base.git_ref),
+        short(&run.base.sha),
+        escape(&run.spec),
+    );
+    if !run.steps.is_empty() {
+        out.push_str("| Step | Kind | Status | Seconds | Exit |\n|---|---|---|---|---|\n");
+        for step in &run.steps {
+            let seconds = step
+                .finished_at
+                .as_deref()
+                .map(|end| super::seconds_between(&step.started_at, end).to_string())
+                .unwrap_or_default();
+            let exit = step.exit_code.map(|c| c.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {seconds} | {exit} |\n",
+                step.step_id,
+                step.kind,
+                step.status.as_str()
+            ));
+        }
+        out.push('\n');
+        for step in run.steps.iter().filter(|s| s.message.is_some()) {
+            if let Some(message) = &step.message {
+                out.push_str(&format!("- `{}`: {}\n", step.step_id, escape(message)));
+            }
+        }
+    }
+    for approval in &run.approvals {
+        out.push_str(&format!(
+            "- `{}` approved by @{} at {}\n",
+            approval.step_id,
+            escape(&approval.approver),
+            approval.approved_at
+        ));
+    }
+    for violation in &run.violations {
+        out.push_str(&format!(
+            "- **violation** ({}): {}\n",
+            violation.kind,
+            escape(&violation.message)
+        ));
+    }
+    if run.changed_files.is_empty() {
+        out.push_str("\nNo files changed.\n");
+    } else {
+        out.push_str(&format!("\n{} files changed:\n", run.changed_files.len()));
+        for file in run.changed_files.iter().take(50) {
+            out.push_str(&format!("- `{}`\n", escape(file)));
+        }
+        if run.changed_files.len() > 50 {
+            out.push_str(&format!("- … and {} more\n", run.changed_files.len() - 50));
+        }
+    }
+    if let Some(url) = &run.artifacts.deploy_url {
+        out.push_str(&format!("\nDeployed: {url}\n"));
+    }
+    if let Some(url) = &run.artifacts.pr_url {
+        out.push_str(&format!("\nPull request: {url}\n"));
+    }
+    cx.redactor.redact(&out)
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+/// Markdown-inert text: no tables, links or HTML from file names or messages.
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', " ")
+}
+
+/// `logs.tar.gz`, written beside and renamed into place.
+pub fn write_log_bundle(run_dir: &Path) -> Result<(), String> {
+    let temp = run_dir.join(format!(".{BUNDLE_FILE}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let file = std::fs::File::create(&temp)?;
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        tar.follow_symlinks(false);
+        for name in BUNDLED {
+            let path = run_dir.join(name);
+            if path.is_dir() {
+                tar.append_dir_all(name, &path)?;
+            } else if path.is_file() {
+                tar.append_path_with_name(&path, name)?;
+            }
+        }
+        let file = tar.into_inner()?.finish()?;
+        file.sync_all()?;
+        std::fs::rename(&temp, run_dir.join(BUNDLE_FILE))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(|e| format!("cannot write the log bundle: {e}"))
+}

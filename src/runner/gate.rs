@@ -1,0 +1,241 @@
+//! `coder-step gate`: an approval, verified and recorded. Fails closed: a gate that cannot
+//! prove a person approved refuses.
+//!
+//! GitHub: the job runs in an environment with required reviewers, and GitHub holds it until
+//! one approves. An environment a workflow names that does not exist is created unprotected,
+//! so the gate first checks that the environment really has reviewers, then finds the
+//! approval in the run's review history. Elsewhere: `coder approve RUN STEP` writes
+//! `approvals/<step>.json` into the run directory; without it the run waits (exit 3).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::http::{self, Api};
+use super::record::{ApprovalRecord, Current, Status, StepRecord};
+use super::{Context, Failure, now};
+use crate::ir::Action;
+
+/// What `coder approve` writes to `approvals/<step>.json`.
+#[derive(Debug, Deserialize)]
+pub struct LocalApproval {
+    pub approver: String,
+    pub approved_at: Option<String>,
+    pub comment: Option<String>,
+}
+
+pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
+    let (job, step) = cx.find_step(step_id)?;
+    let gated = job
+        .approval
+        .as_ref()
+        .is_some_and(|approval| approval.step_id == step_id);
+    if !gated {
+        return Err(Failure::usage(format!(
+            "step `{step_id}` needs no approval: only approve steps and steps the spec's gates select have one"
+        )));
+    }
+    let is_approve_step = matches!(step.action, Action::Approve { .. });
+    let mut run = cx.load_run()?;
+    run.current = Some(Current {
+        job: Some(job.id.clone()),
+        step: Some(step_id.to_string()),
+    });
+    let started = now();
+
+    let verdict = if super::non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true") {
+        let environment = super::job_environment(&cx.workflow, job)
+            .unwrap_or_else(|| super::approval_environment(&cx.workflow.workflow_id, step_id));
+        github_approval(step_id, &environment)
+    } else {
+        local_approval(cx, step_id)
+    };
+
+    let (status, result) = match verdict {
+        Ok(approval) => {
+            let text = format!(
+                "step `{step_id}` approved by {} ({})",
+                approval.approver, approval.source
+            );
+            run.approvals.push(approval);
+            run.status = Status::Running;
+            (Status::Succeeded, Ok(text))
+        }
+        Err(failure) => {
+            let status = if failure.code == super::EXIT_WAITING {
+                Status::WaitingForApproval
+            } else {
+                Status::Failed
+            };
+            run.status = status;
+            (status, Err(failure))
+        }
+    };
+    // An approve step is a step of its own; a gated deploy or agent step is recorded when
+    // `coder-step step` runs it.
+    if is_approve_step || status != Status::Succeeded {
+        let message = result.as_ref().err().map(|f| f.message.clone());
+        run.steps.push(StepRecord {
+            step_id: step_id.to_string(),
+            job: Some(job.id.clone()),
+            kind: "approve".to_string(),
+            status,
+            started_at: started,
+            finished_at: Some(now()),
+            exit_code: None,
+            log: None,
+            changed_files: Vec::new(),
+            message,
+        });
+    }
+    if let Some(current) = run.current.as_mut() {
+        current.step = None;
+    }
+    run.save(&cx.run_dir)?;
+    result
+}
+
+fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure> {
+    let path = cx.run_dir.join("approvals").join(format!("{step_id}.json"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let run_id = cx
+                .load_run()
+                .map(|r| r.run_id)
+                .unwrap_or_else(|_| "RUN".to_string());
+            return Err(Failure::waiting(format!(
+                "waiting for approval of step `{step_id}`: run `coder approve {run_id} {step_id}`"
+            )));
+        }
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let approval: LocalApproval = serde_json::from_str(&text)
+        .map_err(|e| Failure::failed(format!("{} is not an approval: {e}", path.display())))?;
+    if approval.approver.trim().is_empty() {
+        return Err(Failure::failed(format!(
+            "{} names no approver",
+            path.display()
+        )));
+    }
+    Ok(ApprovalRecord {
+        step_id: step_id.to_string(),
+        approver: approval.approver,
+        approved_at: approval.approved_at.unwrap_or_else(now),
+        comment: approval.comment,
+        source: "local".to_string(),
+    })
+}
+
+fn github_approval(step_id: &str, environment: &str) -> Result<ApprovalRecord, Failure> {
+    let api = Api::from_env("GITHUB_TOKEN").map_err(Failure::failed)?;
+    let (owner, repo) = http::repository().map_err(Failure::failed)?;
+    let run_id = super::non_empty_env("GITHUB_RUN_ID")
+        .ok_or_else(|| Failure::failed("GITHUB_RUN_ID is not set"))?;
+
+    let path = format!(
+        "/repos/{}/{}/environments/{}",
+        http::encode(&owner),
+        http::encode(&repo),
+        http::encode(environment)
+    );
+    let reply = api.get(&path).map_err(Failure::failed)?;
+    match reply.status {
+        200 => {}
+        404 => {
+            return Err(Failure::failed(format!(
+                "environment `{environment}` does not exist in {owner}/{repo}: create it with required reviewers"
+            )));
+        }
+        status => {
+            return Err(Failure::failed(format!(
+                "cannot read environment `{environment}` (HTTP {status}{}); the approval cannot be verified",
+                http::api_message(&reply.body)
+            )));
+        }
+    }
+    if !has_required_reviewers(&reply.body) {
+        return Err(Failure::failed(format!(
+            "environment `{environment}` has no required reviewers: GitHub created it unprotected; configure reviewers in the repository's Settings → Environments → {environment} (see .github/coder/README.md)"
+        )));
+    }
+
+    let path = format!(
+        "/repos/{}/{}/actions/runs/{}/approvals",
+        http::encode(&owner),
+        http::encode(&repo),
+        http::encode(&run_id)
+    );
+    let reply = api.get(&path).map_err(Failure::failed)?;
+    if reply.status != 200 {
+        return Err(Failure::failed(format!(
+            "cannot read the approvals of run {run_id} (HTTP {}{})",
+            reply.status,
+            http::api_message(&reply.body)
+        )));
+    }
+    let reviews = reply.body.as_array().cloned().unwrap_or_default();
+    let for_environment = |review: &&Value| {
+        review
+            .get("environments")
+            .and_then(Value::as_array)
+            .is_some_and(|envs| {
+                envs.iter()
+                    .any(|e| e.get("name").and_then(Value::as_str) == Some(environment))
+            })
+    };
+    // The API lists no approval time; the first entry of a state is taken as the latest.
+    let relevant: Vec<&Value> = reviews.iter().filter(for_environment).collect();
+    let Some(approved) = relevant.iter().find(|r| state(r) == "approved") else {
+        let rejected = relevant.iter().any(|r| state(r) == "rejected");
+        return Err(Failure::failed(if rejected {
+            format!("the deployment to environment `{environment}` was rejected")
+        } else {
+            format!(
+                "run {run_id} holds no approval for environment `{environment}`: nobody approved it"
+            )
+        }));
+    };
+    let approver = approved
+        .get("user")
+        .and_then(|u| u.get("login"))
+        .and_then(Value::as_str)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| Failure::failed("the approval names no user"))?;
+    Ok(ApprovalRecord {
+        step_id: step_id.to_string(),
+        approver: approver.to_string(),
+        approved_at: now(),
+        comment: approved
+            .get("comment")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+        source: "github-environment".to_string(),
+    })
+}
+
+/// A `required_reviewers` protection rule with at least one reviewer (a rule without a
+/// `reviewers` list is taken at its word).
+fn state(review: &Value) -> &str {
+    review.get("state").and_then(Value::as_str).unwrap_or("")
+}
+
+fn has_required_reviewers(environment: &Value) -> bool {
+    environment
+        .get("protection_rules")
+        .and_then(Value::as_array)
+        .is_some_and(|rules| {
+            rules.iter().any(|rule| {
+                rule.get("type").and_then(Value::as_str) == Some("required_reviewers")
+                    && rule
+                        .get("reviewers")
+                        .and_then(Value::as_array)
+                        .is_none_or(|r| !r.is_empty())
+            })
+        })
+}

@@ -1,0 +1,275 @@
+//! `begin` and `finish`: a CI job's start (create or restore the run) and its end (patch,
+//! run.json, summary, log bundle).
+
+use serde::{Deserialize, Serialize};
+
+use super::record::{Artifacts, Base, Current, JobRecord, RunRecord, SCHEMA_VERSION, Status};
+use super::{Context, Failure, git, now};
+
+pub const PATCH_FILE: &str = "patch.diff";
+const LEDGER_FILE: &str = "ledger.json";
+
+/// The wall clock the run has spent, across jobs. Time between jobs (waiting for an approval,
+/// queued for a runner) does not count: only time from `begin` to `finish`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Ledger {
+    pub schema_version: u32,
+    pub wall_clock_limit_sec: i64,
+    /// Spent by the jobs that finished.
+    pub wall_clock_used_sec: i64,
+    /// When the job running now began.
+    pub job_started_at: Option<String>,
+}
+
+impl Ledger {
+    pub fn load(cx: &Context) -> Ledger {
+        std::fs::read_to_string(cx.run_dir.join(LEDGER_FILE))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_else(|| Ledger {
+                schema_version: SCHEMA_VERSION,
+                wall_clock_limit_sec: limit(cx),
+                ..Ledger::default()
+            })
+    }
+
+    pub fn save(&self, cx: &Context) -> Result<(), String> {
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| format!("cannot serialize the ledger: {e}"))?;
+        super::atomic_write(&cx.run_dir.join(LEDGER_FILE), json.as_bytes())
+    }
+
+    /// Seconds of wall clock the run has left now.
+    pub fn remaining_sec(&self) -> i64 {
+        let running = self
+            .job_started_at
+            .as_deref()
+            .map_or(0, |start| super::seconds_between(start, &now()).max(0));
+        self.wall_clock_limit_sec - self.wall_clock_used_sec - running
+    }
+}
+
+fn limit(cx: &Context) -> i64 {
+    cx.workflow
+        .policies
+        .max_wall_clock_sec
+        .unwrap_or(super::DEFAULT_WALL_CLOCK_SEC)
+}
+
+/// `coder-step begin`: create the run in the first job; in a later one, restore the working
+/// tree from the base plus the previous jobs' patch. Records the job's start.
+pub fn begin(cx: &Context, job_id: &str) -> Result<String, Failure> {
+    cx.find_job(job_id)?;
+    let head = git::head_sha(&cx.checkout).map_err(Failure::failed)?;
+    let mut message = String::new();
+    let mut run = match super::record::RunRecord::load(&cx.run_dir)? {
+        None => {
+            let run_id = cx
+                .run_dir
+                .file_name()
+                .filter(|_| super::non_empty_env("CODER_RUN_DIR").is_none())
+                .map(|n| n.to_string_lossy().into_owned())
+                .or_else(super::ci_run_id)
+                .unwrap_or_else(|| super::local_run_id(&cx.workflow.workflow_id));
+            let base_ref = super::non_empty_env("GITHUB_REF_NAME")
+                .or_else(|| git::current_branch(&cx.checkout))
+                .unwrap_or_else(|| cx.workflow.project.git_ref.clone());
+            message.push_str(&format!(
+                "started run {run_id} of `{}` at {base_ref} ({head})",
+                cx.workflow.workflow_id
+            ));
+            let started = now();
+            RunRecord {
+                schema_version: SCHEMA_VERSION,
+                run_id,
+                workflow_id: cx.workflow.workflow_id.clone(),
+                spec: cx.workflow.source.clone(),
+                source_hash: cx.workflow.source_hash.clone(),
+                started_at: started.clone(),
+                updated_at: started,
+                base: Base {
+                    git_ref: base_ref,
+                    sha: head,
+                },
+                status: Status::Running,
+                current: None,
+                jobs: Vec::new(),
+                steps: Vec::new(),
+                approvals: Vec::new(),
+                changed_files: Vec::new(),
+                violations: Vec::new(),
+                artifacts: Artifacts::default(),
+            }
+        }
+        Some(run) => {
+            if run.source_hash != cx.workflow.source_hash {
+                return Err(Failure::failed(super::drift_message(
+                    &run.source_hash,
+                    &cx.workflow.source_hash,
+                )));
+            }
+            if run.base.sha != head {
+                return Err(Failure::failed(format!(
+                    "this checkout is at {head}, but run {} started from {} ({}): a later job must check out the run's base commit",
+                    run.run_id, run.base.sha, run.base.git_ref
+                )));
+            }
+            let patch = cx.run_dir.join(PATCH_FILE);
+            let has_patch = std::fs::metadata(&patch).is_ok_and(|m| m.len() > 0);
+            if has_patch {
+                git::apply(&cx.checkout, &patch).map_err(Failure::failed)?;
+                message.push_str(&format!(
+                    "continued run {}: applied {} to the checkout",
+                    run.run_id, PATCH_FILE
+                ));
+            } else {
+                message.push_str(&format!("continued run {}", run.run_id));
+            }
+            run
+        }
+    };
+    run.status = Status::Running;
+    run.current = Some(Current {
+        job: Some(job_id.to_string()),
+        step: None,
+    });
+    run.jobs.push(JobRecord {
+        id: job_id.to_string(),
+        started_at: now(),
+        finished_at: None,
+        status: Status::Running,
+    });
+    run.save(&cx.run_dir)?;
+    let mut ledger = Ledger::load(cx);
+    ledger.job_started_at = Some(now());
+    ledger.save(cx)?;
+    Ok(message)
+}
+
+/// `coder-step finish`: the job's end, whatever happened in it.
+pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
+    let job = cx.find_job(job_id)?;
+    let mut run = cx.load_run()?;
+    let finished = now();
+
+    // Steps coder-step started and never finished were interrupted (killed, cancelled).
+    for step in run.steps.iter_mut() {
+        if step.job.as_deref() == Some(job_id) && step.status == Status::Running {
+            step.status = Status::Failed;
+            step.finished_at = Some(finished.clone());
+            step.message = Some("interrupted: the step did not finish".to_string());
+        }
+    }
+
+    // The patch: the working tree against the base, untracked files included.
+    let scratch = cx.run_dir.join("tmp");
+    let patch_path = cx.run_dir.join(PATCH_FILE);
+    let tree = git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let tree = tree?;
+    let patch = git::patch(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    run.changed_files =
+        git::changed_files(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    let leaked = cx.redactor.found_in(&patch);
+    if leaked.is_empty() {
+        super::atomic_write(&patch_path, &patch)?;
+        run.artifacts.patch = Some(PATCH_FILE.to_string());
+    } else {
+        // A patch holding a secret is never kept, let alone published.
+        let _ = std::fs::remove_file(&patch_path);
+        run.artifacts.patch = None;
+        let message = format!(
+            "the changes contain the value of secret {}: the patch is withheld",
+            leaked.join(", ")
+        );
+        if !run.violations.iter().any(|v| v.kind == "secret_in_patch") {
+            run.violations.push(super::record::Violation {
+                step_id: None,
+                kind: "secret_in_patch".to_string(),
+                message,
+            });
+        }
+    }
+
+    let status = job_status(&run, job, !leaked.is_empty());
+    if let Some(record) = run.job_mut(job_id) {
+        record.finished_at = Some(finished.clone());
+        record.status = status;
+    }
+    let last_job = cx.workflow.jobs.last().is_some_and(|j| j.id == job_id);
+    run.status = match status {
+        Status::Succeeded if last_job => Status::Succeeded,
+        Status::Succeeded => Status::Running,
+        other => other,
+    };
+    run.current = None;
+
+    let mut ledger = Ledger::load(cx);
+    if let Some(start) = ledger.job_started_at.take() {
+        ledger.wall_clock_used_sec += super::seconds_between(&start, &finished).max(0);
+    }
+    ledger.save(cx)?;
+
+    run.artifacts.summary = Some(super::bundle::SUMMARY_FILE.to_string());
+    run.artifacts.log_bundle = Some(super::bundle::BUNDLE_FILE.to_string());
+    run.save(&cx.run_dir)?;
+    let summary = super::bundle::summary(cx, &run);
+    super::atomic_write(
+        &cx.run_dir.join(super::bundle::SUMMARY_FILE),
+        summary.as_bytes(),
+    )?;
+    if let Some(path) = super::non_empty_env("GITHUB_STEP_SUMMARY") {
+        append(std::path::Path::new(&path), summary.as_bytes())?;
+    }
+    super::bundle::write_log_bundle(&cx.run_dir)?;
+    let text = format!(
+        "job {job_id}: {}; run {}: {}",
+        status.as_str(),
+        run.run_id,
+        run.status.as_str()
+    );
+    if status.is_failure() {
+        Err(Failure::failed(text))
+    } else {
+        Ok(text)
+    }
+}
+
+/// A job's status from the steps coder-step recorded: the first that failed decides; a step
+/// it should have run and did not means the job stopped early. `CODER_JOB_STATUS` (GitHub's
+/// `job.status`, when the workflow passes it) catches a plain `run:` step that failed.
+fn job_status(run: &RunRecord, job: &crate::ir::Job, leaked: bool) -> Status {
+    if leaked {
+        return Status::Failed;
+    }
+    let mut status = Status::Succeeded;
+    for step in &job.steps {
+        let recorded = run
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.step_id == step.step_id && s.job.as_deref() == Some(job.id.as_str()));
+        match recorded.map(|s| s.status) {
+            Some(s) if s.is_failure() => return s,
+            Some(Status::WaitingForApproval) => status = Status::WaitingForApproval,
+            Some(_) => {}
+            // Command steps run as plain `run:` in CI and leave no record.
+            None if matches!(step.action, crate::ir::Action::Command { .. }) => {}
+            None => return Status::Failed,
+        }
+    }
+    match super::non_empty_env("CODER_JOB_STATUS").as_deref() {
+        Some("failure") | Some("cancelled") if status == Status::Succeeded => Status::Failed,
+        _ => status,
+    }
+}
+
+fn append(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| format!("cannot append to {}: {e}", path.display()))
+}

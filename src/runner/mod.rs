@@ -1,0 +1,274 @@
+//! The runner behind `coder-step`: what generated CI files call to start a job, run an agent,
+//! deploy or command step, verify an approval, finish a job and publish the run's patch.
+//!
+//! Everything a run knows lives in its run directory, outside the working tree: `run.json`
+//! ([`record`]), `ledger.json` (the wall clock spent), `logs/`, `prompts/`, `outputs/`,
+//! `approvals/`, `patch.diff`, `summary.md` and `logs.tar.gz`. CI carries the directory from
+//! job to job as an artifact; each job restores the working tree from the base plus
+//! `patch.diff`.
+
+mod agent;
+mod bundle;
+mod deploy;
+mod gate;
+mod git;
+mod http;
+mod jobs;
+mod process;
+mod publish;
+pub mod record;
+mod redact;
+mod step;
+
+use std::path::{Path, PathBuf};
+
+use crate::ir::{Job, Workflow};
+use crate::workspace::Config;
+
+pub use gate::gate;
+pub use jobs::{begin, finish};
+pub use publish::publish;
+pub use redact::Redactor;
+pub use step::step;
+
+/// Exit codes of `coder-step` (DESIGN 2.3).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_WAITING: u8 = 3;
+
+/// The wall clock a run gets when its spec sets no `max_wall_clock_sec` (the GitHub emitter's
+/// default job timeout is the same hour).
+pub const DEFAULT_WALL_CLOCK_SEC: i64 = 3600;
+
+/// How a subcommand ended short of success: the exit code and what to tell the user.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn failed(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_FAILED,
+            message: message.into(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+
+    pub fn waiting(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_WAITING,
+            message: message.into(),
+        }
+    }
+}
+
+/// I/O and internal errors are usage-or-internal failures (exit 2).
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::usage(message)
+    }
+}
+
+/// What every subcommand works with: the checked spec's workflow, the repository's
+/// configuration, the checkout and the run directory.
+pub struct Context {
+    pub workflow: Workflow,
+    pub config: Config,
+    /// The checkout (the repository root, the current directory in CI).
+    pub checkout: PathBuf,
+    pub run_dir: PathBuf,
+    /// Secret values to keep out of every log and artifact.
+    pub redactor: Redactor,
+}
+
+impl Context {
+    pub fn new(workflow: Workflow, config: Config, checkout: PathBuf, run_dir: PathBuf) -> Self {
+        let redactor = Redactor::from_env(&workflow.policies.secrets);
+        Context {
+            workflow,
+            config,
+            checkout,
+            run_dir,
+            redactor,
+        }
+    }
+
+    /// The job that holds `step_id`, and the step.
+    pub fn find_step(&self, step_id: &str) -> Result<(&Job, &crate::ir::Step), Failure> {
+        self.workflow
+            .jobs
+            .iter()
+            .find_map(|job| {
+                job.steps
+                    .iter()
+                    .find(|s| s.step_id == step_id)
+                    .map(|s| (job, s))
+            })
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .workflow
+                    .jobs
+                    .iter()
+                    .flat_map(|j| j.steps.iter().map(|s| s.step_id.as_str()))
+                    .collect();
+                Failure::usage(format!(
+                    "workflow `{}` has no step `{step_id}`; its steps are: {}",
+                    self.workflow.workflow_id,
+                    known.join(", ")
+                ))
+            })
+    }
+
+    pub fn find_job(&self, job_id: &str) -> Result<&Job, Failure> {
+        self.workflow
+            .jobs
+            .iter()
+            .find(|j| j.id == job_id)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.workflow.jobs.iter().map(|j| j.id.as_str()).collect();
+                Failure::usage(format!(
+                    "workflow `{}` has no job `{job_id}`; its jobs are: {}",
+                    self.workflow.workflow_id,
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// The run record; a subcommand other than `begin` needs one.
+    pub fn load_run(&self) -> Result<record::RunRecord, Failure> {
+        record::RunRecord::load(&self.run_dir)?.ok_or_else(|| {
+            Failure::usage(format!(
+                "no run in {}: `coder-step begin` starts one",
+                self.run_dir.display()
+            ))
+        })
+    }
+}
+
+/// The GitHub environment an approval job runs in: GitHub holds the job until one of the
+/// environment's required reviewers approves. The emitter names environments with this.
+pub fn approval_environment(workflow_id: &str, step_id: &str) -> String {
+    format!("{workflow_id}-approve-{step_id}")
+}
+
+/// The environment `job` runs in, if any: its deploy target's, or else its approval's.
+pub fn job_environment(workflow: &Workflow, job: &Job) -> Option<String> {
+    match (&job.environment, &job.approval) {
+        (Some(target), _) => Some(target.clone()),
+        (None, Some(approval)) => Some(approval_environment(
+            &workflow.workflow_id,
+            &approval.step_id,
+        )),
+        (None, None) => None,
+    }
+}
+
+/// The message of a spec that changed since its workflow was generated.
+pub fn drift_message(expected: &str, found: &str) -> String {
+    format!(
+        "the spec changed since `coder compile` generated this workflow (the workflow expects source hash {expected}, found {found}); run `coder compile` and commit"
+    )
+}
+
+/// The run directory: `$CODER_RUN_DIR`, or else `<state>/coder/runs/<run-id>` where the run
+/// id is `$CODER_RUN_ID`, the CI run's, or (locally) the last run `begin` started for this
+/// workflow (`begin` starts a new one). `<state>` is `$XDG_STATE_HOME` or `~/.local/state`.
+pub fn run_dir(workflow_id: &str, starting: bool) -> Result<PathBuf, Failure> {
+    if let Some(dir) = non_empty_env("CODER_RUN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let runs = state_dir()?.join("coder").join("runs");
+    if let Some(id) = non_empty_env("CODER_RUN_ID").or_else(ci_run_id) {
+        return Ok(runs.join(id));
+    }
+    let latest = runs.join(format!("{workflow_id}.latest"));
+    if starting {
+        let id = local_run_id(workflow_id);
+        atomic_write(&latest, id.as_bytes())?;
+        return Ok(runs.join(id));
+    }
+    match std::fs::read_to_string(&latest) {
+        Ok(id) => Ok(runs.join(id.trim())),
+        Err(_) => Err(Failure::usage(format!(
+            "no run of `{workflow_id}` to continue: `coder-step begin` starts one (or set CODER_RUN_DIR)"
+        ))),
+    }
+}
+
+fn state_dir() -> Result<PathBuf, Failure> {
+    if let Some(dir) = non_empty_env("XDG_STATE_HOME") {
+        return Ok(PathBuf::from(dir));
+    }
+    non_empty_env("HOME")
+        .map(|home| Path::new(&home).join(".local/state"))
+        .ok_or_else(|| Failure::usage("neither CODER_RUN_DIR, XDG_STATE_HOME nor HOME is set"))
+}
+
+/// `$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT` inside GitHub Actions.
+pub fn ci_run_id() -> Option<String> {
+    let id = non_empty_env("GITHUB_RUN_ID")?;
+    let attempt = non_empty_env("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".to_string());
+    Some(format!("{id}-{attempt}"))
+}
+
+fn local_run_id(workflow_id: &str) -> String {
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    format!("{workflow_id}-{stamp}-{}", std::process::id())
+}
+
+pub(crate) fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Now, RFC 3339 UTC to the second.
+pub fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| jiff::Timestamp::now().to_string())
+}
+
+/// Seconds between two RFC 3339 times (0 when either does not parse).
+pub fn seconds_between(start: &str, end: &str) -> i64 {
+    match (
+        start.parse::<jiff::Timestamp>(),
+        end.parse::<jiff::Timestamp>(),
+    ) {
+        (Ok(start), Ok(end)) => end.as_second() - start.as_second(),
+        _ => 0,
+    }
+}
+
+/// Write `contents` to `path` through a temporary file in the same folder and a rename, so a
+/// reader, or a runner killed midway, never sees half a file.
+pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("coder");
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Make this process the reaper of the orphans a step leaves (Linux), before any step starts.
+pub fn process_supervision() {
+    process::become_subreaper();
+}

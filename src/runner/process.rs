@@ -1,0 +1,237 @@
+//! Running a step's program under the wall clock: its own process group, output teed to a log
+//! and to our stdout with secrets redacted, SIGINT at the deadline, SIGKILL of the group after
+//! a grace period, and every orphan it left behind killed and reaped.
+//!
+//! Killing the group is not enough: agents start tool commands in new sessions, which leave
+//! the group. coder-step is a child subreaper, so those orphans become its children, and it
+//! finds them through `/proc` (agents.md §6).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+use super::Redactor;
+
+/// The output kept in memory for callers that read it (a deploy's URL); the log has it all.
+const CAPTURE_LIMIT: usize = 1 << 20;
+
+/// Become the reaper of every orphan our descendants leave (Linux); elsewhere a no-op.
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+    }
+}
+
+/// What to run and how.
+pub struct Launch {
+    pub program: String,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// `Some`: the child's whole environment. `None`: inherit ours.
+    pub env: Option<Vec<(String, String)>>,
+    /// Written to the child's stdin, which is then closed.
+    pub stdin: Option<Vec<u8>>,
+    pub deadline: Instant,
+    /// Between SIGINT and SIGKILL.
+    pub grace: Duration,
+    pub log: PathBuf,
+}
+
+#[derive(Debug)]
+pub enum Ending {
+    Exited(i32),
+    /// Killed by a signal it did not send itself (not the deadline).
+    Signaled(i32),
+    /// The deadline came first.
+    TimedOut,
+}
+
+pub struct Outcome {
+    pub ending: Ending,
+    /// Redacted output, the last `CAPTURE_LIMIT` bytes or so.
+    pub output: String,
+}
+
+pub fn run(launch: Launch, redactor: &Redactor) -> Result<Outcome, String> {
+    if let Some(dir) = launch.log.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&launch.log)
+        .map_err(|e| format!("cannot open {}: {e}", launch.log.display()))?;
+    let mut cmd = Command::new(&launch.program);
+    cmd.args(&launch.args)
+        .current_dir(&launch.cwd)
+        .stdin(if launch.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    if let Some(env) = &launch.env {
+        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+
+    if let (Some(input), Some(mut stdin)) = (launch.stdin, child.stdin.take()) {
+        // A child that never reads its stdin must not block us: write from a thread.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    let sink = Arc::new(Mutex::new(Sink {
+        log,
+        captured: String::new(),
+    }));
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let mut readers = 0;
+    if let Some(out) = child.stdout.take() {
+        readers += 1;
+        tee(out, Arc::clone(&sink), redactor.clone(), done_tx.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        readers += 1;
+        tee(err, Arc::clone(&sink), redactor.clone(), done_tx.clone());
+    }
+    drop(done_tx);
+
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| format!("cannot wait: {e}"))? {
+            break status;
+        }
+        if Instant::now() >= launch.deadline {
+            timed_out = true;
+            // SIGINT first: agents such as Claude Code stop their tools and print a final
+            // result on it; then the whole group gets SIGKILL.
+            let _ = kill(pid, Signal::SIGINT);
+            let grace_end = Instant::now() + launch.grace;
+            while Instant::now() < grace_end {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = killpg(pid, Signal::SIGKILL);
+            break child.wait().map_err(|e| format!("cannot wait: {e}"))?;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Whatever the step left running (its group, orphans from other sessions) ends with it.
+    let _ = killpg(pid, Signal::SIGKILL);
+    reap_orphans();
+    // The readers end when the last writer of each pipe is gone; a writer that escaped us
+    // must not hold the step forever.
+    let wait_until = Instant::now() + Duration::from_secs(5);
+    for _ in 0..readers {
+        let left = wait_until.saturating_duration_since(Instant::now());
+        if done_rx.recv_timeout(left).is_err() {
+            break;
+        }
+    }
+    let output = sink.lock().map(|s| s.captured.clone()).unwrap_or_default();
+    use std::os::unix::process::ExitStatusExt;
+    let ending = if timed_out {
+        Ending::TimedOut
+    } else if let Some(code) = status.code() {
+        Ending::Exited(code)
+    } else {
+        Ending::Signaled(status.signal().unwrap_or(0))
+    };
+    Ok(Outcome { ending, output })
+}
+
+struct Sink {
+    log: std::fs::File,
+    captured: String,
+}
+
+/// Copy `pipe` line by line, redacted, to the log and our stdout.
+fn tee(
+    pipe: impl Read + Send + 'static,
+    sink: Arc<Mutex<Sink>>,
+    redactor: Redactor,
+    done: mpsc::Sender<()>,
+) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let text = redactor.redact(&String::from_utf8_lossy(&line));
+            if let Ok(mut sink) = sink.lock() {
+                let _ = sink.log.write_all(text.as_bytes());
+                sink.captured.push_str(&text);
+                if sink.captured.len() > CAPTURE_LIMIT {
+                    let cut = sink.captured.len() - CAPTURE_LIMIT / 2;
+                    let cut = (cut..sink.captured.len())
+                        .find(|&i| sink.captured.is_char_boundary(i))
+                        .unwrap_or(0);
+                    sink.captured.drain(..cut);
+                }
+            }
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        }
+        let _ = done.send(());
+    });
+}
+
+/// Kill and reap every process whose parent is us (orphans reparented to this subreaper),
+/// repeatedly, since killing one hands its own children to us. Bounded: a fork bomb cannot
+/// keep coder-step here forever.
+pub fn reap_orphans() {
+    let me = std::process::id();
+    for _ in 0..50 {
+        let children = children_of(me);
+        if children.is_empty() {
+            return;
+        }
+        for child in children {
+            let pid = Pid::from_raw(child);
+            let _ = killpg(pid, Signal::SIGKILL);
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}
+
+/// Pids whose parent is `parent`, from `/proc/<pid>/stat` (empty without `/proc`).
+fn children_of(parent: u32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat =
+                std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat"))
+                    .ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let after = &stat[stat.rfind(')')? + 1..];
+            let ppid: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}

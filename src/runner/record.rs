@@ -1,0 +1,203 @@
+//! `run.json`: the record of one run, kept in the run directory and carried between CI jobs.
+//!
+//! # Schema (`"schema_version": 1`)
+//!
+//! ```text
+//! {
+//!   "schema_version": 1,
+//!   "run_id":       "<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>" in CI, else "<workflow_id>-<UTC time>-<pid>",
+//!   "workflow_id":  "…",
+//!   "spec":         repo-relative spec path,
+//!   "source_hash":  "sha256:<hex>" of the spec's bytes,
+//!   "started_at":   RFC 3339 UTC, "updated_at": RFC 3339 UTC,
+//!   "base":         {"ref": branch or ref the run started from, "sha": full commit sha},
+//!   "status":       "running" | "succeeded" | "failed" | "waiting_for_approval"
+//!                   | "budget_exceeded" | "timed_out",
+//!   "current":      {"job": id or null, "step": id or null} while a job runs, else null,
+//!   "jobs":  [{"id", "started_at", "finished_at" (null while running),
+//!              "status": "running" | "succeeded" | "failed" | "timed_out" | "budget_exceeded"
+//!                        | "waiting_for_approval"}],
+//!   "steps": [{"step_id", "job", "kind": "agent" | "command" | "deploy" | "approve",
+//!              "status": "running" | "succeeded" | "failed" | "timed_out" | "budget_exceeded"
+//!                        | "waiting_for_approval",
+//!              "started_at", "finished_at" (null while running), "exit_code" (null: none,
+//!              e.g. killed), "log": run-dir-relative log path or null,
+//!              "changed_files": files this step changed, "message": why it failed, or null}],
+//!   "approvals": [{"step_id", "approver", "approved_at", "comment" (or null),
+//!                  "source": "github-environment" | "local"}],
+//!   "changed_files": every file the run changed against the base, sorted,
+//!   "violations": [{"step_id" (or null), "kind": "read_only_changed" | "secret_in_patch",
+//!                   "message"}],
+//!   "artifacts": {"patch", "log_bundle", "summary": run-dir-relative paths or null,
+//!                 "deploy_url", "pr_url": URLs or null}
+//! }
+//! ```
+//!
+//! A step that appears twice (a retried job) keeps both entries; the last one counts.
+//! Every write replaces the file atomically, so a runner killed at any point leaves a readable
+//! record whose `current` says where it stopped.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub const RUN_FILE: &str = "run.json";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub workflow_id: String,
+    pub spec: String,
+    pub source_hash: String,
+    pub started_at: String,
+    pub updated_at: String,
+    pub base: Base,
+    pub status: Status,
+    pub current: Option<Current>,
+    pub jobs: Vec<JobRecord>,
+    pub steps: Vec<StepRecord>,
+    pub approvals: Vec<ApprovalRecord>,
+    pub changed_files: Vec<String>,
+    pub violations: Vec<Violation>,
+    pub artifacts: Artifacts,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Base {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub sha: String,
+}
+
+/// The status of a run, a job or a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    WaitingForApproval,
+    BudgetExceeded,
+    TimedOut,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::WaitingForApproval => "waiting_for_approval",
+            Status::BudgetExceeded => "budget_exceeded",
+            Status::TimedOut => "timed_out",
+        }
+    }
+
+    /// A step or job that ended badly.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Status::Failed | Status::BudgetExceeded | Status::TimedOut
+        )
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Current {
+    pub job: Option<String>,
+    pub step: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: Status,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step_id: String,
+    pub job: Option<String>,
+    pub kind: String,
+    pub status: Status,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub exit_code: Option<i32>,
+    pub log: Option<String>,
+    #[serde(default)]
+    pub changed_files: Vec<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub step_id: String,
+    pub approver: String,
+    pub approved_at: String,
+    pub comment: Option<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Violation {
+    pub step_id: Option<String>,
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Artifacts {
+    pub patch: Option<String>,
+    pub deploy_url: Option<String>,
+    pub pr_url: Option<String>,
+    pub log_bundle: Option<String>,
+    pub summary: Option<String>,
+}
+
+impl RunRecord {
+    /// Read `run.json` from `run_dir`; `Ok(None)` when there is none yet.
+    pub fn load(run_dir: &Path) -> Result<Option<RunRecord>, String> {
+        let path = run_dir.join(RUN_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let record: RunRecord = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a run record: {e}", path.display()))?;
+        if record.schema_version != SCHEMA_VERSION {
+            return Err(format!(
+                "{} has schema version {}, this coder-step reads version {SCHEMA_VERSION}",
+                path.display(),
+                record.schema_version
+            ));
+        }
+        Ok(Some(record))
+    }
+
+    /// Write `run.json` atomically, stamping `updated_at`.
+    pub fn save(&mut self, run_dir: &Path) -> Result<(), String> {
+        self.updated_at = super::now();
+        let mut json = serde_json::to_string_pretty(self)
+            .map_err(|e| format!("cannot serialize the run record: {e}"))?;
+        json.push('\n');
+        super::atomic_write(&run_dir.join(RUN_FILE), json.as_bytes())
+    }
+
+    /// The last record of `step_id`.
+    pub fn step(&self, step_id: &str) -> Option<&StepRecord> {
+        self.steps.iter().rev().find(|s| s.step_id == step_id)
+    }
+
+    pub fn step_mut(&mut self, step_id: &str) -> Option<&mut StepRecord> {
+        self.steps.iter_mut().rev().find(|s| s.step_id == step_id)
+    }
+
+    pub fn job_mut(&mut self, job_id: &str) -> Option<&mut JobRecord> {
+        self.jobs.iter_mut().rev().find(|j| j.id == job_id)
+    }
+}

@@ -1,0 +1,702 @@
+//! `coder-step` on the real binary: its command line (the contract generated CI calls), a run
+//! from `begin` to `publish` in temporary git repositories, fake agents from
+//! `tests/fixtures/agents/`, and a loopback mock of the GitHub API.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use crate::{root, snapshot_settings};
+
+const SPEC: &str = ".coder/workflows/wf.yml";
+const SECRET: &str = "hunter2-very-secret";
+
+fn agent(name: &str) -> String {
+    root()
+        .join("tests/fixtures/agents")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A committed git repository holding the spec (and config), and a run directory.
+struct Fixture {
+    repo: tempfile::TempDir,
+    run: tempfile::TempDir,
+    hash: String,
+}
+
+impl Fixture {
+    fn new(spec: &str, config: Option<&str>) -> Fixture {
+        let repo = tempfile::tempdir().expect("tempdir");
+        git(repo.path(), &["init", "-q", "-b", "main"]);
+        let mut files = vec![(SPEC, spec), ("README.md", "hello\n")];
+        if let Some(config) = config {
+            files.push((".coder/config.toml", config));
+        }
+        for (path, text) in files {
+            let path = repo.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        git(repo.path(), &["add", "-A"]);
+        git(repo.path(), &["commit", "-q", "-m", "init"]);
+        Fixture {
+            repo,
+            run: tempfile::tempdir().expect("tempdir"),
+            hash: coder::ir::source_hash(spec.as_bytes()),
+        }
+    }
+
+    fn run_dir(&self) -> &Path {
+        self.run.path()
+    }
+
+    /// `coder-step SUBCOMMAND --spec … --source-hash … EXTRA…` in `checkout`, outside CI.
+    fn command_in(&self, checkout: &Path, subcommand: &str, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder-step"));
+        cmd.current_dir(checkout);
+        for var in [
+            "GITHUB_ACTIONS",
+            "GITHUB_RUN_ID",
+            "GITHUB_RUN_ATTEMPT",
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_OUTPUT",
+            "GITHUB_EVENT_NAME",
+            "GITHUB_REF_NAME",
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "CODER_AGENT",
+            "CODER_RUN_ID",
+            "CODER_JOB_STATUS",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("CODER_RUN_DIR", self.run_dir())
+            .env("CODER_KILL_GRACE_SEC", "1")
+            .env("ALLOWED_SECRET", SECRET)
+            .env("NOT_ALLOWED_SECRET", "must-not-reach-the-agent")
+            .arg(subcommand)
+            .args(["--spec", SPEC, "--source-hash", &self.hash])
+            .args(extra);
+        cmd
+    }
+
+    fn command(&self, subcommand: &str, extra: &[&str]) -> Command {
+        self.command_in(self.repo.path(), subcommand, extra)
+    }
+
+    fn run_json(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.run_dir().join("run.json")).expect("run.json");
+        serde_json::from_str(&text).expect("run.json is JSON")
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.run_dir().join(name)).unwrap_or_default()
+    }
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("coder-step runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn agent_spec(role: &str, seconds: u32) -> String {
+    format!(
+        "name: Fixture\npolicies:\n  budget:\n    max_wall_clock_sec: {seconds}\n  secrets: [ALLOWED_SECRET]\nsteps:\n  - type: agent\n    role: {role}\n    goal: \"Add the file, then say 'done'\"\n"
+    )
+}
+
+#[test]
+fn help_texts_are_the_contract() {
+    let mut names = vec![("step_help", vec!["--help"])];
+    for sub in ["begin", "gate", "step", "finish", "publish"] {
+        names.push((
+            match sub {
+                "begin" => "step_help_begin",
+                "gate" => "step_help_gate",
+                "step" => "step_help_step",
+                "finish" => "step_help_finish",
+                _ => "step_help_publish",
+            },
+            vec![sub, "--help"],
+        ));
+    }
+    for (name, args) in names {
+        let (code, stdout, _) = run(Command::new(env!("CARGO_BIN_EXE_coder-step"))
+            .env("COLUMNS", "100")
+            .args(&args));
+        assert_eq!(code, 0);
+        snapshot_settings().bind(|| insta::assert_snapshot!(name, stdout));
+    }
+}
+
+#[test]
+fn a_changed_spec_is_drift() {
+    let mut f = Fixture::new(&agent_spec("implementer", 60), None);
+    f.hash = "sha256:0000".to_string();
+    let (code, _, stderr) = run(&mut f.command("begin", &["--job", "wf-1"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the spec changed since `coder compile` generated this workflow"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("run `coder compile` and commit"),
+        "{stderr}"
+    );
+    assert!(!f.run_dir().join("run.json").exists());
+}
+
+#[test]
+fn a_spec_with_errors_and_unknown_ids_are_refused() {
+    let broken = Fixture::new("name: x\nsteps:\n  - type: agnet\n", None);
+    let (code, _, stderr) = run(&mut broken.command("begin", &["--job", "wf-1"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("has errors"), "{stderr}");
+
+    let f = Fixture::new(&agent_spec("implementer", 60), None);
+    let (code, _, stderr) = run(&mut f.command("begin", &["--job", "nope"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no job `nope`"), "{stderr}");
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(&mut f.command("step", &["--step", "s9"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no step `s9`; its steps are: s1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_agent_step_runs_records_and_leaves_a_patch() {
+    let f = Fixture::new(&agent_spec("implementer", 60), None);
+    let outside = tempfile::tempdir().expect("tempdir");
+    let summary = outside.path().join("step-summary.md");
+    let (code, _, stderr) = run(&mut f.command("begin", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // Echoed, redacted.
+    assert!(stdout.contains("the secret is ***"), "{stdout}");
+    assert!(!stdout.contains(SECRET));
+    let (code, _, stderr) = run(f
+        .command("finish", &["--job", "wf-1"])
+        .env("GITHUB_STEP_SUMMARY", &summary));
+    assert_eq!(code, 0, "{stderr}");
+
+    // What the agent saw: the goal as its argument and on stdin, a clean environment.
+    let goal = "Add the file, then say 'done'";
+    assert_eq!(f.read("fake-agent/argv-goal.txt"), goal);
+    let stdin = f.read("fake-agent/stdin.txt");
+    assert!(
+        stdin.contains(goal) && stdin.contains("implementer"),
+        "{stdin}"
+    );
+    let env = f.read("fake-agent/env.txt");
+    assert!(env.contains(&format!("ALLOWED_SECRET={SECRET}")), "{env}");
+    assert!(env.contains("CODER_STEP_ID=s1"), "{env}");
+    assert!(!env.contains("NOT_ALLOWED_SECRET"), "{env}");
+    assert!(!env.contains("CARGO"), "{env}");
+
+    let record = f.run_json();
+    assert_eq!(record["schema_version"], 1);
+    assert_eq!(record["status"], "succeeded");
+    assert_eq!(record["workflow_id"], "wf");
+    assert_eq!(record["spec"], SPEC);
+    assert_eq!(record["source_hash"], f.hash.as_str());
+    assert_eq!(record["base"]["ref"], "main");
+    assert_eq!(
+        record["base"]["sha"],
+        git(f.repo.path(), &["rev-parse", "HEAD"]).trim()
+    );
+    assert_eq!(record["jobs"][0]["status"], "succeeded");
+    let step = &record["steps"][0];
+    assert_eq!(step["status"], "succeeded");
+    assert_eq!(step["kind"], "agent");
+    assert_eq!(step["exit_code"], 0);
+    assert!(step["started_at"].as_str().expect("start").ends_with('Z'));
+    assert!(step["finished_at"].is_string());
+    assert_eq!(
+        record["changed_files"],
+        serde_json::json!(["agent-output.txt"])
+    );
+    assert!(record["current"].is_null());
+
+    let patch = f.read("patch.diff");
+    assert!(patch.contains("+changed by s1"), "{patch}");
+    let log = f.read("logs/s1.log");
+    assert!(log.contains("***") && !log.contains(SECRET), "{log}");
+    assert!(f.read("summary.md").contains("| `s1` | agent | succeeded"));
+    assert!(
+        std::fs::read_to_string(&summary)
+            .expect("step summary")
+            .contains("succeeded")
+    );
+    let bundle = std::fs::read(f.run_dir().join("logs.tar.gz")).expect("bundle");
+    assert_eq!(&bundle[..2], &[0x1f, 0x8b], "gzip");
+    // The user's index is untouched: the new file is still untracked.
+    assert!(git(f.repo.path(), &["status", "--porcelain"]).contains("?? agent-output.txt"));
+}
+
+fn alive(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    // A zombie is dead; only its parent has not read its status yet.
+    stat.is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn an_agent_past_the_deadline_is_killed_with_its_grandchildren() {
+    let f = Fixture::new(&agent_spec("implementer", 2), None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", agent("sleeper.sh")));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(started.elapsed().as_secs() < 30, "killed promptly");
+    assert!(stderr.contains("timed_out"), "{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["status"], "timed_out");
+    assert_eq!(record["steps"][0]["status"], "timed_out");
+    for pid_file in ["agent.pid", "grandchild.pid"] {
+        let pid = f.read(pid_file);
+        assert!(!pid.trim().is_empty(), "{pid_file} written");
+        assert!(!alive(&pid), "{pid_file} {pid} still running");
+    }
+    // finish still records where it stopped.
+    let (code, _, _) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 1);
+    assert_eq!(f.run_json()["jobs"][0]["status"], "timed_out");
+}
+
+#[test]
+fn a_patch_holding_a_secret_is_a_violation() {
+    let f = Fixture::new(&agent_spec("implementer", 60), None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", agent("leaker.sh")));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 1, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["violations"][0]["kind"], "secret_in_patch");
+    assert_eq!(record["status"], "failed");
+    assert!(record["artifacts"]["patch"].is_null());
+    assert!(!f.run_dir().join("patch.diff").exists());
+}
+
+#[test]
+fn a_read_only_role_that_changes_the_tree_fails() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", agent("toucher.sh")));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("read-only role changed"), "{stderr}");
+    assert_eq!(f.run_json()["violations"][0]["kind"], "read_only_changed");
+}
+
+const TWO_JOBS: &str = "name: Two jobs\npolicies:\n  secrets: [ALLOWED_SECRET]\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change it\n  - type: approve\n    reason: Ship it?\n  - type: deploy\n    target: preview\n";
+
+#[test]
+fn a_later_job_starts_from_base_plus_patch_and_waits_for_approval() {
+    let f = Fixture::new(TWO_JOBS, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+    assert_eq!(f.run_json()["status"], "running");
+
+    // The next job: a fresh clone, the run directory restored.
+    let clone = tempfile::tempdir().expect("tempdir");
+    git(
+        clone.path(),
+        &["clone", "-q", &f.repo.path().to_string_lossy(), "."],
+    );
+    let (code, _, stderr) = run(&mut f.command_in(clone.path(), "begin", &["--job", "wf-2"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(clone.path().join("agent-output.txt")).expect("restored"),
+        "changed by s1\n"
+    );
+
+    // Outside GitHub, the gate waits for `coder approve`.
+    let (code, _, stderr) = run(&mut f.command_in(clone.path(), "gate", &["--step", "s2"]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("waiting for approval"), "{stderr}");
+    assert_eq!(f.run_json()["status"], "waiting_for_approval");
+    std::fs::create_dir_all(f.run_dir().join("approvals")).expect("mkdir");
+    std::fs::write(
+        f.run_dir().join("approvals/s2.json"),
+        r#"{"approver": "alice", "comment": "go"}"#,
+    )
+    .expect("write");
+    let (code, _, stderr) = run(&mut f.command_in(clone.path(), "gate", &["--step", "s2"]));
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["approvals"][0]["approver"], "alice");
+    assert_eq!(record["approvals"][0]["source"], "local");
+    assert_eq!(record["status"], "running");
+
+    // A step of another kind is not a gate's.
+    let (code, _, stderr) = run(&mut f.command_in(clone.path(), "step", &["--step", "s2"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("use `coder-step gate`"), "{stderr}");
+
+    // A checkout of another commit cannot continue the run.
+    std::fs::write(clone.path().join("other.txt"), "x").expect("write");
+    git(clone.path(), &["add", "-A"]);
+    git(clone.path(), &["commit", "-q", "-m", "other"]);
+    let (code, _, stderr) = run(&mut f.command_in(clone.path(), "begin", &["--job", "wf-3"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("must check out the run's base commit"),
+        "{stderr}"
+    );
+}
+
+const DEPLOY: &str = "name: Deploy\nsteps:\n  - type: deploy\n    target: preview\n";
+
+#[test]
+fn deploys_find_their_url() {
+    let printed = Fixture::new(
+        DEPLOY,
+        Some(
+            "[deploy.preview]\ncommand = \"echo building; echo Deployed to https://preview.example/app-1\"\n",
+        ),
+    );
+    let outside = tempfile::tempdir().expect("tempdir");
+    let output = outside.path().join("github-output");
+    assert_eq!(run(&mut printed.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, stdout, stderr) = run(printed
+        .command("step", &["--step", "s1"])
+        .env("GITHUB_OUTPUT", &output));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Deployed to"), "{stdout}");
+    assert_eq!(
+        printed.run_json()["artifacts"]["deploy_url"],
+        "https://preview.example/app-1"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&output).expect("GITHUB_OUTPUT"),
+        "url=https://preview.example/app-1\n"
+    );
+
+    let from_file = Fixture::new(
+        DEPLOY,
+        Some(
+            "[deploy.preview]\ncommand = \"echo https://wrong.example; echo https://right.example/x > .deploy-url\"\nurl-file = \".deploy-url\"\n",
+        ),
+    );
+    assert_eq!(
+        run(&mut from_file.command("begin", &["--job", "wf-1"])).0,
+        0
+    );
+    let (code, _, stderr) = run(&mut from_file.command("step", &["--step", "s1"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        from_file.run_json()["artifacts"]["deploy_url"],
+        "https://right.example/x"
+    );
+
+    let unconfigured = Fixture::new(DEPLOY, None);
+    assert_eq!(
+        run(&mut unconfigured.command("begin", &["--job", "wf-1"])).0,
+        0
+    );
+    let (code, _, stderr) = run(&mut unconfigured.command("step", &["--step", "s1"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&coder::workspace::config::deploy_not_configured("preview")),
+        "{stderr}"
+    );
+}
+
+/// A loopback HTTP server answering from `routes` (method, path with query, body → status,
+/// body), recording every request. Serves a bounded number of connections.
+struct MockApi {
+    url: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+/// Method, path with query, body, Authorization header.
+type Request = (String, String, String, String);
+
+type Routes = Arc<dyn Fn(&str, &str, &str) -> (u16, String) + Send + Sync>;
+
+impl MockApi {
+    fn start(routes: Routes) -> MockApi {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(64) {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or("").to_string();
+                let path = parts.next().unwrap_or("").to_string();
+                let mut headers = HashMap::new();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = header.split_once(':') {
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                    }
+                }
+                let length: usize = headers
+                    .get("content-length")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let auth = headers.get("authorization").cloned().unwrap_or_default();
+                let (status, answer) = routes(&method, &path, &body);
+                log.lock().expect("log").push((method, path, body, auth));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        MockApi { url, requests }
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.requests.lock().expect("log").clone()
+    }
+}
+
+fn github_env<'c>(cmd: &'c mut Command, api: &MockApi) -> &'c mut Command {
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_API_URL", &api.url)
+        .env("GITHUB_REPOSITORY", "octo/widgets")
+        .env("GITHUB_RUN_ID", "42")
+        .env("GITHUB_TOKEN", "ghs_test_token")
+}
+
+const APPROVE: &str = "name: Gate\nsteps:\n  - type: command\n    command: \"true\"\n  - type: approve\n    reason: ok?\n";
+
+fn gate_with(environment: &'static str) -> (i32, String, Fixture, MockApi) {
+    let f = Fixture::new(APPROVE, None);
+    let api = MockApi::start(Arc::new(move |method, path, _| match (method, path) {
+        ("GET", "/repos/octo/widgets/environments/wf-approve-s2") => (200, environment.to_string()),
+        ("GET", "/repos/octo/widgets/actions/runs/42/approvals") => (
+            200,
+            r#"[{"state":"approved","comment":"ship it","user":{"login":"alice","id":1},
+                     "environments":[{"id":9,"name":"wf-approve-s2"}]}]"#
+                .to_string(),
+        ),
+        _ => (404, r#"{"message":"Not Found"}"#.to_string()),
+    }));
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(github_env(&mut f.command("gate", &["--step", "s2"]), &api));
+    (code, stderr, f, api)
+}
+
+#[test]
+fn a_github_gate_checks_reviewers_and_records_the_approver() {
+    let (code, stderr, f, api) = gate_with(
+        r#"{"id":1,"name":"wf-approve-s2","protection_rules":[{"id":3,"type":"required_reviewers",
+            "prevent_self_review":false,"reviewers":[{"type":"User","reviewer":{"login":"alice"}}]}]}"#,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["approvals"][0]["approver"], "alice");
+    assert_eq!(record["approvals"][0]["comment"], "ship it");
+    assert_eq!(record["approvals"][0]["source"], "github-environment");
+    assert_eq!(record["steps"][0]["kind"], "approve");
+    assert_eq!(record["steps"][0]["status"], "succeeded");
+    let requests = api.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests.iter().all(|r| r.3 == "Bearer ghs_test_token"));
+}
+
+#[test]
+fn a_github_gate_without_reviewers_refuses() {
+    let (code, stderr, f, _) = gate_with(r#"{"id":1,"name":"wf-approve-s2"}"#);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("environment `wf-approve-s2` has no required reviewers"),
+        "{stderr}"
+    );
+    assert_eq!(f.run_json()["status"], "failed");
+    let (code, stderr, _, _) = gate_with(
+        r#"{"id":1,"name":"wf-approve-s2","protection_rules":[{"id":3,"type":"wait_timer","wait_timer":5}]}"#,
+    );
+    assert_eq!(code, 1, "{stderr}");
+}
+
+fn publish_api() -> MockApi {
+    let created = Arc::new(Mutex::new(false));
+    MockApi::start(Arc::new(move |method, path, _| {
+        let mut created = created.lock().expect("state");
+        match (method, path) {
+            ("GET", "/repos/octo/widgets/pulls?head=octo%3Acoder%2Fwf&state=open") => {
+                if *created {
+                    (200, r#"[{"number":7}]"#.to_string())
+                } else {
+                    (200, "[]".to_string())
+                }
+            }
+            ("POST", "/repos/octo/widgets/pulls") => {
+                *created = true;
+                (
+                    201,
+                    r#"{"number":7,"html_url":"https://github.example/octo/widgets/pull/7"}"#
+                        .to_string(),
+                )
+            }
+            ("PATCH", "/repos/octo/widgets/pulls/7") => (
+                200,
+                r#"{"number":7,"html_url":"https://github.example/octo/widgets/pull/7"}"#
+                    .to_string(),
+            ),
+            _ => (404, r#"{"message":"Not Found"}"#.to_string()),
+        }
+    }))
+}
+
+fn publish_command<'c>(cmd: &'c mut Command, api: &MockApi, remote: &Path) -> &'c mut Command {
+    github_env(cmd, api)
+        .env_remove("GITHUB_ACTIONS")
+        .env("GH_TOKEN", "ghs_publish_token")
+        .env("CODER_PUBLISH_REMOTE", remote)
+}
+
+#[test]
+fn publish_pushes_one_branch_and_opens_then_updates_one_pull_request() {
+    let bare = tempfile::tempdir().expect("tempdir");
+    git(bare.path(), &["init", "-q", "--bare"]);
+    let api = publish_api();
+
+    // Nothing changed: nothing to publish.
+    let quiet = Fixture::new(
+        "name: Quiet\nsteps:\n  - type: command\n    command: \"true\"\n",
+        None,
+    );
+    assert_eq!(run(&mut quiet.command("begin", &["--job", "wf-1"])).0, 0);
+    assert_eq!(run(&mut quiet.command("finish", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(publish_command(
+        &mut quiet.command("publish", &[]),
+        &api,
+        bare.path(),
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("nothing to publish"), "{stderr}");
+
+    for round in 0..2 {
+        let f = Fixture::new(&agent_spec("implementer", 60), None);
+        assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+        let (code, _, stderr) = run(f
+            .command("step", &["--step", "s1"])
+            .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+        let (code, _, stderr) = run(publish_command(
+            &mut f.command("publish", &[]),
+            &api,
+            bare.path(),
+        ));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr.contains(if round == 0 { "opened" } else { "updated" }),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("ghs_publish_token"));
+        assert_eq!(
+            f.run_json()["artifacts"]["pr_url"],
+            "https://github.example/octo/widgets/pull/7"
+        );
+        assert_eq!(
+            git(bare.path(), &["show", "coder/wf:agent-output.txt"]),
+            "changed by s1\n"
+        );
+    }
+    let requests = api.requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(methods, ["GET", "POST", "GET", "PATCH"]);
+    let created: serde_json::Value = serde_json::from_str(&requests[1].2).expect("json");
+    assert_eq!(created["head"], "coder/wf");
+    assert_eq!(created["base"], "main");
+}
+
+#[test]
+fn a_pull_request_run_comments_its_review() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    let api = MockApi::start(Arc::new(|method, path, _| match (method, path) {
+        ("POST", "/repos/octo/widgets/issues/5/comments") => (
+            201,
+            r#"{"id":1,"html_url":"https://github.example/octo/widgets/pull/5#issuecomment-1"}"#
+                .to_string(),
+        ),
+        _ => (404, r#"{"message":"Not Found"}"#.to_string()),
+    }));
+    let event = tempfile::NamedTempFile::new().expect("event file");
+    std::fs::write(event.path(), r#"{"number":5,"pull_request":{"number":5}}"#).expect("write");
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    std::fs::create_dir_all(f.run_dir().join("outputs")).expect("mkdir");
+    std::fs::write(f.run_dir().join("outputs/s1.md"), "LGTM, one nit.\n").expect("write");
+    let bare = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) = run(
+        publish_command(&mut f.command("publish", &[]), &api, bare.path())
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", event.path()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&requests[0].2).expect("json");
+    assert_eq!(body["body"], "LGTM, one nit.");
+    assert_eq!(
+        f.run_json()["artifacts"]["pr_url"],
+        "https://github.example/octo/widgets/pull/5#issuecomment-1"
+    );
+}
