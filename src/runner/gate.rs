@@ -14,6 +14,7 @@ use super::http::{self, Api};
 use super::record::{ApprovalRecord, Current, Status, StepRecord};
 use super::{Context, Failure, now};
 use crate::ir::Action;
+use crate::target::github;
 
 /// What `coder approve` writes to `approvals/<step>.json`.
 #[derive(Debug, Deserialize)]
@@ -43,9 +44,10 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
     let started = now();
 
     let verdict = if super::non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true") {
-        let environment = super::job_environment(&cx.workflow, job)
-            .unwrap_or_else(|| super::approval_environment(&cx.workflow.workflow_id, step_id));
-        github_approval(step_id, &environment)
+        let environment = github::job_environment(&cx.workflow, job)
+            .unwrap_or_else(|| github::approval_environment(&cx.workflow.workflow_id, step_id));
+        let manifest = github::environments_path(&cx.workflow.workflow_id);
+        github_approval(step_id, &environment, &manifest)
     } else {
         local_approval(cx, step_id)
     };
@@ -131,7 +133,11 @@ fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure
     })
 }
 
-fn github_approval(step_id: &str, environment: &str) -> Result<ApprovalRecord, Failure> {
+fn github_approval(
+    step_id: &str,
+    environment: &str,
+    manifest: &str,
+) -> Result<ApprovalRecord, Failure> {
     let api = Api::from_env("GITHUB_TOKEN").map_err(Failure::failed)?;
     let (owner, repo) = http::repository().map_err(Failure::failed)?;
     let run_id = super::non_empty_env("GITHUB_RUN_ID")
@@ -160,7 +166,7 @@ fn github_approval(step_id: &str, environment: &str) -> Result<ApprovalRecord, F
     }
     if !has_required_reviewers(&reply.body) {
         return Err(Failure::failed(format!(
-            "environment `{environment}` has no required reviewers: GitHub created it unprotected; configure reviewers in the repository's Settings → Environments → {environment} (see .github/coder/README.md)"
+            "environment `{environment}` has no required reviewers: GitHub created it unprotected; configure reviewers in the repository's Settings → Environments → {environment} (see {manifest})"
         )));
     }
 

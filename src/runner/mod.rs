@@ -154,24 +154,6 @@ impl Context {
     }
 }
 
-/// The GitHub environment an approval job runs in: GitHub holds the job until one of the
-/// environment's required reviewers approves. The emitter names environments with this.
-pub fn approval_environment(workflow_id: &str, step_id: &str) -> String {
-    format!("{workflow_id}-approve-{step_id}")
-}
-
-/// The environment `job` runs in, if any: its deploy target's, or else its approval's.
-pub fn job_environment(workflow: &Workflow, job: &Job) -> Option<String> {
-    match (&job.environment, &job.approval) {
-        (Some(target), _) => Some(target.clone()),
-        (None, Some(approval)) => Some(approval_environment(
-            &workflow.workflow_id,
-            &approval.step_id,
-        )),
-        (None, None) => None,
-    }
-}
-
 /// The message of a spec that changed since its workflow was generated.
 pub fn drift_message(expected: &str, found: &str) -> String {
     format!(

