@@ -4,6 +4,7 @@
 
 pub mod github;
 pub mod output;
+pub mod tz_emulation;
 
 use clap::ValueEnum;
 
