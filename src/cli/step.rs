@@ -88,6 +88,14 @@ enum StepCommand {
         #[command(flatten)]
         spec: SpecRef,
     },
+    /// On schedulers without time zones: let a scheduled run through only at an intended
+    /// local time of the spec's cron triggers. Reads the UTC cron that fired from
+    /// $CODER_SCHEDULE; sets the step output `run` to `true` or `false`.
+    #[command(after_help = AFTER_HELP)]
+    TzGate {
+        #[command(flatten)]
+        spec: SpecRef,
+    },
 }
 
 /// `coder-step ARGS…`.
@@ -101,7 +109,8 @@ fn run(cli: StepCli) -> u8 {
         | StepCommand::Gate { spec, .. }
         | StepCommand::Step { spec, .. }
         | StepCommand::Finish { spec, .. }
-        | StepCommand::Publish { spec } => spec,
+        | StepCommand::Publish { spec }
+        | StepCommand::TzGate { spec } => spec,
     };
     let cx = match load(spec, matches!(cli.command, StepCommand::Begin { .. })) {
         Ok(cx) => cx,
@@ -116,6 +125,11 @@ fn run(cli: StepCli) -> u8 {
         }
         StepCommand::Finish { job, .. } => runner::finish(&cx, job),
         StepCommand::Publish { .. } => runner::publish(&cx),
+        StepCommand::TzGate { .. } => runner::tz_gate(
+            &cx,
+            &std::env::var("CODER_SCHEDULE").unwrap_or_default(),
+            jiff::Timestamp::now(),
+        ),
     };
     match result {
         Ok(message) => {

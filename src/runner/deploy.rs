@@ -36,16 +36,7 @@ pub fn find_url(checkout: &Path, url_file: Option<&str>, output: &str) -> Option
 
 /// Tell GitHub the URL (`steps.<id>.outputs.url`, the environment's URL).
 pub fn write_output(url: &str) -> Result<(), String> {
-    let Some(path) = super::non_empty_env("GITHUB_OUTPUT") else {
-        return Ok(());
-    };
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| writeln!(f, "url={url}"))
-        .map_err(|e| format!("cannot write {path}: {e}"))
+    super::step_output("url", url)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod process;
 mod publish;
 pub mod record;
 mod redact;
+mod schedule;
 mod step;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use gate::gate;
 pub use jobs::{begin, finish};
 pub use publish::publish;
 pub use redact::Redactor;
+pub use schedule::tz_gate;
 pub use step::step;
 
 /// Exit codes of `coder-step` (DESIGN 2.3).
@@ -205,6 +207,21 @@ pub fn ci_run_id() -> Option<String> {
 fn local_run_id(workflow_id: &str) -> String {
     let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
     format!("{workflow_id}-{stamp}-{}", std::process::id())
+}
+
+/// Set a step output (`steps.<id>.outputs.<name>`) when running in GitHub Actions. Values are
+/// single lines that coder produced (URLs, `true`/`false`).
+pub(crate) fn step_output(name: &str, value: &str) -> Result<(), String> {
+    let Some(path) = non_empty_env("GITHUB_OUTPUT") else {
+        return Ok(());
+    };
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{name}={value}"))
+        .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 pub(crate) fn non_empty_env(name: &str) -> Option<String> {

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use super::GeneratedFile;
 use super::output::header;
+use super::tz_emulation;
 use crate::ir::{Action, Artifact, Job, Trigger, Workflow};
-use crate::workspace::config::{GithubConfig, RunsOn};
+use crate::workspace::config::{GithubConfig, RunsOn, TimezoneMode};
 
 /// `targets/github/actions.toml`: every action a generated workflow uses, pinned.
 const ACTIONS_TABLE: &str = include_str!("../../targets/github/actions.toml");
@@ -45,6 +46,10 @@ const DEFAULT_RUNS_ON: &str = "ubuntu-latest";
 const INSTALL_ROOT: &str = "~/.coder-step";
 /// The `id:` of a deploy step, whose `url` output the job's environment shows.
 const DEPLOY_STEP_ID: &str = "deploy";
+/// The `id:` of the schedule gate step, whose `run` output says whether the run goes on.
+const SCHEDULE_GATE_STEP_ID: &str = "local-time";
+/// Checking out and deciding from the clock.
+const SCHEDULE_GATE_TIMEOUT_MINUTES: i64 = 10;
 
 #[derive(Serialize)]
 struct File {
@@ -77,6 +82,8 @@ struct GhJob {
     permissions: IndexMap<&'static str, &'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     environment: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outputs: Option<IndexMap<&'static str, String>>,
     steps: Vec<GhStep>,
 }
 
@@ -236,9 +243,28 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
         actions,
     };
     let mut jobs = IndexMap::new();
+    let schedule_gate = emulates_time_zones(workflow, config).then(|| {
+        let id = schedule_gate_job_id(workflow);
+        jobs.insert(id.clone(), emitter.schedule_gate_job());
+        id
+    });
     for (index, job) in workflow.jobs.iter().enumerate() {
         let previous = index.checked_sub(1).map(|i| workflow.jobs[i].id.clone());
-        jobs.insert(job.id.clone(), emitter.work_job(job, previous, index == 0));
+        let mut gh_job = emitter.work_job(job, previous, index == 0);
+        if index == 0
+            && let Some(gate) = &schedule_gate
+        {
+            // A run the gate skipped ends here; other events skip the gate and go on.
+            let through = format!(
+                "!cancelled() && (github.event_name != 'schedule' || needs.{gate}.outputs.run == 'true')"
+            );
+            gh_job.condition = Some(match gh_job.condition.take() {
+                Some(condition) => format!("{through} && ({condition})"),
+                None => through,
+            });
+            gh_job.needs = Some(gate.clone());
+        }
+        jobs.insert(job.id.clone(), gh_job);
     }
     if let Some(publish) = publishes(workflow)
         && let Some(last) = workflow.jobs.last()
@@ -250,7 +276,7 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
     }
     let file = File {
         name: workflow.name.clone(),
-        on: triggers(workflow),
+        on: triggers(workflow, config),
         permissions: IndexMap::new(),
         concurrency: Concurrency {
             group: format!("coder-{}", workflow.workflow_id),
@@ -373,7 +399,41 @@ fn publish_job_id(workflow: &Workflow) -> String {
     format!("{}-publish", workflow.workflow_id)
 }
 
-fn triggers(workflow: &Workflow) -> IndexMap<&'static str, Value> {
+/// The years the emulated schedules cover. Fixed, so the same spec gives the same bytes
+/// whenever it is compiled; a coder release moves it forward.
+const EMULATION_FROM_YEAR: i16 = 2026;
+const EMULATION_YEARS: u16 = 15;
+
+/// Whether schedules are emulated: configured so, and some cron names a zone other than UTC.
+fn emulates_time_zones(workflow: &Workflow, config: &GithubConfig) -> bool {
+    config.timezones == TimezoneMode::Emulate
+        && workflow
+            .triggers
+            .iter()
+            .any(|t| matches!(t, Trigger::Cron { timezone, .. } if timezone != "UTC"))
+}
+
+fn schedule_gate_job_id(workflow: &Workflow) -> String {
+    format!("{}-schedule", workflow.workflow_id)
+}
+
+/// The `schedule` entries of one cron trigger: native (`timezone:`), or emulated (UTC crons,
+/// one per offset of the zone, with the gate job letting only the intended local times
+/// through).
+fn schedule_entries(cron: &str, timezone: &str, config: &GithubConfig) -> Vec<Value> {
+    if timezone == "UTC" {
+        return vec![json!({ "cron": cron })];
+    }
+    if config.timezones == TimezoneMode::Emulate
+        && let Ok(crons) =
+            tz_emulation::utc_crons(cron, timezone, EMULATION_FROM_YEAR, EMULATION_YEARS)
+    {
+        return crons.into_iter().map(|c| json!({ "cron": c })).collect();
+    }
+    vec![json!({ "cron": cron, "timezone": timezone })]
+}
+
+fn triggers(workflow: &Workflow, config: &GithubConfig) -> IndexMap<&'static str, Value> {
     let mut on: IndexMap<&'static str, Value> = IndexMap::new();
     for trigger in &workflow.triggers {
         match trigger {
@@ -381,11 +441,13 @@ fn triggers(workflow: &Workflow) -> IndexMap<&'static str, Value> {
                 on.insert("workflow_dispatch", json!({}));
             }
             Trigger::Cron { cron, timezone, .. } => {
-                let mut entry = json!({ "cron": cron });
-                if timezone != "UTC" {
-                    entry["timezone"] = json!(timezone);
+                let schedule = on.entry("schedule").or_insert_with(|| json!([]));
+                for entry in schedule_entries(cron, timezone, config) {
+                    // Two triggers can share a UTC cron; GitHub runs it once either way.
+                    if !schedule.as_array().is_some_and(|s| s.contains(&entry)) {
+                        push_to_list(schedule, entry);
+                    }
                 }
-                push_to_list(on.entry("schedule").or_insert_with(|| json!([])), entry);
             }
             Trigger::RepoEvent { event, action, .. } => {
                 let slot = on.entry(github_event(event)).or_insert_with(|| json!({}));
@@ -638,6 +700,40 @@ impl Emitter<'_> {
             timeout_minutes: self.timeout_minutes(),
             permissions,
             environment,
+            outputs: None,
+            steps,
+        }
+    }
+
+    /// The first job of an emulated schedule: `coder-step tz-gate` decides from the UTC cron
+    /// that fired whether this is an intended local time.
+    fn schedule_gate_job(&self) -> GhJob {
+        let mut steps = self.preamble();
+        let mut env = Self::run_dir_env();
+        // The UTC cron that fired: text of this workflow file, passed as data all the same.
+        env.insert(
+            "CODER_SCHEDULE".to_string(),
+            "${{ github.event.schedule }}".to_string(),
+        );
+        steps.push(GhStep {
+            name: Some("Check the local time".to_string()),
+            id: Some(SCHEDULE_GATE_STEP_ID.to_string()),
+            run: Some(self.coder_step("tz-gate", &[])),
+            env,
+            ..GhStep::default()
+        });
+        GhJob {
+            name: "Check the local time of the schedule".to_string(),
+            condition: Some("github.event_name == 'schedule'".to_string()),
+            needs: None,
+            runs_on: self.runs_on(),
+            timeout_minutes: SCHEDULE_GATE_TIMEOUT_MINUTES,
+            permissions: IndexMap::from([("contents", "read")]),
+            environment: None,
+            outputs: Some(IndexMap::from([(
+                "run",
+                format!("${{{{ steps.{SCHEDULE_GATE_STEP_ID}.outputs.run }}}}"),
+            )])),
             steps,
         }
     }
@@ -675,6 +771,7 @@ impl Emitter<'_> {
             timeout_minutes: PUBLISH_TIMEOUT_MINUTES,
             permissions,
             environment: None,
+            outputs: None,
             steps,
         }
     }

@@ -77,8 +77,16 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
-/// Compile `spec` in a fresh repository, swap in the stand-ins, and run it under act.
+/// Compile the end-to-end spec with `test_command` in a fresh repository, swap in the
+/// stand-ins, and run it under act as a manual run.
 fn run_under_act(test_command: &str) -> Run {
+    run_spec_under_act(&SPEC.replace("{TEST}", test_command), "", None)
+}
+
+/// Compile `spec` (with `extra_config` appended to the config) in a fresh repository, swap in
+/// the stand-ins, and run it under act: `workflow_dispatch`, or `schedule` with the given cron
+/// as `github.event.schedule`.
+fn run_spec_under_act(spec: &str, extra_config: &str, schedule: Option<&str>) -> Run {
     let repo = tempfile::tempdir().expect("tempdir");
     let store = tempfile::tempdir().expect("tempdir");
     let dir = repo.path();
@@ -88,10 +96,7 @@ fn run_under_act(test_command: &str) -> Run {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
     };
-    write(
-        ".coder/workflows/e2e.yml",
-        &SPEC.replace("{TEST}", test_command),
-    );
+    write(".coder/workflows/e2e.yml", spec);
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_coder-step"))
         .parent()
         .expect("bin dir")
@@ -101,7 +106,7 @@ fn run_under_act(test_command: &str) -> Run {
     write(
         ".coder/config.toml",
         &format!(
-            "[agent]\ncommand = [{agent:?}, \"{{goal}}\"]\n\n[deploy.preview]\ncommand = \"test -f build.txt && echo deployed to https://preview.example.test/e2e\"\n\n[github]\ninstall = \"echo {bin_dir} >> \\\"$GITHUB_PATH\\\"\"\n",
+            "[agent]\ncommand = [{agent:?}, \"{{goal}}\"]\n\n[deploy.preview]\ncommand = \"test -f build.txt && echo deployed to https://preview.example.test/e2e\"\n\n[github]\ninstall = \"echo {bin_dir} >> \\\"$GITHUB_PATH\\\"\"\n{extra_config}",
             agent = agent.display().to_string()
         ),
     );
@@ -138,9 +143,22 @@ fn run_under_act(test_command: &str) -> Run {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", "e2e"]);
 
+    let event = match schedule {
+        Some(cron) => {
+            let path = dir.join("../event.json");
+            std::fs::write(&path, serde_json::json!({ "schedule": cron }).to_string())
+                .expect("event");
+            vec![
+                "schedule".to_string(),
+                "-e".to_string(),
+                path.display().to_string(),
+            ]
+        }
+        None => vec!["workflow_dispatch".to_string()],
+    };
     let output = Command::new("act")
+        .args(&event)
         .args([
-            "workflow_dispatch",
             "-P",
             "ubuntu-latest=-self-hosted",
             "--no-cache-server",
@@ -205,4 +223,60 @@ fn a_failing_step_stops_the_run() {
     );
     // The first job's run directory was still kept, with the failure recorded.
     assert!(run.store.join("coder-run-e2e-1/run.json").is_file());
+}
+
+/// Time zones emulated on a scheduler without `timezone:`: the first job lets a run through
+/// only at an intended local time.
+const ZONED: &str = r#"name: "Zoned"
+project:
+  provider: github
+triggers:
+  - type: cron
+    cron: "{CRON}"
+    timezone: Asia/Kolkata
+steps:
+  - type: command
+    name: "Work"
+    command: echo worked
+"#;
+
+#[test]
+fn act_runs_an_emulated_schedule_only_at_its_local_time() {
+    let emulate = "timezones = \"emulate\"\n";
+    let utc_cron = |cron: &str| {
+        let crons = coder::target::tz_emulation::utc_crons(cron, "Asia/Kolkata", 2026, 15)
+            .expect("emulated");
+        assert_eq!(crons.len(), 1, "Kolkata has one offset: {crons:?}");
+        crons[0].clone()
+    };
+    // Every 5 minutes in Kolkata (UTC+05:30) is every 5 minutes in UTC: whatever the clock,
+    // the latest firing is an intended local time.
+    let every_five = utc_cron("*/5 * * * *");
+    let run = run_spec_under_act(
+        &ZONED.replace("{CRON}", "*/5 * * * *"),
+        emulate,
+        Some(&every_five),
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    position(&run.log, "run: ");
+    position(&run.log, "[Zoned/Work");
+    position(&run.log, "worked");
+
+    // New Year's midnight in Kolkata is 18:30 UTC on 31 December: a firing of that cron is
+    // not recent now, so the gate skips the run and the work job never starts (unless this
+    // test runs within two days after that instant).
+    let new_year = utc_cron("0 0 1 1 *");
+    assert_eq!(new_year, "30 18 31 12 *");
+    let run = run_spec_under_act(
+        &ZONED.replace("{CRON}", "0 0 1 1 *"),
+        emulate,
+        Some(&new_year),
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    position(&run.log, "Check the local time");
+    let now = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    if !(now.month() == 1 && now.day() <= 2) {
+        position(&run.log, "did not fire in the 48 hours");
+        assert!(!run.log.contains("worked"), "{}", run.log);
+    }
 }

@@ -10,25 +10,36 @@ use coder::diag::SourceFile;
 use coder::ir::{Action, Job, Origin, Policies, Project, Step, Trigger, Workflow};
 use coder::parse::{Node, SpecFormat, Value, parse_document};
 use coder::target::github;
+use coder::workspace::config::{GithubConfig, TimezoneMode};
 
 use crate::{fixture_dir, ir::lower, snapshot_settings};
 
+/// Every valid fixture's workflow; those with zoned schedules also with time zones emulated
+/// (as `coder-<id>-emulated.yml`).
 fn emitted() -> Vec<(String, String)> {
     let mut paths: Vec<_> = std::fs::read_dir(fixture_dir().join("ok"))
         .expect("ok dir")
         .map(|e| e.expect("entry").path())
         .collect();
     paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let workflow = lower(path);
-            (
-                github::workflow_path(&workflow.workflow_id),
-                github::emit(&workflow),
-            )
-        })
-        .collect()
+    let emulate = GithubConfig {
+        timezones: TimezoneMode::Emulate,
+        ..GithubConfig::default()
+    };
+    let mut out = Vec::new();
+    for path in &paths {
+        let workflow = lower(path);
+        let native = github::emit(&workflow);
+        let emulated = github::emit_with(&workflow, &emulate);
+        out.push((github::workflow_path(&workflow.workflow_id), native.clone()));
+        if emulated != native {
+            out.push((
+                github::workflow_path(&format!("{}-emulated", workflow.workflow_id)),
+                emulated,
+            ));
+        }
+    }
+    out
 }
 
 #[test]
