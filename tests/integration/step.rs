@@ -134,16 +134,10 @@ fn agent_spec(role: &str, seconds: u32) -> String {
 
 #[test]
 fn help_texts_are_the_contract() {
-    let mut names = vec![("step_help", vec!["--help"])];
-    for sub in ["begin", "gate", "step", "finish", "publish"] {
+    let mut names = vec![("step_help".to_string(), vec!["--help"])];
+    for sub in ["begin", "gate", "step", "finish", "publish", "tz-gate"] {
         names.push((
-            match sub {
-                "begin" => "step_help_begin",
-                "gate" => "step_help_gate",
-                "step" => "step_help_step",
-                "finish" => "step_help_finish",
-                _ => "step_help_publish",
-            },
+            format!("step_help_{}", sub.replace('-', "_")),
             vec![sub, "--help"],
         ));
     }
@@ -152,7 +146,7 @@ fn help_texts_are_the_contract() {
             .env("COLUMNS", "100")
             .args(&args));
         assert_eq!(code, 0);
-        snapshot_settings().bind(|| insta::assert_snapshot!(name, stdout));
+        snapshot_settings().bind(|| insta::assert_snapshot!(name.as_str(), stdout));
     }
 }
 
