@@ -5,15 +5,7 @@ use std::collections::HashMap;
 use super::CheckCx;
 use crate::diag::suggest::did_you_mean;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::model::Trigger;
-
-pub fn is_env_var_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
+use crate::model::{Trigger, is_env_var_name};
 
 pub fn check(cx: &mut CheckCx<'_>) {
     let secrets = cx.spec.policies().secrets.as_deref().unwrap_or(&[]);

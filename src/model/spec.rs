@@ -300,6 +300,16 @@ pub fn is_valid_id(id: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// Whether `name` is a secret's name: an environment-variable name (letters, digits and `_`,
+/// not starting with a digit), as secrets reach steps.
+pub fn is_env_var_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 impl Spec {
     /// The step's id: its `step_id`, else `s<position>` counting from 1.
     pub fn step_id(&self, index: usize) -> Cow<'_, str> {

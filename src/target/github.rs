@@ -742,7 +742,7 @@ impl Emitter<'_> {
         let mut steps = self.preamble();
         steps.push(self.restore_run_dir(last_job));
         let token = match &self.config.token_secret {
-            Some(secret) => format!("${{{{ secrets.{secret} }}}}"),
+            Some(secret) => format!("${{{{ secrets.{} }}}}", secret.as_str()),
             None => "${{ github.token }}".to_string(),
         };
         let mut env = Self::run_dir_env();

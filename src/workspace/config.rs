@@ -69,7 +69,32 @@ pub struct GithubConfig {
     pub timezones: TimezoneMode,
     /// The repository secret holding the token the publish job opens pull requests with;
     /// default the workflow's own `GITHUB_TOKEN` (whose pull requests start no CI).
-    pub token_secret: Option<String>,
+    pub token_secret: Option<SecretName>,
+}
+
+/// A repository secret's name, checked: it is written into `${{ secrets.NAME }}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct SecretName(String);
+
+impl TryFrom<String> for SecretName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<SecretName, String> {
+        if crate::model::is_env_var_name(&name) {
+            Ok(SecretName(name))
+        } else {
+            Err(format!(
+                "`{name}` is not a secret name: letters, digits and `_`, not starting with a digit"
+            ))
+        }
+    }
+}
+
+impl SecretName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

@@ -187,3 +187,20 @@ fn runner_host_comes_from_config() {
         "{text}"
     );
 }
+
+#[test]
+fn config_values_cannot_inject_expressions() {
+    let config = "[github]\ntoken-secret = \"X }} ${{ github.event.issue.title\"\n";
+    let dir = repo(&[
+        (".coder/workflows/nightly.yml", SPEC),
+        (".coder/config.toml", config),
+        REMOTE,
+    ]);
+    let (code, _, stderr) = compile(dir.path(), &["--color=never"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("C0113") && stderr.contains("is not a secret name"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join(".github").exists());
+}
