@@ -20,6 +20,7 @@ pub mod record;
 mod redact;
 mod schedule;
 mod step;
+pub mod test_report;
 
 use std::path::{Path, PathBuf};
 
