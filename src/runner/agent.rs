@@ -174,12 +174,12 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
             .iter()
             .map(|(_, var, value)| (var.to_string(), value.clone())),
     );
-    // Exactly the secrets the spec lists, and only those CI gave this step.
+    // Exactly the secrets the spec lists, and only those CI (or systemd) gave this step.
     env.extend(
         policies
             .secrets
             .iter()
-            .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?))),
+            .filter_map(|name| Some((name.clone(), secret_value(name)?))),
     );
     Ok(Prepared {
         program,
@@ -189,9 +189,60 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
     })
 }
 
+/// An allowed secret's value: from the environment (CI), else from the credential systemd
+/// loaded for the service (`LoadCredential=NAME:…` puts it in `$CREDENTIALS_DIRECTORY/NAME`).
+/// A credential file's final line break is not part of the secret.
+pub fn secret_value(name: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(name) {
+        return Some(value);
+    }
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    // Secret names are environment-variable names, checked by `coder check`: never a path.
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    let value = std::fs::read_to_string(Path::new(&dir).join(name)).ok()?;
+    let value = value
+        .strip_suffix('\n')
+        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+        .unwrap_or(&value);
+    Some(value.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::substitute;
+
+    #[test]
+    fn secrets_come_from_systemd_credentials_when_not_in_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("CODER_TEST_CREDENTIAL_ONLY"), "s3cret\n").expect("write");
+        // Setting variables is unsafe in this edition: a child test process gets them instead.
+        let value = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .args([
+                "--exact",
+                "runner::agent::tests::print_credential",
+                "--nocapture",
+            ])
+            .env("CREDENTIALS_DIRECTORY", dir.path())
+            .env_remove("CODER_TEST_CREDENTIAL_ONLY")
+            .output()
+            .expect("run");
+        let stdout = String::from_utf8_lossy(&value.stdout);
+        assert!(stdout.contains("credential=[s3cret]"), "{stdout}");
+    }
+
+    /// Run by the test above in a child process with `CREDENTIALS_DIRECTORY` set.
+    #[test]
+    fn print_credential() {
+        if std::env::var_os("CREDENTIALS_DIRECTORY").is_some() {
+            println!(
+                "credential=[{}]",
+                super::secret_value("CODER_TEST_CREDENTIAL_ONLY").unwrap_or_default()
+            );
+            assert_eq!(super::secret_value("../etc/passwd"), None);
+        }
+    }
 
     #[test]
     fn substitutes_once_and_keeps_unknown_braces() {

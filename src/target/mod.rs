@@ -4,6 +4,7 @@
 
 pub mod github;
 pub mod output;
+pub mod systemd;
 pub mod tz_emulation;
 
 use clap::ValueEnum;
@@ -20,7 +21,8 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Target {
     Github,
     Gitlab,
@@ -44,7 +46,11 @@ impl Target {
                 github::workflow_path(workflow_id),
                 github::environments_path(workflow_id),
             ],
-            Target::Gitlab | Target::Systemd => Vec::new(),
+            Target::Systemd => vec![
+                systemd::service_path(workflow_id),
+                systemd::timer_path(workflow_id),
+            ],
+            Target::Gitlab => Vec::new(),
         }
     }
 
@@ -55,6 +61,22 @@ impl Target {
             Provider::Gitlab => Target::Gitlab,
         }
     }
+}
+
+/// Why `target` cannot express a lowered workflow, if it cannot (what the configuration adds
+/// is skipped for such a workflow; asked for, `check` reports it).
+pub fn cannot_express(workflow: &crate::ir::Workflow, target: Target) -> Option<&'static str> {
+    if target != Target::Systemd {
+        return None;
+    }
+    if systemd::unwritable(&workflow.name).is_some() {
+        return Some("a unit cannot hold the workflow name's control characters");
+    }
+    workflow.triggers.iter().find_map(|trigger| match trigger {
+        crate::ir::Trigger::RepoEvent { .. } => Some("systemd has no repository events"),
+        crate::ir::Trigger::Webhook { .. } => Some("systemd has no webhook receiver"),
+        _ => None,
+    })
 }
 
 /// GitHub runs scheduled workflows at most once every 5 minutes.
@@ -83,6 +105,9 @@ pub fn check(cx: &mut CheckCx<'_>, target: Target) {
             .help("lower `max_wall_clock_sec` to 21600 or less, or run the workflow on self-hosted runners"),
         );
     }
+    if target == Target::Systemd {
+        check_systemd_text(cx);
+    }
     for trigger in cx.spec.triggers() {
         match (&trigger.value, target) {
             (Trigger::RepoEvent { event }, Target::Systemd) => cx.report(
@@ -101,6 +126,9 @@ pub fn check(cx: &mut CheckCx<'_>, target: Target) {
                 .at(name.span, "no webhook receiver on a systemd host")
                 .help("compile this workflow for github or gitlab, or trigger it by `cron` or `manual`"),
             ),
+            (Trigger::Cron { cron, timezone }, Target::Systemd) => {
+                check_dst_gap(cx, cron, timezone.as_ref());
+            }
             (Trigger::Cron { cron, .. }, Target::Github) => {
                 let Ok(expr) = parse_cron(&cron.value) else {
                     continue;
@@ -126,6 +154,70 @@ pub fn check(cx: &mut CheckCx<'_>, target: Target) {
             _ => {}
         }
     }
+}
+
+/// What systemd cannot write into a unit: a workflow name with a line break.
+fn check_systemd_text(cx: &mut CheckCx<'_>) {
+    let name = &cx.spec.name;
+    if let Some(c) = systemd::unwritable(&name.value) {
+        cx.report(
+            Diagnostic::new(
+                Code::UnitTextUnsupported,
+                format!(
+                    "a systemd unit cannot hold the workflow name: it contains `{}`",
+                    c.escape_default()
+                ),
+            )
+            .at(name.span, "becomes the unit's `Description=`")
+            .help("write the name on one line, without control characters"),
+        );
+    }
+}
+
+/// systemd skips a scheduled time that falls in a daylight-saving gap of its zone; the spec
+/// runs it right after the jump. Warn where a cron can land in one.
+fn check_dst_gap(
+    cx: &mut CheckCx<'_>,
+    cron: &crate::model::Spanned<String>,
+    timezone: Option<&crate::model::Spanned<String>>,
+) {
+    let Ok(expr) = parse_cron(&cron.value) else {
+        return;
+    };
+    let Some(zone_name) = timezone.map(|tz| tz.value.as_str()) else {
+        return; // UTC has no gaps.
+    };
+    let Some(zone) = crate::check::time_zone(zone_name) else {
+        return; // Reported as an unknown zone.
+    };
+    // A fixed start, so the same spec always gets the same warning: the 28 years searched
+    // repeat every weekday and date of a zone's rules.
+    let Ok(from) = systemd::GAP_SEARCH_FROM.parse::<jiff::Timestamp>() else {
+        return;
+    };
+    let Some(hit) = systemd::dst_gap_hit(&expr, &zone, from) else {
+        return;
+    };
+    let mut diag = Diagnostic::new(
+        Code::DstGapSkipped,
+        format!(
+            "systemd skips this schedule when it falls in a daylight-saving gap of {zone_name}, e.g. {}",
+            hit.local.strftime("%Y-%m-%d %H:%M")
+        ),
+    )
+    .at(cron.span, "can fall in a skipped hour");
+    if let Some(tz) = timezone {
+        diag = diag.also(
+            tz.span,
+            format!(
+                "clocks here jump {} minutes ahead once a year or more",
+                hit.gap_minutes
+            ),
+        );
+    }
+    cx.report(diag.help(
+        "schedule it outside the hours the clocks skip (in most zones 02:00–03:00 local time), or use a zone without daylight-saving time such as UTC",
+    ));
 }
 
 /// The shortest time between two firings of a cron, in minutes (`None` if it fires once a

@@ -24,6 +24,13 @@ pub struct Config {
     /// The GitHub Actions runner host.
     #[serde(default)]
     pub github: GithubConfig,
+    /// Targets every workflow also compiles to, besides its provider's (`["systemd"]`). A
+    /// workflow such a target cannot express is skipped with a warning.
+    #[serde(default)]
+    pub targets: Vec<crate::target::Target>,
+    /// The host systemd units run on.
+    #[serde(default)]
+    pub systemd: SystemdConfig,
     /// The configuration file exists but is invalid (reported against it). The defaults
     /// apply, and names it would define are not reported as unknown.
     #[serde(skip)]
@@ -94,6 +101,74 @@ impl TryFrom<String> for SecretName {
 impl SecretName {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// `[systemd]`: the host generated units run on.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SystemdConfig {
+    /// The user the service runs as; default none: a system service runs as root. Set it to
+    /// the owner of the checkout.
+    pub user: Option<String>,
+    /// The checkout on the host; default `/srv/coder/<repo>`.
+    pub working_directory: Option<String>,
+    /// Where `coder-step` is installed; default `/usr/local/bin/coder-step`.
+    pub coder_step: Option<String>,
+    /// The folder holding one file per secret, named after it; default `/etc/credstore`.
+    pub credentials_dir: Option<String>,
+    /// More paths the run may write besides the checkout (toolchain caches, the agent's home).
+    #[serde(default)]
+    pub read_write_paths: Vec<String>,
+}
+
+impl SystemdConfig {
+    /// What is wrong with the section, if anything: the paths must be absolute, and no value
+    /// may hold characters that a unit line cannot (control characters) or that would split
+    /// a path list (whitespace, quotes, backslashes).
+    pub fn problem(&self) -> Option<String> {
+        let paths = [
+            ("working-directory", self.working_directory.as_deref()),
+            ("coder-step", self.coder_step.as_deref()),
+            ("credentials-dir", self.credentials_dir.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .chain(
+            self.read_write_paths
+                .iter()
+                .map(|p| ("read-write-paths", p.as_str())),
+        );
+        for (key, path) in paths {
+            if !path.starts_with('/') {
+                return Some(format!(
+                    "`[systemd] {key}` must be an absolute path, not `{path}`"
+                ));
+            }
+            if path
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || "\"'\\".contains(c))
+            {
+                return Some(format!(
+                    "`[systemd] {key}` = `{}` holds whitespace, a quote, a backslash or a control character, which a unit cannot hold in a path",
+                    path.escape_default()
+                ));
+            }
+        }
+        if let Some(user) = &self.user {
+            let valid = !user.is_empty()
+                && !user.starts_with('-')
+                && user
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !valid {
+                return Some(format!(
+                    "`[systemd] user` = `{}` is not a user name: letters, digits, `_`, `-` and `.`",
+                    user.escape_default()
+                ));
+            }
+        }
+        None
     }
 }
 
@@ -186,6 +261,11 @@ fn finish(
     match parsed {
         Err(diag) => (invalid, Some((file, diag))),
         Ok(config) => {
+            if let Some(problem) = config.systemd.problem() {
+                let diag = Diagnostic::new(Code::InvalidConfig, problem)
+                    .help("see the `[systemd]` section in the README");
+                return (invalid, Some((file, diag)));
+            }
             let bad_name = config
                 .deploy
                 .keys()

@@ -204,3 +204,72 @@ fn config_values_cannot_inject_expressions() {
     );
     assert!(!dir.path().join(".github").exists());
 }
+
+#[test]
+fn config_adds_systemd_and_skips_what_it_cannot_express() {
+    let config = "targets = [\"systemd\"]\n\n[systemd]\nuser = \"coder\"\nworking-directory = \"/srv/app\"\n";
+    let review = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review\n";
+    let dir = repo(&[
+        (".coder/workflows/nightly.yml", SPEC),
+        (".coder/workflows/review.yml", review),
+        (".coder/config.toml", config),
+        REMOTE,
+    ]);
+    let (code, stdout, stderr) = compile(dir.path(), &["--color=never"]);
+    assert_eq!(code, 0, "{stderr}");
+    // The provider's target and the added one; the review only for GitHub, with a warning.
+    assert!(
+        stdout.contains("wrote systemd/coder-nightly.service"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("wrote systemd/coder-nightly.timer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("wrote .github/workflows/coder-review.yml"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("systemd/coder-review.service").exists());
+    assert!(
+        stderr.contains("warning: `.coder/workflows/review.yml` is not compiled for systemd"),
+        "{stderr}"
+    );
+    let service =
+        std::fs::read_to_string(dir.path().join("systemd/coder-nightly.service")).expect("read");
+    assert!(service.contains("User=coder\n"), "{service}");
+    assert!(service.contains("WorkingDirectory=/srv/app\n"), "{service}");
+    let timer =
+        std::fs::read_to_string(dir.path().join("systemd/coder-nightly.timer")).expect("read");
+    assert!(
+        timer.contains("OnCalendar=*-*-* 03:00:00 Europe/Berlin\n"),
+        "{timer}"
+    );
+    // Up to date, drift included.
+    let (code, stdout, _) = compile(dir.path(), &["--check"]);
+    assert_eq!(code, 0, "{stdout}");
+
+    // Asked for, a target the spec cannot use is an error.
+    let (code, _, stderr) = compile(dir.path(), &["--target=systemd", "--color=never"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("C0401"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_systemd_section_is_a_config_error() {
+    let dir = repo(&[
+        (".coder/workflows/nightly.yml", SPEC),
+        (
+            ".coder/config.toml",
+            "[systemd]\nworking-directory = \"srv/app\"\n",
+        ),
+        REMOTE,
+    ]);
+    let (code, _, stderr) = compile(dir.path(), &["--color=never"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("C0113")
+            && stderr.contains("`[systemd] working-directory` must be an absolute"),
+        "{stderr}"
+    );
+}

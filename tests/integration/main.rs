@@ -10,6 +10,7 @@ mod ir;
 mod props;
 mod schema;
 mod step;
+mod systemd;
 
 use std::path::{Path, PathBuf};
 
