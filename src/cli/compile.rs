@@ -10,7 +10,7 @@ use super::check::{Lowered, Session, check_session, render_problems};
 use super::{ColorChoice, EXIT_FAILED, EXIT_OK, Stream, print, usage_error};
 use crate::diag::{Code, Diagnostic};
 use crate::target::output::{self, Drift, Written};
-use crate::target::{GeneratedFile, Target, github, systemd};
+use crate::target::{GeneratedFile, Target, github, gitlab, systemd};
 use crate::workspace;
 
 #[derive(Debug, Args)]
@@ -128,11 +128,7 @@ pub(crate) fn plan(
                     systemd::emit_files(&spec.workflow, &spec.repository.config.systemd)
                 }
                 Target::Gitlab => {
-                    return Err(format!(
-                        "the {} target is not available in coder {} yet; compile for github",
-                        target.as_str(),
-                        env!("CARGO_PKG_VERSION")
-                    ));
+                    gitlab::emit_files(&spec.workflow, &spec.repository.config.gitlab)
                 }
             };
             planned.extend(files.into_iter().map(|file| Planned {
@@ -277,8 +273,16 @@ pub fn run(args: CompileArgs) -> u8 {
         }
     }
     if !args.check {
+        match root_pipeline(&lowered, &args.targets, args.out_dir.as_deref()) {
+            Ok(note) => out.push_str(&note),
+            Err(message) => {
+                print(&out);
+                return usage_error(&message);
+            }
+        }
         out.push_str(&environments_note(&lowered, &args.targets));
         out.push_str(&systemd_note(&lowered, &args.targets));
+        out.push_str(&schedules_note(&lowered, &args.targets));
     }
     if args.check {
         out.push_str(&match drifted {
@@ -349,6 +353,73 @@ fn systemd_note(lowered: &[Lowered<'_>], asked: &[Target]) -> String {
             out.push_str(&format!(
                 "  and start a run with `systemctl start coder-{id}.service`\n"
             ));
+        }
+    }
+    out
+}
+
+/// GitLab runs only the root `.gitlab-ci.yml`: create one that includes coder's pipelines
+/// when the repository has none. An existing one is the user's and is never rewritten (nor
+/// drift); when it lacks the include, say the line to add.
+fn root_pipeline(
+    lowered: &[Lowered<'_>],
+    asked: &[Target],
+    out_dir: Option<&Path>,
+) -> Result<String, String> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for spec in lowered {
+        if targets_of(spec, asked).is_ok_and(|t| t.contains(&Target::Gitlab)) {
+            let root = out_dir
+                .unwrap_or(&spec.repository.root)
+                .join(gitlab::ROOT_PIPELINE);
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut out = String::new();
+    for root in roots {
+        let shown = workspace::display_path(&root, &cwd);
+        match std::fs::read_to_string(&root) {
+            Ok(text) if gitlab::root_includes_coder(&text) => {}
+            Ok(_) => out.push_str(&format!(
+                "\n{shown} is yours and coder leaves it as it is; add this line to run coder's pipelines:\n  {}\n",
+                gitlab::root_include_line()
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                output::write_if_changed(&root, &gitlab::root_pipeline())
+                    .map_err(|e| format!("cannot write `{shown}`: {e}"))?;
+                out.push_str(&format!(
+                    "wrote {shown} (yours from now on: coder never changes it again)\n"
+                ));
+            }
+            Err(e) => return Err(format!("cannot read `{shown}`: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+/// The GitLab pipeline schedules to create before a workflow runs on its crons.
+fn schedules_note(lowered: &[Lowered<'_>], asked: &[Target]) -> String {
+    let mut out = String::new();
+    for spec in lowered {
+        if !targets_of(spec, asked).is_ok_and(|t| t.contains(&Target::Gitlab)) {
+            continue;
+        }
+        let schedules = gitlab::schedules(&spec.workflow);
+        if schedules.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\n`{}` runs on GitLab pipeline schedules; create them once (see {}):\n",
+            spec.workflow.workflow_id,
+            gitlab::schedules_path(&spec.workflow.workflow_id)
+        ));
+        for schedule in &schedules {
+            for command in gitlab::schedule_commands(schedule) {
+                out.push_str(&format!("  {command}\n"));
+            }
         }
     }
     out

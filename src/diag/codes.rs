@@ -845,6 +845,30 @@ codes! {
     UnitTextUnsupported = "C0405" "unit-text-unsupported" Error "spec text a systemd unit cannot hold";
 
     /// ## What it does
+    /// Warns when the target starts the workflow on a different set of occasions than the
+    /// spec's repository event: GitLab has one `merge_request_event` pipeline source, which
+    /// starts when a merge request is opened and on every push to it, so
+    /// `pull_request.opened` also runs on each new commit, and a bare `pull_request` misses
+    /// labels, closing and the rest.
+    ///
+    /// ## Why
+    /// An agent step that should run once per merge request runs on every push, spending
+    /// credits each time.
+    ///
+    /// ## Example
+    /// `coder check --target gitlab` on
+    /// ```yaml
+    /// triggers:
+    ///   - type: repo_event
+    ///     event: pull_request.opened
+    /// ```
+    ///
+    /// ## Fix
+    /// Accept the broader trigger (make the steps tolerate reruns), or start the workflow by
+    /// `manual` or a `webhook`.
+    TriggerApproximated = "C0410" "trigger-approximated" Warning "a repository event the target can only approximate";
+
+    /// ## What it does
     /// Reports a bug in coder itself.
     ///
     /// ## Fix

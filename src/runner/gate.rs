@@ -4,7 +4,8 @@
 //! GitHub: the job runs in an environment with required reviewers, and GitHub holds it until
 //! one approves. An environment a workflow names that does not exist is created unprotected,
 //! so the gate first checks that the environment really has reviewers, then finds the
-//! approval in the run's review history. Elsewhere: `coder approve RUN STEP` writes
+//! approval in the run's review history. GitLab: the job is `when: manual` inside `rules`,
+//! which blocks the pipeline until someone plays it; the player is the approver. Elsewhere: `coder approve RUN STEP` writes
 //! `approvals/<step>.json` into the run directory; without it the run waits (exit 3).
 
 use serde::Deserialize;
@@ -48,6 +49,8 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
             .unwrap_or_else(|| github::approval_environment(&cx.workflow.workflow_id, step_id));
         let manifest = github::environments_path(&cx.workflow.workflow_id);
         github_approval(step_id, &environment, &manifest)
+    } else if super::non_empty_env("GITLAB_CI").as_deref() == Some("true") {
+        gitlab_approval(step_id)
     } else {
         local_approval(cx, step_id)
     };
@@ -130,6 +133,27 @@ fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure
         approved_at: approval.approved_at.unwrap_or_else(now),
         comment: approval.comment,
         source: "local".to_string(),
+    })
+}
+
+/// In a manual job, GitLab's `GITLAB_USER_*` variables describe who played that job (not who
+/// started the pipeline), and `CI_JOB_MANUAL` says it was played. A gated job that started
+/// by itself (its `rules` edited) is refused.
+fn gitlab_approval(step_id: &str) -> Result<ApprovalRecord, Failure> {
+    if super::non_empty_env("CI_JOB_MANUAL").as_deref() != Some("true") {
+        return Err(Failure::failed(format!(
+            "step `{step_id}` needs a person to play its manual job, but this job started by itself (CI_JOB_MANUAL is not `true`): the pipeline's `rules` must keep `when: manual`; run `coder compile`"
+        )));
+    }
+    let approver = super::non_empty_env("GITLAB_USER_LOGIN").ok_or_else(|| {
+        Failure::failed("GITLAB_USER_LOGIN is not set: who played the manual job is unknown")
+    })?;
+    Ok(ApprovalRecord {
+        step_id: step_id.to_string(),
+        approver,
+        approved_at: now(),
+        comment: None,
+        source: "gitlab-manual".to_string(),
     })
 }
 

@@ -106,7 +106,7 @@ struct GhStep {
 }
 
 /// A POSIX shell word for `text`: spec strings reach a shell only through this.
-fn shell_quote(text: &str) -> String {
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty()
         && text
             .bytes()

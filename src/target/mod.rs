@@ -3,6 +3,7 @@
 //! arrive with `coder compile`.
 
 pub mod github;
+pub mod gitlab;
 pub mod output;
 pub mod systemd;
 pub mod tz_emulation;
@@ -50,7 +51,10 @@ impl Target {
                 systemd::service_path(workflow_id),
                 systemd::timer_path(workflow_id),
             ],
-            Target::Gitlab => Vec::new(),
+            Target::Gitlab => vec![
+                gitlab::pipeline_path(workflow_id),
+                gitlab::schedules_path(workflow_id),
+            ],
         }
     }
 
@@ -128,6 +132,31 @@ pub fn check(cx: &mut CheckCx<'_>, target: Target) {
             ),
             (Trigger::Cron { cron, timezone }, Target::Systemd) => {
                 check_dst_gap(cx, cron, timezone.as_ref());
+            }
+            (Trigger::RepoEvent { event }, Target::Gitlab) => {
+                let (name, action) = match event.value.split_once('.') {
+                    Some((name, action)) => (name, Some(action)),
+                    None => (event.value.as_str(), None),
+                };
+                match gitlab::repo_event_support(name, action) {
+                    gitlab::EventSupport::Exact(_) => {}
+                    gitlab::EventSupport::Approximate(source, why) => cx.report(
+                        Diagnostic::new(
+                            Code::TriggerApproximated,
+                            format!("GitLab has no `{}` event: this workflow runs on `{source}` pipelines instead", event.value),
+                        )
+                        .at(event.span, format!("runs on every `{source}` pipeline"))
+                        .help(format!("{why}; a step that must run once per merge request should tolerate reruns")),
+                    ),
+                    gitlab::EventSupport::Unsupported => cx.report(
+                        Diagnostic::new(
+                            Code::TriggerUnsupported,
+                            format!("GitLab starts no pipeline on `{}`", event.value),
+                        )
+                        .at(event.span, "no GitLab pipeline source for this event")
+                        .help("trigger the workflow with a `webhook` (a GitLab project webhook can call a relay that triggers the pipeline), or use `push`, `pull_request.opened` or `pull_request.synchronize`"),
+                    ),
+                }
             }
             (Trigger::Cron { cron, .. }, Target::Github) => {
                 let Ok(expr) = parse_cron(&cron.value) else {

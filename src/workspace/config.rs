@@ -31,6 +31,9 @@ pub struct Config {
     /// The host systemd units run on.
     #[serde(default)]
     pub systemd: SystemdConfig,
+    /// The GitLab CI runner host.
+    #[serde(default)]
+    pub gitlab: GitlabConfig,
     /// The configuration file exists but is invalid (reported against it). The defaults
     /// apply, and names it would define are not reported as unknown.
     #[serde(skip)]
@@ -170,6 +173,27 @@ impl SystemdConfig {
         }
         None
     }
+}
+
+/// `[gitlab]`: the runner host generated pipelines use.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GitlabConfig {
+    /// The job image; without it jobs run on whatever the runner defaults to (the shell
+    /// executor has none).
+    pub image: Option<String>,
+    /// Runner tags every job asks for.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Shell commands run at the start of every job (toolchains, caches).
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// A shell command that puts `coder-step` on the `PATH` of the shell it runs in (it runs
+    /// again in `after_script`, a shell of its own), replacing the default (this package at the
+    /// compiling version, installed by cargo under `~/.coder-step` unless already there).
+    pub install: Option<String>,
+    /// The CI/CD variable holding the token `coder-step publish` pushes with.
+    pub token_variable: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

@@ -6,6 +6,7 @@ mod cli;
 mod compile;
 mod fixtures;
 mod github;
+mod gitlab;
 mod ir;
 mod props;
 mod schema;

@@ -90,6 +90,9 @@ impl Fixture {
             "CODER_AGENT",
             "CODER_RUN_ID",
             "CODER_JOB_STATUS",
+            "GITLAB_CI",
+            "CI_JOB_MANUAL",
+            "GITLAB_USER_LOGIN",
         ] {
             cmd.env_remove(var);
         }
@@ -566,6 +569,35 @@ fn a_github_gate_without_reviewers_refuses() {
         r#"{"id":1,"name":"wf-approve-s2","protection_rules":[{"id":3,"type":"wait_timer","wait_timer":5}]}"#,
     );
     assert_eq!(code, 1, "{stderr}");
+}
+
+#[test]
+fn a_gitlab_gate_records_who_played_the_manual_job() {
+    let f = Fixture::new(APPROVE, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let gate = || {
+        let mut cmd = f.command("gate", &["--step", "s2"]);
+        cmd.env("GITLAB_CI", "true")
+            .env("GITLAB_USER_LOGIN", "alice");
+        cmd
+    };
+    // A job that started by itself proves nobody approved.
+    let (code, _, stderr) = run(&mut gate());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("CI_JOB_MANUAL"), "{stderr}");
+    assert_eq!(f.run_json()["status"], "failed");
+
+    let (code, _, stderr) = run(gate().env("CI_JOB_MANUAL", "true"));
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["approvals"][0]["approver"], "alice");
+    assert_eq!(record["approvals"][0]["source"], "gitlab-manual");
+
+    let (code, _, stderr) = run(gate()
+        .env("CI_JOB_MANUAL", "true")
+        .env_remove("GITLAB_USER_LOGIN"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("GITLAB_USER_LOGIN"), "{stderr}");
 }
 
 fn publish_api() -> MockApi {

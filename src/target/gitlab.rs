@@ -1,0 +1,473 @@
+//! GitLab CI: the IR as a pipeline file the user's root `.gitlab-ci.yml` includes. Rust
+//! decides everything; serde-saphyr lays the typed model out as YAML, which quotes whatever a
+//! spec string needs quoting.
+//!
+//! Several workflows share one pipeline, so an included file carries no `workflow:` key (it
+//! would replace the user's) and no `default:`; every job is prefixed with its workflow id and
+//! selects itself with `rules` on `$CI_PIPELINE_SOURCE` and `$CODER_WORKFLOW`.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::GeneratedFile;
+use super::github::shell_quote;
+use super::output::header;
+use crate::ir::{Action, Job, Trigger, Workflow};
+use crate::workspace::config::GitlabConfig;
+
+/// Where a workflow's pipeline file lives; the root file includes every one of them.
+pub fn pipeline_path(workflow_id: &str) -> String {
+    format!("{PIPELINE_DIR}/{workflow_id}.yml")
+}
+
+/// Where a workflow's schedule manifest lives: a folder below the pipelines, so that the
+/// root's `*.yml` include (which does not cross `/`) never takes it for a pipeline.
+pub fn schedules_path(workflow_id: &str) -> String {
+    format!("{PIPELINE_DIR}/schedules/{workflow_id}.yml")
+}
+
+const PIPELINE_DIR: &str = ".gitlab/coder";
+
+/// The user's pipeline, created when missing and never overwritten: it is theirs.
+pub const ROOT_PIPELINE: &str = ".gitlab-ci.yml";
+
+/// What the root pipeline includes: every coder pipeline, present and future.
+pub const ROOT_INCLUDE: &str = ".gitlab/coder/*.yml";
+
+/// The variable manual, scheduled and triggered pipelines name the workflow to run with.
+pub const WORKFLOW_VARIABLE: &str = "CODER_WORKFLOW";
+
+/// Between jobs the run directory travels as an artifact, which GitLab takes only from inside
+/// the project folder. While a job runs it lives outside the checkout (`CODER_RUN_DIR`), so
+/// agents neither see it nor find it in the patch: under `/tmp`, which every executor has
+/// (`$CI_BUILDS_DIR` is not always outside the checkout), one per job.
+const ARTIFACT_DIR: &str = ".coder-run";
+const RUN_DIR: &str = "/tmp/coder-run-$CI_JOB_ID";
+/// Without a wall-clock budget, the job limit the runner's own deadline also uses.
+const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
+/// Where the default install puts `coder-step`, outside the checkout (so never in a patch).
+const INSTALL_ROOT: &str = "$HOME/.coder-step";
+/// Jobs without `stage:` land in `test`; named, so a user's `stages:` list shows what it
+/// must keep.
+const STAGE: &str = "test";
+/// How long GitLab keeps a job's run directory.
+const ARTIFACT_EXPIRY: &str = "30 days";
+
+#[derive(Serialize)]
+struct GlJob {
+    stage: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    needs: Vec<String>,
+    rules: Vec<Rule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allow_failure: Option<bool>,
+    timeout: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<Environment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_group: Option<String>,
+    variables: IndexMap<&'static str, String>,
+    before_script: Vec<String>,
+    script: Vec<String>,
+    after_script: Vec<String>,
+    artifacts: Artifacts,
+}
+
+#[derive(Serialize)]
+struct Rule {
+    #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
+    condition: Option<String>,
+    when: &'static str,
+}
+
+#[derive(Serialize)]
+struct Environment {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployment_tier: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Artifacts {
+    name: String,
+    paths: Vec<&'static str>,
+    /// A failed job's run directory is what explains the failure.
+    when: &'static str,
+    expire_in: &'static str,
+}
+
+/// The files of one workflow: its pipeline, and the manifest of its schedules (when it has
+/// any).
+pub fn emit_files(workflow: &Workflow, config: &GitlabConfig) -> Vec<GeneratedFile> {
+    let mut files = vec![GeneratedFile {
+        path: pipeline_path(&workflow.workflow_id),
+        contents: emit_with(workflow, config),
+    }];
+    let schedules = schedules(workflow);
+    if !schedules.is_empty() {
+        files.push(GeneratedFile {
+            path: schedules_path(&workflow.workflow_id),
+            contents: schedules_manifest(workflow, &schedules),
+        });
+    }
+    files
+}
+
+/// The pipeline file for `workflow` with the default runner host.
+pub fn emit(workflow: &Workflow) -> String {
+    emit_with(workflow, &GitlabConfig::default())
+}
+
+/// The pipeline file for `workflow`, header included.
+pub fn emit_with(workflow: &Workflow, config: &GitlabConfig) -> String {
+    let emitter = Emitter { workflow, config };
+    let rules = pipeline_conditions(workflow);
+    let jobs: IndexMap<String, GlJob> = workflow
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(index, job)| {
+            let previous = index.checked_sub(1).map(|i| workflow.jobs[i].id.clone());
+            (job.id.clone(), emitter.job(job, previous, &rules))
+        })
+        .collect();
+    let body = serde_saphyr::to_string(&jobs).unwrap_or_default();
+    format!(
+        "{}# Included by the root .gitlab-ci.yml (`include: - local: {ROOT_INCLUDE}`). Its jobs run only\n\
+         # in the pipelines their `rules` name; see the README's \"GitLab CI\" section.\n\
+         {body}",
+        header(&workflow.source, &workflow.source_hash)
+    )
+}
+
+/// The `rules: if:` conditions that start this workflow, one per way GitLab starts a
+/// pipeline, each once. Triggers GitLab cannot express were reported by `target::check`
+/// and are left out.
+fn pipeline_conditions(workflow: &Workflow) -> Vec<String> {
+    let id = &workflow.workflow_id;
+    // Workflow ids are `[A-Za-z0-9][A-Za-z0-9_-]*`: safe inside a quoted rules string.
+    let named = |source: &str| {
+        format!("$CI_PIPELINE_SOURCE == \"{source}\" && ${WORKFLOW_VARIABLE} == \"{id}\"")
+    };
+    let mut conditions: Vec<String> = Vec::new();
+    for trigger in &workflow.triggers {
+        let added = match trigger {
+            Trigger::Manual { .. } => vec![named("web"), named("api")],
+            Trigger::Cron { .. } => vec![named("schedule")],
+            Trigger::Webhook { .. } => vec![named("trigger")],
+            Trigger::RepoEvent { event, action, .. } => {
+                match repo_event_support(event, action.as_deref()) {
+                    EventSupport::Exact(source) | EventSupport::Approximate(source, _) => {
+                        vec![format!("$CI_PIPELINE_SOURCE == \"{source}\"")]
+                    }
+                    EventSupport::Unsupported => Vec::new(),
+                }
+            }
+        };
+        for condition in added {
+            if !conditions.contains(&condition) {
+                conditions.push(condition);
+            }
+        }
+    }
+    conditions
+}
+
+/// How GitLab can start a pipeline on a spec's repository event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventSupport {
+    /// This pipeline source is the event.
+    Exact(&'static str),
+    /// This pipeline source starts on the event and on others (the reason, for a warning).
+    Approximate(&'static str, &'static str),
+    /// No pipeline source for it.
+    Unsupported,
+}
+
+/// `push` is a push pipeline; a pull request's opening or new commits are a merge request
+/// pipeline, which GitLab also starts on the other of the two. Labels, closing, merging,
+/// issues and comments start no pipeline.
+pub fn repo_event_support(event: &str, action: Option<&str>) -> EventSupport {
+    match (event, action) {
+        ("push", _) => EventSupport::Exact("push"),
+        ("pull_request", Some("opened" | "reopened" | "synchronize")) => EventSupport::Approximate(
+            "merge_request_event",
+            "GitLab starts a merge request pipeline when a merge request is opened and on every push to it",
+        ),
+        ("pull_request", None) => EventSupport::Approximate(
+            "merge_request_event",
+            "GitLab starts merge request pipelines only when a merge request is opened and on pushes to it, not on its other events",
+        ),
+        _ => EventSupport::Unsupported,
+    }
+}
+
+/// A pipeline schedule to create in GitLab (Build → Pipeline schedules, or the API).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Schedule {
+    pub description: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub cron: String,
+    pub cron_timezone: String,
+    pub active: bool,
+    pub variables: Vec<ScheduleVariable>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScheduleVariable {
+    pub key: &'static str,
+    pub value: String,
+}
+
+/// The schedules of `workflow`, one per cron trigger.
+pub fn schedules(workflow: &Workflow) -> Vec<Schedule> {
+    workflow
+        .triggers
+        .iter()
+        .filter_map(|trigger| match trigger {
+            Trigger::Cron { cron, timezone, .. } => Some(Schedule {
+                // Unique per cron, and how `coder` finds its schedules again.
+                description: format!("coder {}: {cron} ({timezone})", workflow.workflow_id),
+                git_ref: workflow.project.git_ref.clone(),
+                cron: cron.clone(),
+                cron_timezone: timezone.clone(),
+                active: true,
+                variables: vec![ScheduleVariable {
+                    key: WORKFLOW_VARIABLE,
+                    value: workflow.workflow_id.clone(),
+                }],
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ScheduleManifest<'a> {
+    pipeline: String,
+    name: &'a str,
+    schedules: &'a [Schedule],
+}
+
+/// The `glab` calls that create `schedule`: the schedule, then its variable. Every value is a
+/// validated cron, IANA zone, branch or id, shell-quoted besides.
+pub fn schedule_commands(schedule: &Schedule) -> [String; 2] {
+    let field =
+        |key: &str, value: &str| format!("--raw-field {}", shell_quote(&format!("{key}={value}")));
+    let variables: Vec<String> = schedule
+        .variables
+        .iter()
+        .flat_map(|v| [field("key", v.key), field("value", &v.value)])
+        .collect();
+    [
+        format!(
+            "id=$(glab api projects/:id/pipeline_schedules {} {} {} {} | jq .id)",
+            field("description", &schedule.description),
+            field("ref", &schedule.git_ref),
+            field("cron", &schedule.cron),
+            field("cron_timezone", &schedule.cron_timezone),
+        ),
+        format!(
+            "glab api \"projects/:id/pipeline_schedules/$id/variables\" {}",
+            variables.join(" ")
+        ),
+    ]
+}
+
+fn schedules_manifest(workflow: &Workflow, schedules: &[Schedule]) -> String {
+    let manifest = ScheduleManifest {
+        pipeline: pipeline_path(&workflow.workflow_id),
+        name: &workflow.name,
+        schedules,
+    };
+    let body = serde_saphyr::to_string(&manifest).unwrap_or_default();
+    let mut commands = String::new();
+    for schedule in schedules {
+        for command in schedule_commands(schedule) {
+            // Comment lines hold validated values only; a line break would end the comment.
+            if !command.contains(['\n', '\r']) {
+                commands.push_str(&format!("#   {command}\n"));
+            }
+        }
+    }
+    format!(
+        "{}# The GitLab pipeline schedules this workflow runs on. GitLab keeps schedules out of the\n\
+         # repository: create each once (Build → Pipeline schedules, or from a checkout with glab):\n\
+         {commands}\
+         # The schedule runs as its owner, and its pipelines have CI_PIPELINE_SOURCE=schedule.\n\
+         {body}",
+        header(&workflow.source, &workflow.source_hash)
+    )
+}
+
+/// The user's root pipeline, written only when the repository has none.
+pub fn root_pipeline() -> String {
+    #[derive(Serialize)]
+    struct Root {
+        include: Vec<Include>,
+    }
+    #[derive(Serialize)]
+    struct Include {
+        local: &'static str,
+    }
+    let body = serde_saphyr::to_string(&Root {
+        include: vec![Include {
+            local: ROOT_INCLUDE,
+        }],
+    })
+    .unwrap_or_default();
+    format!(
+        "# Created by `coder compile`; yours to edit: coder never changes this file again.\n\
+         # It includes the pipelines coder generates, one per workflow.\n\
+         {body}"
+    )
+}
+
+/// The line a root pipeline needs (said when it exists and lacks it).
+pub fn root_include_line() -> String {
+    format!("include: [{{local: \"{ROOT_INCLUDE}\"}}]")
+}
+
+/// Whether an existing root pipeline already includes coder's pipelines.
+pub fn root_includes_coder(text: &str) -> bool {
+    text.contains(ROOT_INCLUDE) || text.contains(PIPELINE_DIR)
+}
+
+struct Emitter<'a> {
+    workflow: &'a Workflow,
+    config: &'a GitlabConfig,
+}
+
+impl Emitter<'_> {
+    /// `coder-step SUBCOMMAND --spec S --source-hash H EXTRA…`, every value shell-quoted.
+    fn coder_step(&self, subcommand: &str, extra: &[(&str, &str)]) -> String {
+        let mut line = format!(
+            "coder-step {subcommand} --spec {} --source-hash {}",
+            shell_quote(&self.workflow.source),
+            shell_quote(&self.workflow.source_hash)
+        );
+        for (flag, value) in extra {
+            line.push_str(&format!(" --{flag} {}", shell_quote(value)));
+        }
+        line
+    }
+
+    /// How `coder-step` gets on the `PATH` of the shell this runs in.
+    fn install(&self) -> String {
+        match &self.config.install {
+            Some(install) => install.clone(),
+            None => {
+                let version = env!("CARGO_PKG_VERSION");
+                format!(
+                    "if [ ! -x \"{INSTALL_ROOT}/bin/coder-step\" ]; then\n  \
+                     cargo install --locked --root \"{INSTALL_ROOT}\" --version {version} coder-workflows --bin coder-step\n\
+                     fi\n\
+                     export PATH=\"{INSTALL_ROOT}/bin:$PATH\""
+                )
+            }
+        }
+    }
+
+    fn job(&self, job: &Job, previous: Option<String>, conditions: &[String]) -> GlJob {
+        let gated = job.approval.is_some();
+        // Inside `rules`, `when: manual` blocks the jobs after it until someone plays it.
+        let when = if gated { "manual" } else { "on_success" };
+        let mut rules: Vec<Rule> = conditions
+            .iter()
+            .map(|condition| Rule {
+                condition: Some(condition.clone()),
+                when,
+            })
+            .collect();
+        if rules.is_empty() {
+            rules.push(Rule {
+                condition: None,
+                when: "never",
+            });
+        }
+
+        let mut script = vec![
+            // A fresh run directory outside the checkout, holding the previous job's.
+            "rm -rf \"$CODER_RUN_DIR\"".to_string(),
+            format!("if [ -d {ARTIFACT_DIR} ]; then mv {ARTIFACT_DIR} \"$CODER_RUN_DIR\"; fi"),
+            self.coder_step("begin", &[("job", &job.id)]),
+        ];
+        if let Some(approval) = &job.approval {
+            script.push(self.coder_step("gate", &[("step", &approval.step_id)]));
+        }
+        for step in &job.steps {
+            match &step.action {
+                // The approval is the gate above; there is nothing else to run.
+                Action::Approve { .. } => {}
+                Action::Command { command } => script.push(command.clone()),
+                Action::Agent { .. } | Action::Deploy { .. } => {
+                    script.push(self.coder_step("step", &[("step", &step.step_id)]));
+                }
+            }
+        }
+        // In `script`, so that a run `finish` finds failed (a secret in the patch) fails the
+        // job; `after_script` finishes a job whose script stopped early.
+        script.push(self.coder_step("finish", &[("job", &job.id)]));
+        // `after_script` stops at its first failing command, and the job has failed already:
+        // `finish` saying so again must not keep the run directory from its artifact.
+        let after_script = vec![
+            self.install(),
+            format!(
+                "if [ \"$CI_JOB_STATUS\" != success ]; then CODER_JOB_STATUS=failure {} || true; fi",
+                self.coder_step("finish", &[("job", &job.id)])
+            ),
+            format!(
+                "if [ -d \"$CODER_RUN_DIR\" ]; then rm -rf {ARTIFACT_DIR} && mv \"$CODER_RUN_DIR\" {ARTIFACT_DIR}; fi"
+            ),
+        ];
+        let mut before_script = self.config.setup.clone();
+        before_script.push(self.install());
+
+        let environment = job.environment.as_ref().map(|target| Environment {
+            name: target.clone(),
+            deployment_tier: match target.as_str() {
+                "prod" => Some("production"),
+                // Review apps are GitLab's `development` tier.
+                "preview" => Some("development"),
+                _ => None,
+            },
+        });
+        GlJob {
+            stage: STAGE,
+            image: self.config.image.clone(),
+            tags: self.config.tags.clone(),
+            needs: previous.into_iter().collect(),
+            rules,
+            allow_failure: gated.then_some(false),
+            timeout: format!("{} minutes", self.timeout_minutes()),
+            // One deploy to a target at a time, across pipelines.
+            resource_group: job
+                .environment
+                .as_ref()
+                .map(|target| format!("coder-deploy-{target}")),
+            environment,
+            variables: IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]),
+            before_script,
+            script,
+            after_script,
+            artifacts: Artifacts {
+                name: format!("coder-run-{}", job.id),
+                paths: vec![ARTIFACT_DIR],
+                when: "always",
+                expire_in: ARTIFACT_EXPIRY,
+            },
+        }
+    }
+
+    fn timeout_minutes(&self) -> i64 {
+        self.workflow
+            .policies
+            .max_wall_clock_sec
+            .map_or(DEFAULT_TIMEOUT_MINUTES, |s| (s + 59) / 60)
+    }
+}

@@ -1,0 +1,573 @@
+//! The GitLab CI emitter: snapshots of every valid fixture's pipeline (or the target
+//! diagnostic where GitLab cannot express it), check-jsonschema with GitLab's schema, the root
+//! `.gitlab-ci.yml` created once and never rewritten, spec strings that cannot break out of
+//! their YAML field, and gitlab-ci-local running a generated pipeline end to end with the
+//! shell executor: the real `coder-step` from this build, a fake agent through the command
+//! adapter, the manual gate held until played, and the run directory passed between jobs as
+//! an artifact.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use proptest::prelude::*;
+
+use coder::diag::{Code, SourceFile};
+use coder::driver::{Settings, SpecInput, check_bytes};
+use coder::ir::{Action, Job, Origin, Policies, Project, Step, Trigger, Workflow};
+use coder::parse::{Node, SpecFormat, Value, parse_document};
+use coder::target::{Target, gitlab};
+use coder::workspace::config::GitlabConfig;
+
+use crate::cli::{coder, repo, run};
+use crate::{fixture_dir, ir::lower, root, snapshot_settings};
+
+/// Valid specs whose repository events start no GitLab pipeline (C0401 for `--target gitlab`).
+const NOT_FOR_GITLAB: [&str; 2] = ["merged-pr.yml", "nightly.json"];
+
+fn ok_fixtures() -> Vec<PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(fixture_dir().join("ok"))
+        .expect("ok dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .expect("name")
+        .to_string()
+}
+
+/// The error codes `coder check --target gitlab` reports for `path`.
+fn gitlab_errors(path: &Path) -> Vec<Code> {
+    let input = SpecInput {
+        path: path.to_path_buf(),
+        display: file_name(path),
+    };
+    let settings = Settings {
+        targets: vec![Target::Gitlab],
+        ..Settings::default()
+    };
+    let checked = check_bytes(&input, std::fs::read(path).expect("read"), &settings);
+    checked
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity() == coder::diag::Severity::Error)
+        .map(|d| d.code)
+        .collect()
+}
+
+/// Every file GitLab gets for each fixture GitLab can run.
+fn emitted() -> Vec<coder::target::GeneratedFile> {
+    ok_fixtures()
+        .iter()
+        .filter(|path| !NOT_FOR_GITLAB.contains(&file_name(path).as_str()))
+        .flat_map(|path| gitlab::emit_files(&lower(path), &GitlabConfig::default()))
+        .collect()
+}
+
+#[test]
+fn pipelines_of_every_valid_fixture() {
+    for path in ok_fixtures() {
+        let name = file_name(&path);
+        let errors = gitlab_errors(&path);
+        if NOT_FOR_GITLAB.contains(&name.as_str()) {
+            // Issue labels and merged pull requests start no GitLab pipeline.
+            assert!(
+                !errors.is_empty() && errors.iter().all(|c| *c == Code::TriggerUnsupported),
+                "{name}: {errors:?}"
+            );
+            continue;
+        }
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        let text: String = gitlab::emit_files(&lower(&path), &GitlabConfig::default())
+            .iter()
+            .map(|f| format!("==> {} <==\n{}", f.path, f.contents))
+            .collect();
+        snapshot_settings().bind(|| insta::assert_snapshot!(format!("gitlab__{name}"), text));
+    }
+}
+
+#[test]
+fn the_schema_of_gitlab_ci_finds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = vec![gitlab::ROOT_PIPELINE.to_string()];
+    std::fs::write(
+        dir.path().join(gitlab::ROOT_PIPELINE),
+        gitlab::root_pipeline(),
+    )
+    .expect("write");
+    for file in emitted() {
+        let path = dir.path().join(&file.path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, &file.contents).expect("write");
+        // Schedule manifests are API input, not pipelines.
+        if !file.path.contains("/schedules/") {
+            files.push(file.path);
+        }
+    }
+    assert!(files.len() > 4, "{files:?}");
+    let output = Command::new("check-jsonschema")
+        .args([
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+        ])
+        .args(&files)
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("`check-jsonschema` is not installed ({e}); .ci/run shows how to install it")
+        });
+    assert!(
+        output.status.success(),
+        "check-jsonschema:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn no_event_text_reaches_a_script() {
+    for file in emitted() {
+        for variable in [
+            "CI_MERGE_REQUEST_TITLE",
+            "CI_MERGE_REQUEST_DESCRIPTION",
+            "CI_COMMIT_MESSAGE",
+            "CI_COMMIT_TITLE",
+            "TRIGGER_PAYLOAD",
+            "workflow:",
+            "default:",
+        ] {
+            assert!(
+                !file.contents.contains(variable),
+                "{}: {variable}",
+                file.path
+            );
+        }
+    }
+}
+
+const REMOTE: (&str, &str) = (
+    ".git/config",
+    "[remote \"origin\"]\n\turl = git@gitlab.com:acme/app.git\n",
+);
+const NIGHTLY: &str = "name: Nightly\ntriggers:\n  - type: cron\n    cron: \"0 3 * * *\"\n    timezone: Europe/Berlin\nsteps:\n  - type: command\n    command: make\n";
+
+#[test]
+fn the_root_pipeline_is_created_once_and_never_rewritten() {
+    let dir = repo(&[(".coder/workflows/nightly.yml", NIGHTLY), REMOTE]);
+    let (code, stdout, stderr) = run(coder().arg("compile").current_dir(dir.path()));
+    assert_eq!(code, 0, "{stderr}");
+    for path in [
+        ".gitlab/coder/nightly.yml",
+        ".gitlab/coder/schedules/nightly.yml",
+        ".gitlab-ci.yml",
+    ] {
+        assert!(stdout.contains(&format!("wrote {path}")), "{stdout}");
+    }
+    assert!(
+        stdout.contains("glab api projects/:id/pipeline_schedules"),
+        "{stdout}"
+    );
+    let root_file = dir.path().join(".gitlab-ci.yml");
+    assert_eq!(
+        std::fs::read_to_string(&root_file).expect("root"),
+        gitlab::root_pipeline()
+    );
+
+    // The user's own root pipeline: left alone, never drift, the include line said.
+    std::fs::write(&root_file, "build:\n  script: [make]\n").expect("write");
+    let (code, stdout, _) = run(coder().arg("compile").current_dir(dir.path()));
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&gitlab::root_include_line()), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&root_file).expect("root"),
+        "build:\n  script: [make]\n"
+    );
+    let (code, stdout, _) = run(coder().args(["compile", "--check"]).current_dir(dir.path()));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("2 generated files are up to date"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(coder()
+        .args(["check", "--format=short"])
+        .current_dir(dir.path()));
+    assert_eq!(code, 0, "{stdout}");
+
+    // Once it includes them, nothing more is said.
+    std::fs::write(&root_file, gitlab::root_pipeline()).expect("write");
+    let (_, stdout, _) = run(coder().arg("compile").current_dir(dir.path()));
+    assert!(!stdout.contains("include:"), "{stdout}");
+
+    // A hand edit of a generated pipeline is drift.
+    let pipeline = dir.path().join(".gitlab/coder/nightly.yml");
+    let text = std::fs::read_to_string(&pipeline).expect("read");
+    std::fs::write(&pipeline, text.replace("make", "make all")).expect("write");
+    let (code, stdout, _) = run(coder()
+        .args(["check", "--format=short"])
+        .current_dir(dir.path()));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("C0302"), "{stdout}");
+}
+
+fn value_at<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn workflow_with(name: &str, command: &str, setup: &str) -> (Workflow, GitlabConfig) {
+    let origin = Origin {
+        line: 1,
+        column: 1,
+        span: coder::diag::Span::default(),
+    };
+    let workflow = Workflow {
+        workflow_id: "w".into(),
+        name: name.into(),
+        source: ".coder/workflows/w.yml".into(),
+        source_hash: "sha256:00".into(),
+        project: Project {
+            provider: None,
+            owner: None,
+            repo: None,
+            git_ref: "main".into(),
+        },
+        triggers: vec![Trigger::Cron {
+            cron: "0 3 * * *".into(),
+            timezone: "UTC".into(),
+            origin,
+        }],
+        policies: Policies::default(),
+        jobs: vec![Job {
+            id: "w-1".into(),
+            needs: None,
+            approval: None,
+            environment: None,
+            steps: vec![Step {
+                step_id: "s1".into(),
+                name: Some(name.into()),
+                action: Action::Command {
+                    command: command.into(),
+                },
+                origin,
+            }],
+        }],
+        artifacts: Vec::new(),
+    };
+    let config = GitlabConfig {
+        setup: vec![setup.into()],
+        ..GitlabConfig::default()
+    };
+    (workflow, config)
+}
+
+fn parse(text: &str) -> Result<Node, TestCaseError> {
+    let file = SourceFile::new("w.yml", text.to_string());
+    parse_document(&file, SpecFormat::Yaml)
+        .map_err(|d| TestCaseError::fail(format!("{}\n{text}", d.message)))
+}
+
+fn strings(node: Option<&Node>) -> Vec<String> {
+    match node.map(|n| &n.value) {
+        Some(Value::Seq(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever a spec's free text (or the config's setup) holds, the emitted YAML reads back
+    /// as exactly that text in exactly its field.
+    #[test]
+    fn spec_strings_stay_in_their_field(
+        name in "\\PC{0,40}|[ :#&*!|>'\"%@`{}\\[\\],\\-?\n\t]{1,12}|yes|no|on|null|~|0x1F|1e3",
+        command in "\\PC{1,60}|[\n:#'\"|> -]{1,20}|x?(\n {0,8}(- )?(script:|when: manual|rules:|- if: \\$CI_PIPELINE_SOURCE)){1,4}",
+        setup in "\\PC{1,30}|[\n:#'\"|> -]{1,20}",
+    ) {
+        let name = if name.trim().is_empty() { "x".to_string() } else { name };
+        let (workflow, config) = workflow_with(&name, &command, &setup);
+        let files = gitlab::emit_files(&workflow, &config);
+        let pipeline = parse(&files[0].contents)?;
+        let job = value_at(&pipeline, "w-1").expect("the job");
+        let script = strings(value_at(job, "script"));
+        // The spec's command comes right after `coder-step begin`.
+        let begin = script.iter().position(|l| l.starts_with("coder-step begin")).expect("begin");
+        prop_assert_eq!(script.get(begin + 1).map(String::as_str), Some(command.as_str()), "{}", files[0].contents);
+        let before_script = strings(value_at(job, "before_script"));
+        prop_assert_eq!(before_script.first().map(String::as_str), Some(setup.as_str()));
+        // The workflow's keys are its jobs only.
+        match &pipeline.value {
+            Value::Map(entries) => prop_assert_eq!(entries.len(), 1),
+            _ => prop_assert!(false, "not a map"),
+        }
+        let manifest = parse(&files[1].contents)?;
+        prop_assert_eq!(value_at(&manifest, "name").and_then(Node::as_str), Some(name.as_str()));
+    }
+}
+
+// ---- gitlab-ci-local: the generated pipeline, run end to end -------------------------------
+
+const E2E_SPEC: &str = r#"name: "End to end"
+project:
+  provider: gitlab
+triggers:
+  - type: manual
+  - type: cron
+    cron: "0 3 * * *"
+    timezone: Europe/Berlin
+policies:
+  budget:
+    max_wall_clock_sec: 300
+steps:
+  - type: command
+    name: "Build"
+    command: echo built > build.txt
+  - type: agent
+    role: reviewer
+    goal: "Review the build"
+  - type: command
+    name: "Test"
+    command: "{TEST}"
+  - type: approve
+    reason: "Ship it?"
+  - type: deploy
+    target: preview
+"#;
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A repository with the spec compiled, committed, and a remote gitlab-ci-local parses.
+fn e2e_repo(test_command: &str) -> tempfile::TempDir {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let dir = repo.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    // gitlab-ci-local takes GITLAB_USER_LOGIN from the git email: the person who plays jobs.
+    git(dir, &["config", "user.email", "alice@example.com"]);
+    git(dir, &["config", "user.name", "Alice"]);
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        ".coder/workflows/e2e.yml",
+        &E2E_SPEC.replace("{TEST}", test_command),
+    );
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_coder-step"))
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    let agent = root().join("tests/fixtures/act/reviewer-agent.sh");
+    write(
+        ".coder/config.toml",
+        &format!(
+            "[agent]\ncommand = [{agent:?}, \"{{goal}}\"]\n\n[deploy.preview]\ncommand = \"test -f build.txt && echo deployed to https://preview.example.test/e2e\"\n\n[gitlab]\ninstall = 'export PATH=\"{bin_dir}:$PATH\"'\n",
+            agent = agent.display().to_string()
+        ),
+    );
+    let (code, _, stderr) = run(coder().arg("compile").current_dir(dir));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(dir.join(".gitlab-ci.yml").is_file());
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "e2e"]);
+    git(
+        dir,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://gitlab.example.com/group/project.git",
+        ],
+    );
+    git(dir, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    git(
+        dir,
+        &[
+            "symbolic-ref",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+        ],
+    );
+    repo
+}
+
+struct Pipeline {
+    code: i32,
+    log: String,
+}
+
+/// `gitlab-ci-local` with the shell executor, each job in its own copy of the repository,
+/// artifacts carried between jobs (and not back into the repository).
+fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
+    let output = Command::new("gitlab-ci-local")
+        .args([
+            "--no-color",
+            "--shell-isolation",
+            "--no-artifacts-to-source",
+        ])
+        .args(["--variable", &format!("CI_PIPELINE_SOURCE={source}")])
+        .args(["--ignore-predefined-vars", "CI_PIPELINE_SOURCE,GITLAB_CI"])
+        .args(extra)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "`gitlab-ci-local` is not installed ({e}); .ci/run installs gitlab-ci-local@4.73.0"
+            )
+        });
+    Pipeline {
+        code: output.status.code().unwrap_or(-1),
+        log: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+/// The run record a job left in its artifact.
+fn run_record(dir: &Path, job: &str) -> serde_json::Value {
+    let path = dir.join(format!(
+        ".gitlab-ci-local/artifacts/{job}/.coder-run/run.json"
+    ));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("json")
+}
+
+fn position(log: &str, needle: &str) -> usize {
+    log.find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not in the gitlab-ci-local log:\n{log}"))
+}
+
+/// Play the manual gate job. gitlab-ci-local says `GITLAB_CI=false` (it is not GitLab) and
+/// leaves out `CI_JOB_MANUAL`; GitLab sets both in a played manual job, as here.
+const PLAY_THE_GATE: [&str; 6] = [
+    "--manual",
+    "e2e-2",
+    "--variable",
+    "GITLAB_CI=true",
+    "--variable",
+    "CI_JOB_MANUAL=true",
+];
+
+/// The pipeline of `source` naming the workflow, its gate played: every job in order, the
+/// approval recorded, the deploy's URL kept, the run directory never in a patch.
+fn runs_to_the_deploy(dir: &Path, source: &str) {
+    let played = gitlab_ci_local(
+        dir,
+        source,
+        &[
+            &["--variable", "CODER_WORKFLOW=e2e"][..],
+            &PLAY_THE_GATE[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(played.code, 0, "{}", played.log);
+    position(
+        &played.log,
+        "review of the build: looks right (Review the build)",
+    );
+    let first_done = position(&played.log, "e2e-1 exported artifacts");
+    let gate = position(&played.log, "e2e-2 imported artifacts");
+    let deploy = position(&played.log, "e2e-3 imported artifacts");
+    assert!(first_done < gate && gate < deploy, "{}", played.log);
+    let record = run_record(dir, "e2e-3");
+    assert_eq!(record["status"], "succeeded", "{record:#}");
+    assert_eq!(record["approvals"][0]["approver"], "alice", "{record:#}");
+    assert_eq!(record["approvals"][0]["source"], "gitlab-manual");
+    assert_eq!(
+        record["artifacts"]["deploy_url"],
+        "https://preview.example.test/e2e"
+    );
+    // The run directory stayed out of the checkout the agent saw, and out of the patch.
+    assert_eq!(
+        record["changed_files"],
+        serde_json::json!(["build.txt"]),
+        "{record:#}"
+    );
+}
+
+#[test]
+fn gitlab_ci_local_holds_the_gate_until_played_on_a_web_pipeline() {
+    let repo = e2e_repo("test -f build.txt");
+    let dir = repo.path();
+    // Nobody played the gate: gitlab-ci-local, like GitLab, will not run the jobs after it.
+    let held = gitlab_ci_local(dir, "web", &["--variable", "CODER_WORKFLOW=e2e"]);
+    assert_eq!(held.code, 1, "{}", held.log);
+    position(&held.log, "e2e-2 is when:manual, its needed by e2e-3");
+    assert!(!held.log.contains("starting shell"), "{}", held.log);
+    runs_to_the_deploy(dir, "web");
+}
+
+#[test]
+fn gitlab_ci_local_runs_the_workflow_its_schedule_names() {
+    let repo = e2e_repo("test -f build.txt");
+    let dir = repo.path();
+    // Another workflow's schedule, or a push: no job of this workflow joins the pipeline.
+    for (source, workflow) in [("schedule", "other"), ("push", "e2e")] {
+        let listed = gitlab_ci_local(
+            dir,
+            source,
+            &[
+                "--variable",
+                &format!("CODER_WORKFLOW={workflow}"),
+                "--list",
+            ],
+        );
+        assert!(!listed.log.contains("e2e-1"), "{}", listed.log);
+    }
+    runs_to_the_deploy(dir, "schedule");
+}
+
+#[test]
+fn gitlab_ci_local_stops_at_a_failing_step_and_keeps_the_run() {
+    let repo = e2e_repo("test -f missing.txt");
+    let dir = repo.path();
+    let run = gitlab_ci_local(
+        dir,
+        "web",
+        &[
+            &["--variable", "CODER_WORKFLOW=e2e"][..],
+            &PLAY_THE_GATE[..],
+        ]
+        .concat(),
+    );
+    assert_ne!(run.code, 0, "{}", run.log);
+    assert!(
+        !run.log.contains("e2e-2 starting"),
+        "the gate must not run:\n{}",
+        run.log
+    );
+    assert!(
+        !run.log.contains("e2e-3 starting"),
+        "the deploy must not run:\n{}",
+        run.log
+    );
+    // The failed job's run directory was still kept, the failure recorded.
+    let record = run_record(dir, "e2e-1");
+    assert_eq!(record["status"], "failed", "{record:#}");
+}
