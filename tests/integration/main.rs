@@ -8,6 +8,7 @@ mod fixtures;
 mod github;
 mod ir;
 mod props;
+mod runner;
 mod schema;
 mod step;
 
