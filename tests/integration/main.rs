@@ -2,6 +2,7 @@
 //! property tests.
 
 mod act;
+mod claude_e2e;
 mod cli;
 mod compile;
 mod fixtures;
