@@ -5,6 +5,7 @@
 mod check;
 pub(crate) mod compile;
 mod explain;
+mod run;
 pub mod step;
 
 use std::io::Write;
@@ -35,6 +36,13 @@ enum Command {
     Check(check::CheckArgs),
     /// Compile specs into CI files (GitHub Actions); `--check` reports drift instead.
     Compile(compile::CompileArgs),
+    /// Run a workflow on this machine through the runner, under the same policies as in CI.
+    #[command(after_help = run::RUN_AFTER_HELP)]
+    Run(run::RunArgs),
+    /// Record an approval of a step a local run waits for, and continue the run.
+    Approve(run::ApproveArgs),
+    /// List recent local runs: status, credits, duration.
+    Runs(run::RunsArgs),
     /// Explain a diagnostic code, or list them all.
     Explain(explain::ExplainArgs),
     /// Print the JSON Schema of workflow specs.
@@ -103,6 +111,9 @@ fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Compile(args) => compile::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Approve(args) => run::approve(args),
+        Command::Runs(args) => run::runs(args),
         Command::Explain(args) => explain::run(args),
         Command::Schema => print(&crate::model::schema::json_schema()),
     };

@@ -96,6 +96,14 @@ enum StepCommand {
         #[command(flatten)]
         spec: SpecRef,
     },
+    /// Run the whole workflow here (systemd hosts, `coder run`): every job in order, in this
+    /// checkout. A run waiting for approval (this workflow's latest, or $CODER_RUN_DIR)
+    /// continues from its gate once `coder approve` recorded one.
+    #[command(after_help = AFTER_HELP)]
+    Run {
+        #[command(flatten)]
+        spec: SpecRef,
+    },
 }
 
 /// `coder-step ARGS…`.
@@ -111,8 +119,14 @@ fn run(cli: StepCli) -> u8 {
         | StepCommand::Finish { spec, .. }
         | StepCommand::Publish { spec }
         | StepCommand::TzGate { spec } => spec,
+        StepCommand::Run { spec } => spec,
     };
-    let cx = match load(spec, matches!(cli.command, StepCommand::Begin { .. })) {
+    let which = match cli.command {
+        StepCommand::Begin { .. } => WhichRun::Start,
+        StepCommand::Run { .. } => WhichRun::WaitingOrNew,
+        _ => WhichRun::Continue,
+    };
+    let cx = match load_context(&spec.spec, Some(&spec.source_hash), which) {
         Ok(cx) => cx,
         Err(code) => return code,
     };
@@ -130,6 +144,12 @@ fn run(cli: StepCli) -> u8 {
             &std::env::var("CODER_SCHEDULE").unwrap_or_default(),
             jiff::Timestamp::now(),
         ),
+        StepCommand::Run { .. } => {
+            runner::process_supervision();
+            let result = runner::local::run_workflow(&cx, runner::local::interactive());
+            println!("{}", cx.run_dir.display());
+            result
+        }
     };
     match result {
         Ok(message) => {
@@ -148,9 +168,27 @@ fn run(cli: StepCli) -> u8 {
     }
 }
 
-/// Check the spec (its diagnostics and exit 1 on errors), verify its hash, and find the run.
-fn load(spec: &SpecRef, starting: bool) -> Result<Context, u8> {
-    let session = check_session(std::slice::from_ref(&spec.spec), &[])?;
+/// Which run a command works on.
+pub(crate) enum WhichRun {
+    /// A new one (locally), or CI's.
+    Start,
+    /// The one `begin` started.
+    Continue,
+    /// The workflow's latest local run if it waits for an approval, else a new one.
+    WaitingOrNew,
+    /// This run directory.
+    At(PathBuf),
+}
+
+/// Check the spec (its diagnostics and exit 1 on errors), verify its hash (when the caller
+/// has one: generated CI does), and find the run.
+pub(crate) fn load_context(
+    spec_path: &std::path::Path,
+    source_hash: Option<&str>,
+    which: WhichRun,
+) -> Result<Context, u8> {
+    let spec_path = spec_path.to_path_buf();
+    let session = check_session(std::slice::from_ref(&spec_path), &[])?;
     let reports = session.reports();
     if reports.iter().any(|r| r.errors() > 0) {
         eprint!(
@@ -159,24 +197,31 @@ fn load(spec: &SpecRef, starting: bool) -> Result<Context, u8> {
         );
         eprintln!(
             "error: `{}` has errors: fix them, run `coder compile` and commit",
-            spec.spec.display()
+            spec_path.display()
         );
         return Err(EXIT_FAILED);
     }
     let lowered = session.lowered();
     let Some(lowered) = lowered.into_iter().next() else {
-        eprintln!("error: `{}` is not a workflow spec", spec.spec.display());
+        eprintln!("error: `{}` is not a workflow spec", spec_path.display());
         return Err(EXIT_USAGE);
     };
-    if lowered.workflow.source_hash != spec.source_hash {
+    if let Some(expected) = source_hash.filter(|h| *h != lowered.workflow.source_hash) {
         eprintln!(
             "error: {} ({})",
-            runner::drift_message(&spec.source_hash, &lowered.workflow.source_hash),
+            runner::drift_message(expected, &lowered.workflow.source_hash),
             lowered.input.path.display()
         );
         return Err(EXIT_FAILED);
     }
-    let run_dir = runner::run_dir(&lowered.workflow.workflow_id, starting).map_err(|f| {
+    let workflow_id = &lowered.workflow.workflow_id;
+    let run_dir = match which {
+        WhichRun::Start => runner::run_dir(workflow_id, true),
+        WhichRun::Continue => runner::run_dir(workflow_id, false),
+        WhichRun::WaitingOrNew => runner::local::waiting_or_new_run_dir(workflow_id),
+        WhichRun::At(dir) => Ok(dir),
+    }
+    .map_err(|f| {
         eprintln!("error: {}", f.message);
         f.code
     })?;

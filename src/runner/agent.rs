@@ -31,6 +31,10 @@ pub struct AgentStep<'a> {
     pub role: Role,
     pub goal: &'a str,
     pub seconds_left: u64,
+    pub read_only: bool,
+    /// The run's credits left, and what a credit is worth in US dollars.
+    pub remaining_credits: f64,
+    pub credit_usd: f64,
 }
 
 /// The values placeholders and `CODER_*` variables take for a step.
@@ -41,8 +45,29 @@ struct Values {
 impl Values {
     fn new(cx: &Context, step: &AgentStep, prompt_file: &Path, output_file: &Path) -> Values {
         let path = |p: &Path| p.to_string_lossy().into_owned();
+        let remaining = step.remaining_credits.max(0.0);
         Values {
             pairs: vec![
+                (
+                    "remaining_credits",
+                    "CODER_BUDGET_REMAINING_CREDITS",
+                    format!("{remaining:.2}"),
+                ),
+                (
+                    "max_budget_usd",
+                    "CODER_BUDGET_REMAINING_USD",
+                    format!("{:.2}", remaining * step.credit_usd),
+                ),
+                (
+                    "usage_file",
+                    "CODER_USAGE_FILE",
+                    path(&usage_file(cx, step.step_id)),
+                ),
+                (
+                    "model",
+                    "CODER_AGENT_MODEL",
+                    cx.config.agent.model.clone().unwrap_or_default(),
+                ),
                 ("goal", "CODER_STEP_GOAL", step.goal.to_string()),
                 ("role", "CODER_STEP_ROLE", step.role.as_str().to_string()),
                 ("step_id", "CODER_STEP_ID", step.step_id.to_string()),
@@ -92,10 +117,23 @@ pub fn substitute<'v>(template: &str, lookup: impl Fn(&str) -> Option<&'v str>) 
     out
 }
 
-/// The agent's argument vector template: `$CODER_AGENT` (a command line, split like a shell
-/// would, for `coder run --agent` and tests), else config `[agent] command`.
+/// Where an agent may report its usage (`$CODER_USAGE_FILE`, see [`super::usage`]).
+pub fn usage_file(cx: &Context, step_id: &str) -> std::path::PathBuf {
+    cx.run_dir.join("usage").join(format!("{step_id}.jsonl"))
+}
+
+/// A command line given for this run (`coder run --agent`, `$CODER_AGENT`): it replaces the
+/// configured agent, preset or command.
+fn agent_override(cx: &Context) -> Option<String> {
+    cx.agent_override
+        .clone()
+        .or_else(|| super::non_empty_env("CODER_AGENT"))
+}
+
+/// The agent's argument vector template: `coder run --agent` or `$CODER_AGENT` (a command
+/// line, split like a shell would), else config `[agent] command`.
 fn command_template(cx: &Context) -> Result<Vec<String>, Failure> {
-    if let Some(line) = super::non_empty_env("CODER_AGENT") {
+    if let Some(line) = agent_override(cx) {
         return shlex::split(&line)
             .filter(|argv| !argv.is_empty())
             .ok_or_else(|| Failure::usage("CODER_AGENT is not a command line (check its quotes)"));
@@ -115,10 +153,29 @@ pub struct Prepared {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub prompt: String,
+    /// Whether the prompt goes to stdin.
+    pub prompt_on_stdin: bool,
+    /// How its stdout is read for usage and its verdict.
+    pub format: super::usage::OutputFormat,
 }
 
 pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
-    let template = command_template(cx)?;
+    let preset = match (agent_override(cx), cx.config.agent.preset) {
+        (None, Some(preset)) => {
+            if cx.config.agent.command.is_some() {
+                return Err(Failure::failed(format!(
+                    "`[agent]` sets both `preset` and `command` in `{}`: keep one",
+                    crate::workspace::config::CONFIG_FILE
+                )));
+            }
+            Some(preset)
+        }
+        _ => None,
+    };
+    let template = match preset {
+        Some(_) => Vec::new(),
+        None => command_template(cx)?,
+    };
     let prompt_file = cx
         .run_dir
         .join("prompts")
@@ -128,13 +185,34 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
         .join("outputs")
         .join(format!("{}.md", step.step_id));
     let values = Values::new(cx, step, &prompt_file, &output_file);
-    let mut argv = template
-        .iter()
-        .map(|arg| substitute(arg, |name| values.get(name)));
-    let program = argv
-        .next()
-        .ok_or_else(|| Failure::failed("the agent command is empty"))?;
-    let args: Vec<String> = argv.collect();
+    let agent_dir = cx.run_dir.join("agents").join(step.step_id);
+    let preset_launch = preset.map(|preset| {
+        super::presets::launch(
+            preset,
+            &super::presets::PresetRequest {
+                config: &cx.config.agent,
+                read_only: step.read_only,
+                charter: charter(step.role).trim_end(),
+                checkout: &cx.checkout,
+                prompt_file: &prompt_file,
+                agent_dir: &agent_dir,
+                remaining_usd: step.remaining_credits.max(0.0) * step.credit_usd,
+                blocked_paths: &cx.workflow.policies.blocked_paths,
+            },
+        )
+    });
+    let (program, args) = match &preset_launch {
+        Some(launch) => (launch.program.clone(), launch.args.clone()),
+        None => {
+            let mut argv = template
+                .iter()
+                .map(|arg| substitute(arg, |name| values.get(name)));
+            let program = argv
+                .next()
+                .ok_or_else(|| Failure::failed("the agent command is empty"))?;
+            (program, argv.collect())
+        }
+    };
 
     let policies = &cx.workflow.policies;
     let list = |paths: &[String]| {
@@ -159,7 +237,15 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
         other => values.get(other),
     });
     super::atomic_write(&prompt_file, prompt.as_bytes())?;
-    if let Some(dir) = output_file.parent() {
+    let usage_dir = usage_file(cx, step.step_id);
+    for dir in [
+        output_file.parent(),
+        usage_dir.parent(),
+        Some(agent_dir.as_path()),
+    ]
+    .into_iter()
+    .flatten()
+    {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
@@ -181,11 +267,55 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
             .iter()
             .filter_map(|name| Some((name.clone(), secret_value(name)?))),
     );
+    // The model credential: to agent steps only (and redacted, see `Context::new`).
+    if let Some(name) = credential_name(&cx.config.agent) {
+        match std::env::var(&name) {
+            Ok(value) if !value.is_empty() => env.push((name, value)),
+            _ if cx.config.agent.credential.is_some() => {
+                return Err(Failure::failed(format!(
+                    "the agent's credential `{name}` (config `[agent] credential`) is not set in coder-step's environment"
+                )));
+            }
+            _ => {}
+        }
+    }
+    env.extend(
+        cx.config
+            .agent
+            .pass_env
+            .iter()
+            .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?))),
+    );
+    let (prompt_on_stdin, format) = match preset_launch {
+        Some(launch) => {
+            for (path, text) in &launch.files {
+                super::atomic_write(path, text.as_bytes())?;
+            }
+            // The preset's variables (its private HOME) replace those passed through.
+            for (name, value) in launch.env {
+                env.retain(|(n, _)| *n != name);
+                env.push((name, value));
+            }
+            (launch.prompt_on_stdin, launch.format)
+        }
+        None => (true, super::usage::OutputFormat::Text),
+    };
     Ok(Prepared {
         program,
         args,
         env,
         prompt,
+        prompt_on_stdin,
+        format,
+    })
+}
+
+/// The variable holding the model key: `[agent] credential`, else the preset's usual one.
+pub fn credential_name(config: &crate::workspace::config::AgentConfig) -> Option<String> {
+    config.credential.clone().or_else(|| {
+        config
+            .preset
+            .map(|p| super::presets::default_credential(p).to_string())
     })
 }
 

@@ -90,6 +90,7 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
             log: None,
             changed_files: Vec::new(),
             message,
+            usage: None,
         });
     }
     if let Some(current) = run.current.as_mut() {

@@ -1,5 +1,6 @@
 //! The git the runner needs, run as a program in the checkout. Hooks are off (`core.hooksPath`
-//! points nowhere), so nothing in the repository runs when coder-step uses git.
+//! points nowhere) and so is the file-system monitor (`core.fsmonitor`, a command git would
+//! run on `add` and `status`), so nothing in the repository runs when coder-step uses git.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -8,7 +9,12 @@ use std::process::{Command, Stdio};
 pub fn command(checkout: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.current_dir(checkout)
-        .args(["-c", "core.hooksPath=/dev/null"])
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.fsmonitor=false",
+        ])
         .stdin(Stdio::null());
     cmd
 }

@@ -1,64 +1,25 @@
 //! `begin` and `finish`: a CI job's start (create or restore the run) and its end (patch,
 //! run.json, summary, log bundle).
 
-use serde::{Deserialize, Serialize};
-
+use super::ledger::Ledger;
+use super::paths::{self, PathPolicy};
 use super::record::{Artifacts, Base, Current, JobRecord, RunRecord, SCHEMA_VERSION, Status};
 use super::{Context, Failure, git, now};
 
 pub const PATCH_FILE: &str = "patch.diff";
-const LEDGER_FILE: &str = "ledger.json";
-
-/// The wall clock the run has spent, across jobs. Time between jobs (waiting for an approval,
-/// queued for a runner) does not count: only time from `begin` to `finish`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Ledger {
-    pub schema_version: u32,
-    pub wall_clock_limit_sec: i64,
-    /// Spent by the jobs that finished.
-    pub wall_clock_used_sec: i64,
-    /// When the job running now began.
-    pub job_started_at: Option<String>,
-}
-
-impl Ledger {
-    pub fn load(cx: &Context) -> Ledger {
-        std::fs::read_to_string(cx.run_dir.join(LEDGER_FILE))
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_else(|| Ledger {
-                schema_version: SCHEMA_VERSION,
-                wall_clock_limit_sec: limit(cx),
-                ..Ledger::default()
-            })
-    }
-
-    pub fn save(&self, cx: &Context) -> Result<(), String> {
-        let json = serde_json::to_string_pretty(self)
-            .map_err(|e| format!("cannot serialize the ledger: {e}"))?;
-        super::atomic_write(&cx.run_dir.join(LEDGER_FILE), json.as_bytes())
-    }
-
-    /// Seconds of wall clock the run has left now.
-    pub fn remaining_sec(&self) -> i64 {
-        let running = self
-            .job_started_at
-            .as_deref()
-            .map_or(0, |start| super::seconds_between(start, &now()).max(0));
-        self.wall_clock_limit_sec - self.wall_clock_used_sec - running
-    }
-}
-
-fn limit(cx: &Context) -> i64 {
-    cx.workflow
-        .policies
-        .max_wall_clock_sec
-        .unwrap_or(super::DEFAULT_WALL_CLOCK_SEC)
-}
+/// Where a withheld patch is kept (redacted) for people to see what was refused.
+const EVIDENCE_PATCH: &str = "evidence/patch.diff";
 
 /// `coder-step begin`: create the run in the first job; in a later one, restore the working
 /// tree from the base plus the previous jobs' patch. Records the job's start.
 pub fn begin(cx: &Context, job_id: &str) -> Result<String, Failure> {
+    begin_job(cx, job_id, false)
+}
+
+/// A job's start. `local`: the whole run works in this one checkout (`coder run`,
+/// `coder-step run`), which already holds the earlier jobs' changes, so nothing is restored,
+/// and the checkout is recorded so `coder approve` can resume the run there.
+pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Failure> {
     cx.find_job(job_id)?;
     let head = git::head_sha(&cx.checkout).map_err(Failure::failed)?;
     let mut message = String::new();
@@ -99,6 +60,13 @@ pub fn begin(cx: &Context, job_id: &str) -> Result<String, Failure> {
                 changed_files: Vec::new(),
                 violations: Vec::new(),
                 artifacts: Artifacts::default(),
+                credits: None,
+                checkout: local.then(|| {
+                    std::path::absolute(&cx.checkout)
+                        .unwrap_or_else(|_| cx.checkout.clone())
+                        .to_string_lossy()
+                        .into_owned()
+                }),
             }
         }
         Some(run) => {
@@ -116,7 +84,9 @@ pub fn begin(cx: &Context, job_id: &str) -> Result<String, Failure> {
             }
             let patch = cx.run_dir.join(PATCH_FILE);
             let has_patch = std::fs::metadata(&patch).is_ok_and(|m| m.len() > 0);
-            if has_patch {
+            if local {
+                message.push_str(&format!("continued run {}", run.run_id));
+            } else if has_patch {
                 git::apply(&cx.checkout, &patch).map_err(Failure::failed)?;
                 message.push_str(&format!(
                     "continued run {}: applied {} to the checkout",
@@ -171,27 +141,47 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
     run.changed_files =
         git::changed_files(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
     let leaked = cx.redactor.found_in(&patch);
-    if leaked.is_empty() {
-        super::atomic_write(&patch_path, &patch)?;
-        run.artifacts.patch = Some(PATCH_FILE.to_string());
-    } else {
-        // A patch holding a secret is never kept, let alone published.
-        let _ = std::fs::remove_file(&patch_path);
-        run.artifacts.patch = None;
-        let message = format!(
-            "the changes contain the value of secret {}: the patch is withheld",
-            leaked.join(", ")
-        );
-        if !run.violations.iter().any(|v| v.kind == "secret_in_patch") {
-            run.violations.push(super::record::Violation {
-                step_id: None,
-                kind: "secret_in_patch".to_string(),
-                message,
-            });
+    if !leaked.is_empty() && !run.violations.iter().any(|v| v.kind == "secret_in_patch") {
+        run.violations.push(super::record::Violation {
+            step_id: None,
+            kind: "secret_in_patch".to_string(),
+            message: format!(
+                "the changes contain the value of secret {}: the patch is withheld",
+                leaked.join(", ")
+            ),
+            paths: Vec::new(),
+            evidence: Some(EVIDENCE_PATCH.to_string()),
+        });
+    }
+    // The patch as a whole answers to the path policy too: command steps, earlier jobs.
+    let changes = paths::changes(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    let policy = PathPolicy::new(&cx.workflow.policies);
+    for found in paths::check(&cx.checkout, &policy, &changes) {
+        let known = run
+            .violations
+            .iter()
+            .any(|v| v.kind == found.kind && found.paths.iter().all(|p| v.paths.contains(p)));
+        if !known {
+            run.violations
+                .push(found.into_violation(None, Some(EVIDENCE_PATCH.to_string())));
         }
     }
+    // A run with any violation keeps its patch only as redacted evidence: never a patch.diff
+    // that a later job applies or publish pushes.
+    let withheld = !run.violations.is_empty();
+    if withheld {
+        let _ = std::fs::remove_file(&patch_path);
+        run.artifacts.patch = None;
+        super::atomic_write(
+            &cx.run_dir.join(EVIDENCE_PATCH),
+            &cx.redactor.redact_bytes(&patch),
+        )?;
+    } else {
+        super::atomic_write(&patch_path, &patch)?;
+        run.artifacts.patch = Some(PATCH_FILE.to_string());
+    }
 
-    let status = job_status(&run, job, !leaked.is_empty());
+    let status = job_status(&run, job, withheld);
     if let Some(record) = run.job_mut(job_id) {
         record.finished_at = Some(finished.clone());
         record.status = status;
@@ -209,6 +199,7 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
         ledger.wall_clock_used_sec += super::seconds_between(&start, &finished).max(0);
     }
     ledger.save(cx)?;
+    run.credits = Some(ledger.credits());
 
     run.artifacts.summary = Some(super::bundle::SUMMARY_FILE.to_string());
     run.artifacts.log_bundle = Some(super::bundle::BUNDLE_FILE.to_string());
@@ -238,8 +229,8 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
 /// A job's status from the steps coder-step recorded: the first that failed decides; a step
 /// it should have run and did not means the job stopped early. `CODER_JOB_STATUS` (GitHub's
 /// `job.status`, when the workflow passes it) catches a plain `run:` step that failed.
-fn job_status(run: &RunRecord, job: &crate::ir::Job, leaked: bool) -> Status {
-    if leaked {
+fn job_status(run: &RunRecord, job: &crate::ir::Job, withheld: bool) -> Status {
+    if withheld {
         return Status::Failed;
     }
     let mut status = Status::Succeeded;

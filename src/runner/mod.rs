@@ -14,6 +14,10 @@ mod gate;
 mod git;
 mod http;
 mod jobs;
+pub mod ledger;
+pub mod local;
+pub mod paths;
+mod presets;
 mod process;
 mod publish;
 pub mod record;
@@ -21,6 +25,7 @@ mod redact;
 mod schedule;
 mod step;
 pub mod test_report;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 
@@ -91,17 +96,24 @@ pub struct Context {
     pub run_dir: PathBuf,
     /// Secret values to keep out of every log and artifact.
     pub redactor: Redactor,
+    /// An agent command line for this run only (`coder run --agent`), replacing the
+    /// configured agent.
+    pub agent_override: Option<String>,
 }
 
 impl Context {
     pub fn new(workflow: Workflow, config: Config, checkout: PathBuf, run_dir: PathBuf) -> Self {
-        let redactor = Redactor::from_env(&workflow.policies.secrets);
+        // The agent's model key is a secret too.
+        let mut secrets = workflow.policies.secrets.clone();
+        secrets.extend(agent::credential_name(&config.agent));
+        let redactor = Redactor::from_env(&secrets);
         Context {
             workflow,
             config,
             checkout,
             run_dir,
             redactor,
+            agent_override: None,
         }
     }
 
@@ -181,12 +193,26 @@ pub fn run_dir(workflow_id: &str, starting: bool) -> Result<PathBuf, Failure> {
         atomic_write(&latest, id.as_bytes())?;
         return Ok(runs.join(id));
     }
-    match std::fs::read_to_string(&latest) {
-        Ok(id) => Ok(runs.join(id.trim())),
-        Err(_) => Err(Failure::usage(format!(
+    match latest_run_id(workflow_id) {
+        Some(id) => Ok(runs.join(id)),
+        None => Err(Failure::usage(format!(
             "no run of `{workflow_id}` to continue: `coder-step begin` starts one (or set CODER_RUN_DIR)"
         ))),
     }
+}
+
+/// The id of the last run `begin` started locally for `workflow_id`.
+pub fn latest_run_id(workflow_id: &str) -> Option<String> {
+    let latest = runs_dir().ok()?.join(format!("{workflow_id}.latest"));
+    std::fs::read_to_string(latest)
+        .ok()
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+}
+
+/// Where local runs live: `<state>/coder/runs`.
+pub fn runs_dir() -> Result<PathBuf, Failure> {
+    Ok(state_dir()?.join("coder").join("runs"))
 }
 
 fn state_dir() -> Result<PathBuf, Failure> {

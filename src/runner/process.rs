@@ -51,6 +51,16 @@ pub enum Ending {
     Signaled(i32),
     /// The deadline came first.
     TimedOut,
+    /// The watcher asked to stop it (the credits were spent).
+    Stopped,
+}
+
+/// Watches a running step: sees each line of its stdout (redacted) and may stop it, which
+/// follows the deadline's procedure (SIGINT, grace, SIGKILL of the group).
+pub trait Watch {
+    fn stdout_line(&mut self, line: &str);
+    /// Asked every tick (50 ms) while the step runs.
+    fn should_stop(&mut self) -> bool;
 }
 
 pub struct Outcome {
@@ -60,6 +70,14 @@ pub struct Outcome {
 }
 
 pub fn run(launch: Launch, redactor: &Redactor) -> Result<Outcome, String> {
+    run_watched(launch, redactor, None)
+}
+
+pub fn run_watched(
+    launch: Launch,
+    redactor: &Redactor,
+    mut watch: Option<&mut dyn Watch>,
+) -> Result<Outcome, String> {
     if let Some(dir) = launch.log.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -99,24 +117,49 @@ pub fn run(launch: Launch, redactor: &Redactor) -> Result<Outcome, String> {
         captured: String::new(),
     }));
     let (done_tx, done_rx) = mpsc::channel::<()>();
+    let (line_tx, line_rx) = mpsc::channel::<String>();
     let mut readers = 0;
     if let Some(out) = child.stdout.take() {
         readers += 1;
-        tee(out, Arc::clone(&sink), redactor.clone(), done_tx.clone());
+        let lines = watch.is_some().then(|| line_tx.clone());
+        tee(
+            out,
+            Arc::clone(&sink),
+            redactor.clone(),
+            done_tx.clone(),
+            lines,
+        );
     }
     if let Some(err) = child.stderr.take() {
         readers += 1;
-        tee(err, Arc::clone(&sink), redactor.clone(), done_tx.clone());
+        tee(
+            err,
+            Arc::clone(&sink),
+            redactor.clone(),
+            done_tx.clone(),
+            None,
+        );
     }
     drop(done_tx);
+    drop(line_tx);
+    let feed = |watch: &mut Option<&mut dyn Watch>| {
+        if let Some(watch) = watch.as_deref_mut() {
+            while let Ok(line) = line_rx.try_recv() {
+                watch.stdout_line(&line);
+            }
+        }
+    };
 
     let mut timed_out = false;
+    let mut stopped = false;
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| format!("cannot wait: {e}"))? {
             break status;
         }
-        if Instant::now() >= launch.deadline {
-            timed_out = true;
+        feed(&mut watch);
+        stopped = watch.as_deref_mut().is_some_and(|w| w.should_stop());
+        if stopped || Instant::now() >= launch.deadline {
+            timed_out = !stopped;
             // SIGINT first: agents such as Claude Code stop their tools and print a final
             // result on it; then the whole group gets SIGKILL.
             let _ = kill(pid, Signal::SIGINT);
@@ -144,10 +187,14 @@ pub fn run(launch: Launch, redactor: &Redactor) -> Result<Outcome, String> {
             break;
         }
     }
+    // Lines printed on the way out (Claude's final result after SIGINT) still count.
+    feed(&mut watch);
     let output = sink.lock().map(|s| s.captured.clone()).unwrap_or_default();
     use std::os::unix::process::ExitStatusExt;
     let ending = if timed_out {
         Ending::TimedOut
+    } else if stopped {
+        Ending::Stopped
     } else if let Some(code) = status.code() {
         Ending::Exited(code)
     } else {
@@ -161,12 +208,14 @@ struct Sink {
     captured: String,
 }
 
-/// Copy `pipe` line by line, redacted, to the log and our stdout.
+/// Copy `pipe` line by line, redacted, to the log and our stdout (and to `lines`, for a
+/// watcher).
 fn tee(
     pipe: impl Read + Send + 'static,
     sink: Arc<Mutex<Sink>>,
     redactor: Redactor,
     done: mpsc::Sender<()>,
+    lines: Option<mpsc::Sender<String>>,
 ) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
@@ -192,6 +241,10 @@ fn tee(
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(text.as_bytes());
             let _ = stdout.flush();
+            drop(stdout);
+            if let Some(lines) = &lines {
+                let _ = lines.send(text);
+            }
         }
         let _ = done.send(());
     });

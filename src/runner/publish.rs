@@ -16,6 +16,33 @@ use crate::ir::Action;
 
 const TOKEN_VAR: &str = "GH_TOKEN";
 
+/// The last line of defence: a patch that changes a path the policy refuses, or holds a
+/// secret's value, is never pushed, whatever the run record says.
+fn refuse_violating_patch(cx: &Context, patch_path: &std::path::Path) -> Result<(), Failure> {
+    let policy = super::paths::PathPolicy::new(&cx.workflow.policies);
+    let refused: Vec<String> = super::paths::patch_paths(&cx.checkout, patch_path)
+        .map_err(Failure::failed)?
+        .into_iter()
+        .filter_map(|path| policy.refusal(&path).map(|why| format!("{path} ({why})")))
+        .collect();
+    if !refused.is_empty() {
+        return Err(Failure::failed(format!(
+            "the run's patch changes paths the policy refuses: {}; nothing is published",
+            refused.join(", ")
+        )));
+    }
+    let bytes = std::fs::read(patch_path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", patch_path.display())))?;
+    let leaked = cx.redactor.found_in(&bytes);
+    if !leaked.is_empty() {
+        return Err(Failure::failed(format!(
+            "the run's patch contains the value of secret {}; nothing is published",
+            leaked.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 pub fn branch(workflow_id: &str) -> String {
     format!("coder/{workflow_id}")
 }
@@ -47,6 +74,7 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
     if !has_patch {
         return Ok("nothing to publish: the run changed no files".to_string());
     }
+    refuse_violating_patch(cx, &patch_path)?;
     let token = super::non_empty_env(TOKEN_VAR).ok_or_else(|| {
         Failure::failed(format!("{TOKEN_VAR} is not set: publishing needs a token"))
     })?;

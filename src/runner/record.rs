@@ -26,12 +26,26 @@
 //!   "approvals": [{"step_id", "approver", "approved_at", "comment" (or null),
 //!                  "source": "github-environment" | "local"}],
 //!   "changed_files": every file the run changed against the base, sorted,
-//!   "violations": [{"step_id" (or null), "kind": "read_only_changed" | "secret_in_patch",
-//!                   "message"}],
+//!   "violations": [{"step_id" (or null), "kind": "read_only_changed" | "secret_in_patch"
+//!                   | "blocked_path" | "outside_allowed_paths" | "symlink_outside_repository"
+//!                   | "submodule_added" | "agent_commit" | "git_metadata_changed",
+//!                   "message", "paths": the offending paths (commits for agent_commit),
+//!                   "evidence": run-dir-relative file or folder (redacted) or null}],
 //!   "artifacts": {"patch", "log_bundle", "summary": run-dir-relative paths or null,
-//!                 "deploy_url", "pr_url": URLs or null}
+//!                 "deploy_url", "pr_url": URLs or null},
+//!   "credits":  {"used", "limit": credits, "unit_usd": US dollars per credit,
+//!                "estimated": true when any part came from an agent's own cost or was
+//!                unpriced} or null before the first agent step,
+//!   "checkout": absolute path of the repository a local run (`coder run`, `coder-step run`)
+//!               works in, so `coder approve` can resume it; null in CI
 //! }
 //! ```
+//!
+//! An agent step's entry also has `"usage"`: `{"models": [{"model", "input_tokens",
+//! "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd" (as the agent
+//! reported it, or null)}], "credits", "estimated", "unpriced_models": [...]}` (null for other
+//! steps). Fields added after version 1 first shipped (`paths`, `evidence`, `credits`,
+//! `checkout`, `usage`) may be missing from older records; readers take them as empty.
 //!
 //! A step that appears twice (a retried job) keeps both entries; the last one counts.
 //! Every write replaces the file atomically, so a runner killed at any point leaves a readable
@@ -62,6 +76,19 @@ pub struct RunRecord {
     pub changed_files: Vec<String>,
     pub violations: Vec<Violation>,
     pub artifacts: Artifacts,
+    #[serde(default)]
+    pub credits: Option<Credits>,
+    #[serde(default)]
+    pub checkout: Option<String>,
+}
+
+/// The run's credits, as the ledger has them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Credits {
+    pub used: f64,
+    pub limit: f64,
+    pub unit_usd: f64,
+    pub estimated: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -131,6 +158,8 @@ pub struct StepRecord {
     #[serde(default)]
     pub changed_files: Vec<String>,
     pub message: Option<String>,
+    #[serde(default)]
+    pub usage: Option<super::usage::StepUsage>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -147,6 +176,10 @@ pub struct Violation {
     pub step_id: Option<String>,
     pub kind: String,
     pub message: String,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub evidence: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

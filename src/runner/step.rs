@@ -3,9 +3,11 @@
 use std::time::{Duration, Instant};
 
 use super::agent::{self, AgentStep};
-use super::jobs::Ledger;
-use super::process::{self, Ending, Launch};
-use super::record::{Current, RunRecord, Status, StepRecord, Violation};
+use super::ledger::{Ledger, round};
+use super::paths::{self, Found, GitMetadata, PathPolicy};
+use super::process::{self, Ending, Launch, Watch};
+use super::record::{Current, RunRecord, Status, StepRecord};
+use super::usage::{ModelUsage, OutputParser, Pricing, StepUsage, UsageFile, Verdict, merge};
 use super::{Context, Failure, deploy, git, now};
 use crate::ir::Action;
 
@@ -44,6 +46,7 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
         log: Some(log.clone()),
         changed_files: Vec::new(),
         message: None,
+        usage: None,
     });
     run.status = Status::Running;
     run.current = Some(Current {
@@ -52,12 +55,27 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
     });
     run.save(&cx.run_dir)?;
 
-    let remaining = Ledger::load(cx).remaining_sec();
+    let mut ledger = Ledger::load(cx);
+    run.credits = Some(ledger.credits());
+    let remaining = ledger.remaining_sec();
     if remaining <= 0 {
         let ended = Ended {
             status: Status::BudgetExceeded,
             exit_code: None,
             message: Some("the run's wall-clock budget is spent".to_string()),
+        };
+        return record(cx, &mut run, step_id, ended, Vec::new());
+    }
+    let is_agent = matches!(step.action, Action::Agent { .. });
+    if is_agent && ledger.remaining_credits() <= 0.0 {
+        let ended = Ended {
+            status: Status::BudgetExceeded,
+            exit_code: None,
+            message: Some(format!(
+                "the run's credits are spent ({} of {})",
+                round(ledger.credits_used),
+                ledger.credit_limit()
+            )),
         };
         return record(cx, &mut run, step_id, ended, Vec::new());
     }
@@ -69,6 +87,12 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
     );
     let scratch = cx.run_dir.join("tmp");
     let before = git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed)?;
+    // What the agent may not touch beside the tree: HEAD, `.git/config`, hooks.
+    let metadata = if is_agent {
+        Some(GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?)
+    } else {
+        None
+    };
     let launch = |program: String, args: Vec<String>, env, stdin| Launch {
         program,
         args,
@@ -103,6 +127,9 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
                     role: *role,
                     goal,
                     seconds_left: remaining.unsigned_abs(),
+                    read_only: *reads_only,
+                    remaining_credits: ledger.remaining_credits(),
+                    credit_usd: ledger.credit_usd(),
                 },
             );
             match prepared {
@@ -112,16 +139,37 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
                     message: Some(failure.message),
                 },
                 Ok(prepared) => {
-                    let outcome = process::run(
-                        launch(
-                            prepared.program,
-                            prepared.args,
-                            Some(prepared.env),
-                            Some(prepared.prompt.into_bytes()),
-                        ),
+                    let model = cx.config.agent.model.as_deref();
+                    let mut meter = Meter {
+                        parser: OutputParser::new(prepared.format, model),
+                        file: UsageFile::new(agent::usage_file(cx, step_id), model),
+                        pricing: Pricing::from_config(&cx.config),
+                        remaining: ledger.remaining_credits(),
+                        next_poll: Instant::now(),
+                    };
+                    let stdin = prepared
+                        .prompt_on_stdin
+                        .then(|| prepared.prompt.into_bytes());
+                    let outcome = process::run_watched(
+                        launch(prepared.program, prepared.args, Some(prepared.env), stdin),
                         &cx.redactor,
+                        Some(&mut meter),
                     )?;
-                    ended_by(&outcome.ending, "the agent")
+                    let exit_code = match outcome.ending {
+                        Ending::Exited(code) => Some(code),
+                        _ => None,
+                    };
+                    meter.parser.end(exit_code);
+                    meter.file.finish();
+                    let usage = meter.priced();
+                    ledger.charge(step_id, &usage);
+                    ledger.save(cx)?;
+                    run.credits = Some(ledger.credits());
+                    let ended = agent_ended(&outcome.ending, &meter, &usage, &ledger);
+                    if let Some(record) = run.step_mut(step_id) {
+                        record.usage = Some(usage);
+                    }
+                    ended
                 }
             }
         }
@@ -161,32 +209,166 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
         Action::Approve { .. } => unreachable_approve(),
     };
 
+    let evidence_rel = format!("evidence/{step_id}");
+    let evidence = cx.run_dir.join(&evidence_rel);
+    // First put back what the agent did to `.git/config` and hooks, before any git of ours
+    // reads them.
+    let mut found: Vec<Found> = match &metadata {
+        Some(metadata) => metadata
+            .check_and_restore(&cx.checkout, &evidence, &cx.redactor)
+            .map_err(Failure::failed)?,
+        None => Vec::new(),
+    };
     let after = git::worktree_tree(&cx.checkout, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let after = after.map_err(Failure::failed)?;
     let changed = git::changed_files(&cx.checkout, &before, &after).map_err(Failure::failed)?;
     run.changed_files =
         git::changed_files(&cx.checkout, &run.base.sha, &after).map_err(Failure::failed)?;
-    let ended = if read_only && !changed.is_empty() && !ended.status.is_failure() {
-        let message = format!(
-            "a read-only role changed {} file(s): {}",
-            changed.len(),
-            changed.join(", ")
-        );
-        run.violations.push(Violation {
-            step_id: Some(step_id.to_string()),
-            kind: "read_only_changed".to_string(),
-            message: message.clone(),
+    if is_agent {
+        let changes = paths::changes(&cx.checkout, &before, &after).map_err(Failure::failed)?;
+        found.extend(paths::check(
+            &cx.checkout,
+            &PathPolicy::new(&cx.workflow.policies),
+            &changes,
+        ));
+    }
+    if read_only && !changed.is_empty() {
+        found.push(Found {
+            kind: "read_only_changed",
+            message: format!(
+                "a read-only role changed {} file(s): {}",
+                changed.len(),
+                changed.join(", ")
+            ),
+            paths: changed.clone(),
         });
-        Ended {
-            status: Status::Failed,
-            exit_code: ended.exit_code,
-            message: Some(message),
-        }
-    } else {
+    }
+    let ended = if found.is_empty() {
         ended
+    } else {
+        // The evidence: the step's whole diff, redacted, beside what was restored.
+        let diff = git::patch(&cx.checkout, &before, &after).map_err(Failure::failed)?;
+        super::atomic_write(
+            &evidence.join("changes.diff"),
+            &cx.redactor.redact_bytes(&diff),
+        )?;
+        let message = found
+            .iter()
+            .map(|f| f.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        for f in found {
+            run.violations
+                .push(f.into_violation(Some(step_id), Some(format!("{evidence_rel}/"))));
+        }
+        Ended {
+            status: if ended.status.is_failure() {
+                ended.status
+            } else {
+                Status::Failed
+            },
+            exit_code: ended.exit_code,
+            message: Some(match ended.message {
+                Some(first) if ended.status.is_failure() => format!("{first}; {message}"),
+                _ => format!("policy violation: {message}"),
+            }),
+        }
     };
     record(cx, &mut run, step_id, ended, changed)
+}
+
+/// Live metering of an agent: its stdout parsed in its format, the usage file polled, and a
+/// stop once the run's credits are spent.
+struct Meter {
+    parser: OutputParser,
+    file: UsageFile,
+    pricing: Pricing,
+    /// The credits the run had left when the step began.
+    remaining: f64,
+    next_poll: Instant,
+}
+
+impl Meter {
+    fn usage(&self) -> Vec<ModelUsage> {
+        let mut all = self.parser.parsed.usage().to_vec();
+        for usage in &self.file.usage {
+            merge(&mut all, usage);
+        }
+        all
+    }
+
+    fn priced(&self) -> StepUsage {
+        let mut usage = self.pricing.price_usage(&self.usage());
+        usage.credits = round(usage.credits);
+        usage
+    }
+}
+
+impl Watch for Meter {
+    fn stdout_line(&mut self, line: &str) {
+        self.parser.line(line);
+    }
+
+    fn should_stop(&mut self) -> bool {
+        if Instant::now() >= self.next_poll {
+            self.file.poll();
+            self.next_poll = Instant::now() + Duration::from_millis(200);
+        }
+        self.pricing.price_usage(&self.usage()).credits > self.remaining
+    }
+}
+
+/// An agent's ending, from what coder-step saw first (stop, deadline, exit) and what the
+/// agent said second (its verdict): an agent that exits 0 but reports an error failed.
+fn agent_ended(ending: &Ending, meter: &Meter, usage: &StepUsage, ledger: &Ledger) -> Ended {
+    let spent = || {
+        format!(
+            "the agent spent {} credits; the run has used {} of {}",
+            usage.credits,
+            round(ledger.credits_used),
+            ledger.credit_limit()
+        )
+    };
+    let verdict = meter.parser.parsed.verdict.clone();
+    let mut ended = match (ending, verdict) {
+        (Ending::Stopped, _) | (Ending::Exited(_), Some(Verdict::BudgetExceeded)) => Ended {
+            status: Status::BudgetExceeded,
+            exit_code: None,
+            message: Some(format!("{}: the agent was stopped", spent())),
+        },
+        (Ending::Exited(0), Some(Verdict::AgentError(message))) => Ended {
+            status: Status::Failed,
+            exit_code: Some(0),
+            message: Some(format!("the agent reported an error: {message}")),
+        },
+        (Ending::Exited(code), Some(Verdict::MaxTurns)) => Ended {
+            status: Status::Failed,
+            exit_code: Some(*code),
+            message: Some("the agent stopped at its turn limit".to_string()),
+        },
+        (Ending::Exited(code), Some(Verdict::AgentError(message))) => Ended {
+            status: Status::Failed,
+            exit_code: Some(*code),
+            message: Some(format!("the agent exited with code {code}: {message}")),
+        },
+        (ending, _) => ended_by(ending, "the agent"),
+    };
+    // Caps are checked after each call, so an agent can overshoot: the run is over budget.
+    if !ended.status.is_failure() && ledger.remaining_credits() < 0.0 {
+        ended = Ended {
+            status: Status::BudgetExceeded,
+            exit_code: ended.exit_code,
+            message: Some(spent()),
+        };
+    }
+    if ended.status == Status::Succeeded && meter.file.rejected > 0 {
+        ended.message = Some(format!(
+            "{} line(s) of the usage file were not usage JSON",
+            meter.file.rejected
+        ));
+    }
+    ended
 }
 
 /// Approve steps return before any work; this arm is never reached.
@@ -214,6 +396,11 @@ fn ended_by(ending: &Ending, what: &str) -> Ended {
             status: Status::Failed,
             exit_code: None,
             message: Some(format!("{what} was killed by signal {signal}")),
+        },
+        Ending::Stopped => Ended {
+            status: Status::BudgetExceeded,
+            exit_code: None,
+            message: Some(format!("{what} was stopped: the run's credits are spent")),
         },
         Ending::TimedOut => Ended {
             status: Status::TimedOut,

@@ -21,6 +21,9 @@ pub struct Config {
     /// The agent that agent steps run.
     #[serde(default)]
     pub agent: AgentConfig,
+    /// Credits: the unit and the cap a run gets when its spec sets none.
+    #[serde(default)]
+    pub budget: BudgetConfig,
     /// The GitHub Actions runner host.
     #[serde(default)]
     pub github: GithubConfig,
@@ -58,6 +61,68 @@ pub struct AgentConfig {
     /// Argument vector of the generic command adapter; `{goal}`, `{role}`, `{prompt_file}` …
     /// are substituted per argument, never through a shell.
     pub command: Option<Vec<String>>,
+    /// A real agent CLI driven with its own headless flags instead of `command`.
+    pub preset: Option<AgentPreset>,
+    /// The preset's executable (default: `claude`, `codex`, `aider` or `gemini` on the `PATH`).
+    pub program: Option<String>,
+    /// The model the preset asks for (`--model`); also the price-table key for usage a CLI
+    /// reports without a model name.
+    pub model: Option<String>,
+    /// The name of the environment variable holding the model key (default per preset, e.g.
+    /// `ANTHROPIC_API_KEY`). It reaches agent steps only, and is redacted everywhere.
+    pub credential: Option<String>,
+    /// Names of other variables the agent gets from coder-step's environment (base URLs,
+    /// proxies); not secrets, not redacted.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+    /// The preset's turn cap (`--max-turns` for Claude Code).
+    pub max_turns: Option<u32>,
+    /// US dollars per million tokens, per model (`"*"`: any other model).
+    #[serde(default)]
+    pub prices: IndexMap<String, ModelPrice>,
+}
+
+/// The agent CLIs coder drives with their own flags and output formats.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentPreset {
+    Claude,
+    Codex,
+    Aider,
+    Gemini,
+}
+
+impl AgentPreset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentPreset::Claude => "claude",
+            AgentPreset::Codex => "codex",
+            AgentPreset::Aider => "aider",
+            AgentPreset::Gemini => "gemini",
+        }
+    }
+}
+
+/// `[agent.prices."<model>"]`: US dollars per million tokens.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModelPrice {
+    pub input: f64,
+    pub output: f64,
+    /// Cached input read; default the input price.
+    pub cache_read: Option<f64>,
+    /// Cache writes; default the input price.
+    pub cache_write: Option<f64>,
+}
+
+/// `[budget]`: what a credit is worth and the cap a run gets when its spec sets none.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BudgetConfig {
+    /// US dollars per credit; default 0.01 (one credit = one US cent).
+    pub credit_usd: Option<f64>,
+    /// The credit cap of a run whose spec sets no `max_credits`.
+    pub default_max_credits: Option<f64>,
 }
 
 /// `[github]`: the runner host generated workflows use.

@@ -380,7 +380,22 @@ fn cargo_coder_is_the_same_cli_through_cargo() {
 
 #[test]
 fn help_texts_are_stable() {
-    let cases: [(&str, &str, &[&str]); 5] = [
+    let cases: [(&str, &str, &[&str]); 8] = [
+        (
+            "help_coder_run",
+            env!("CARGO_BIN_EXE_coder"),
+            &["run", "--help"],
+        ),
+        (
+            "help_coder_approve",
+            env!("CARGO_BIN_EXE_coder"),
+            &["approve", "--help"],
+        ),
+        (
+            "help_coder_runs",
+            env!("CARGO_BIN_EXE_coder"),
+            &["runs", "--help"],
+        ),
         ("help_coder", env!("CARGO_BIN_EXE_coder"), &["--help"]),
         (
             "help_coder_check",

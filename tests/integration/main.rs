@@ -2,6 +2,7 @@
 //! property tests.
 
 mod act;
+mod claude_e2e;
 mod cli;
 mod compile;
 mod fixtures;
@@ -9,6 +10,7 @@ mod github;
 mod gitlab;
 mod ir;
 mod props;
+mod runner;
 mod schema;
 mod step;
 mod systemd;

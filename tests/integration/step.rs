@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::{root, snapshot_settings};
 
-const SPEC: &str = ".coder/workflows/wf.yml";
-const SECRET: &str = "hunter2-very-secret";
+pub(crate) const SPEC: &str = ".coder/workflows/wf.yml";
+pub(crate) const SECRET: &str = "hunter2-very-secret";
 
-fn agent(name: &str) -> String {
+pub(crate) fn agent(name: &str) -> String {
     root()
         .join("tests/fixtures/agents")
         .join(name)
@@ -22,7 +22,7 @@ fn agent(name: &str) -> String {
         .into_owned()
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "t")
@@ -41,17 +41,23 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A committed git repository holding the spec (and config), and a run directory.
-struct Fixture {
-    repo: tempfile::TempDir,
-    run: tempfile::TempDir,
-    hash: String,
+pub(crate) struct Fixture {
+    pub(crate) repo: tempfile::TempDir,
+    pub(crate) run: tempfile::TempDir,
+    pub(crate) hash: String,
 }
 
 impl Fixture {
-    fn new(spec: &str, config: Option<&str>) -> Fixture {
+    pub(crate) fn new(spec: &str, config: Option<&str>) -> Fixture {
+        Fixture::with_files(spec, config, &[])
+    }
+
+    /// A fixture whose first commit also holds `extra` files.
+    pub(crate) fn with_files(spec: &str, config: Option<&str>, extra: &[(&str, &str)]) -> Fixture {
         let repo = tempfile::tempdir().expect("tempdir");
         git(repo.path(), &["init", "-q", "-b", "main"]);
         let mut files = vec![(SPEC, spec), ("README.md", "hello\n")];
+        files.extend_from_slice(extra);
         if let Some(config) = config {
             files.push((".coder/config.toml", config));
         }
@@ -69,12 +75,12 @@ impl Fixture {
         }
     }
 
-    fn run_dir(&self) -> &Path {
+    pub(crate) fn run_dir(&self) -> &Path {
         self.run.path()
     }
 
     /// `coder-step SUBCOMMAND --spec … --source-hash … EXTRA…` in `checkout`, outside CI.
-    fn command_in(&self, checkout: &Path, subcommand: &str, extra: &[&str]) -> Command {
+    pub(crate) fn command_in(&self, checkout: &Path, subcommand: &str, extra: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder-step"));
         cmd.current_dir(checkout);
         for var in [
@@ -93,6 +99,8 @@ impl Fixture {
             "GITLAB_CI",
             "CI_JOB_MANUAL",
             "GITLAB_USER_LOGIN",
+            "CODER_RUN_DIR",
+            "XDG_STATE_HOME",
         ] {
             cmd.env_remove(var);
         }
@@ -106,21 +114,21 @@ impl Fixture {
         cmd
     }
 
-    fn command(&self, subcommand: &str, extra: &[&str]) -> Command {
+    pub(crate) fn command(&self, subcommand: &str, extra: &[&str]) -> Command {
         self.command_in(self.repo.path(), subcommand, extra)
     }
 
-    fn run_json(&self) -> serde_json::Value {
+    pub(crate) fn run_json(&self) -> serde_json::Value {
         let text = std::fs::read_to_string(self.run_dir().join("run.json")).expect("run.json");
         serde_json::from_str(&text).expect("run.json is JSON")
     }
 
-    fn read(&self, name: &str) -> String {
+    pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.run_dir().join(name)).unwrap_or_default()
     }
 }
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
+pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("coder-step runs");
     (
         out.status.code().expect("exit code"),
@@ -138,7 +146,9 @@ fn agent_spec(role: &str, seconds: u32) -> String {
 #[test]
 fn help_texts_are_the_contract() {
     let mut names = vec![("step_help".to_string(), vec!["--help"])];
-    for sub in ["begin", "gate", "step", "finish", "publish", "tz-gate"] {
+    for sub in [
+        "begin", "gate", "step", "finish", "publish", "run", "tz-gate",
+    ] {
         names.push((
             format!("step_help_{}", sub.replace('-', "_")),
             vec![sub, "--help"],
@@ -263,7 +273,7 @@ fn an_agent_step_runs_records_and_leaves_a_patch() {
     assert!(git(f.repo.path(), &["status", "--porcelain"]).contains("?? agent-output.txt"));
 }
 
-fn alive(pid: &str) -> bool {
+pub(crate) fn alive(pid: &str) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
     // A zombie is dead; only its parent has not read its status yet.
     stat.is_ok_and(|s| {

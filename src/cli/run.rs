@@ -1,0 +1,194 @@
+//! `coder run`, `coder approve` and `coder runs`: workflows run on this machine through the
+//! same runner and policies as in CI.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::check::{check_session, render_problems};
+use super::step::{WhichRun, load_context};
+use super::{ColorChoice, EXIT_FAILED, EXIT_OK, Stream, usage_error};
+use crate::runner::{self, Failure, local};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow id (a spec in `.coder/workflows/`).
+    workflow: String,
+    /// Run agent steps with this command line instead of the configured agent (the generic
+    /// command adapter: `{goal}`, `{role}`, `{prompt_file}` … substituted per argument).
+    #[arg(long, value_name = "'PROGRAM ARGS…'")]
+    agent: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The run: its id (`coder runs` lists them) or its directory.
+    run: String,
+    /// The step waiting for approval.
+    step: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// How many runs to list, newest first.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+}
+
+pub const RUN_AFTER_HELP: &str = "\
+Exit codes: 0 the run succeeded; 1 a step failed (policy, budget, test, deploy); 2 usage or \
+internal error; 3 waiting for approval (`coder approve RUN STEP` records one and continues).
+The run directory (printed on the last line) is under $XDG_STATE_HOME/coder/runs \
+(~/.local/state/coder/runs), or $CODER_RUN_DIR.";
+
+/// `coder run WORKFLOW`.
+pub fn run(args: RunArgs) -> u8 {
+    let spec = match find_spec(&args.workflow) {
+        Ok(spec) => spec,
+        Err(code) => return code,
+    };
+    let mut cx = match load_context(&spec, None, WhichRun::Start) {
+        Ok(cx) => cx,
+        Err(code) => return code,
+    };
+    cx.agent_override = args.agent;
+    runner::process_supervision();
+    let result = local::run_workflow(&cx, local::interactive());
+    report(result, &cx.run_dir)
+}
+
+/// The outcome, then the run directory on the last line of stdout.
+fn report(result: Result<String, Failure>, run_dir: &std::path::Path) -> u8 {
+    let code = match result {
+        Ok(message) => {
+            eprintln!("coder: {message}");
+            EXIT_OK
+        }
+        Err(Failure { code, message }) => {
+            let prefix = if code == runner::EXIT_WAITING {
+                "coder"
+            } else {
+                "error"
+            };
+            eprintln!("{prefix}: {message}");
+            code
+        }
+    };
+    println!("{}", run_dir.display());
+    code
+}
+
+/// The spec of `workflow_id` among the repository's specs.
+fn find_spec(workflow_id: &str) -> Result<PathBuf, u8> {
+    let session = check_session(&[], &[])?;
+    let lowered = session.lowered();
+    if let Some(found) = lowered
+        .iter()
+        .find(|l| l.workflow.workflow_id == workflow_id)
+    {
+        return Ok(found.input.path.clone());
+    }
+    let reports = session.reports();
+    if reports.iter().any(|r| r.errors() > 0) {
+        eprint!(
+            "{}",
+            render_problems(&reports, ColorChoice::Auto, Stream::Stderr)
+        );
+        eprintln!("error: no valid workflow `{workflow_id}`: the specs above have errors");
+        return Err(EXIT_FAILED);
+    }
+    let known: Vec<&str> = lowered
+        .iter()
+        .map(|l| l.workflow.workflow_id.as_str())
+        .collect();
+    Err(usage_error(&format!(
+        "no workflow `{workflow_id}` in .coder/workflows/; the workflows are: {}",
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
+    )))
+}
+
+/// `coder approve RUN STEP`.
+pub fn approve(args: ApproveArgs) -> u8 {
+    let approved = match local::approve(&args.run, &args.step) {
+        Ok(approved) => approved,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            return failure.code;
+        }
+    };
+    eprintln!(
+        "coder: step `{}` of run {} approved by {}",
+        args.step, approved.run.run_id, approved.approver
+    );
+    // A local run knows its checkout: continue it there. A CI or systemd run continues
+    // when its runner runs again.
+    let Some(checkout) = approved.run.checkout.clone() else {
+        eprintln!(
+            "coder: continue the run with `coder-step run --spec {} --source-hash {}` (CODER_RUN_DIR={})",
+            approved.run.spec,
+            approved.run.source_hash,
+            approved.run_dir.display()
+        );
+        return EXIT_OK;
+    };
+    let checkout = PathBuf::from(checkout);
+    if let Err(e) = std::env::set_current_dir(&checkout) {
+        return usage_error(&format!("cannot enter {}: {e}", checkout.display()));
+    }
+    let cx = match load_context(
+        &checkout.join(&approved.run.spec),
+        Some(&approved.run.source_hash),
+        WhichRun::At(approved.run_dir.clone()),
+    ) {
+        Ok(cx) => cx,
+        Err(code) => return code,
+    };
+    runner::process_supervision();
+    let result = local::run_workflow(&cx, local::interactive());
+    report(result, &cx.run_dir)
+}
+
+/// `coder runs`.
+pub fn runs(args: RunsArgs) -> u8 {
+    let runs = match local::list_runs() {
+        Ok(runs) => runs,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            return failure.code;
+        }
+    };
+    if runs.is_empty() {
+        return super::print("no runs yet: `coder run WORKFLOW` starts one\n");
+    }
+    let mut out = format!(
+        "{:<44} {:<20} {:<22} {:>10} {:>9}\n",
+        "RUN", "WORKFLOW", "STATUS", "CREDITS", "DURATION"
+    );
+    for run in runs.iter().take(args.limit) {
+        let credits = run
+            .credits
+            .map(|c| format!("{c:.2}"))
+            .unwrap_or_else(|| "-".to_string());
+        out.push_str(&format!(
+            "{:<44} {:<20} {:<22} {:>10} {:>9}\n",
+            run.run_id,
+            run.workflow_id,
+            run.status,
+            credits,
+            duration(run.seconds)
+        ));
+    }
+    super::print(&out)
+}
+
+fn duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
