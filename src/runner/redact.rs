@@ -10,14 +10,14 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    /// The values of `names` (and of the tokens coder-step holds) present in this process's
-    /// environment.
+    /// The values of `names` (and of the tokens coder-step holds) this process can read: from
+    /// its environment, or from systemd's credentials.
     pub fn from_env(names: &[String]) -> Redactor {
         let pairs = names
             .iter()
             .map(String::as_str)
             .chain(ALWAYS_REDACTED)
-            .filter_map(|name| Some((name.to_string(), super::non_empty_env(name)?)));
+            .filter_map(|name| Some((name.to_string(), super::agent::secret_value(name)?)));
         Redactor::new(pairs)
     }
 

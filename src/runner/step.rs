@@ -184,7 +184,17 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
                 message: Some(failure.message),
             },
             Ok((command, url_file)) => {
-                let outcome = process::run(shell(&command), &cx.redactor)?;
+                // The deploy command may read the workflow's secrets; on a systemd host they
+                // are credentials, not environment variables, until here.
+                let env: Vec<(String, String)> =
+                    std::env::vars()
+                        .chain(cx.workflow.policies.secrets.iter().filter_map(|name| {
+                            Some((name.clone(), super::agent::secret_value(name)?))
+                        }))
+                        .collect();
+                let mut deploy = shell(&command);
+                deploy.env = Some(env);
+                let outcome = process::run(deploy, &cx.redactor)?;
                 let mut ended = ended_by(&outcome.ending, "the deploy command");
                 if ended.status == Status::Succeeded {
                     match deploy::find_url(&cx.checkout, url_file.as_deref(), &outcome.output) {

@@ -736,3 +736,43 @@ fn a_pull_request_run_comments_its_review() {
         "https://github.example/octo/widgets/pull/5#issuecomment-1"
     );
 }
+
+/// On a systemd host the workflow's secrets are credentials (`LoadCredential=`): a deploy step
+/// reads them as environment variables, and every log has their values redacted.
+#[test]
+fn systemd_credentials_reach_deploys_and_are_redacted() {
+    let spec = "name: Deploy\npolicies:\n  secrets: [DEPLOY_TOKEN]\nsteps:\n  - type: deploy\n    target: preview\n";
+    let fixture = Fixture::new(
+        spec,
+        Some(
+            "[deploy.preview]\ncommand = \"echo token=$DEPLOY_TOKEN; echo https://preview.example/c\"\n",
+        ),
+    );
+    let credentials = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        credentials.path().join("DEPLOY_TOKEN"),
+        "s3cr3t-credential\n",
+    )
+    .expect("write");
+    let with_credentials = |cmd: &mut Command| {
+        cmd.env("CREDENTIALS_DIRECTORY", credentials.path())
+            .env_remove("DEPLOY_TOKEN");
+    };
+    let mut begin = fixture.command("begin", &["--job", "wf-1"]);
+    with_credentials(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = fixture.command("step", &["--step", "s1"]);
+    with_credentials(&mut step);
+    let (code, stdout, stderr) = run(&mut step);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("token=***"),
+        "the deploy read the credential, redacted: {stdout}"
+    );
+    assert!(!stdout.contains("s3cr3t-credential"), "{stdout}");
+    let log = fixture.read("logs/s1.log");
+    assert!(
+        log.contains("token=***") && !log.contains("s3cr3t"),
+        "{log}"
+    );
+}
