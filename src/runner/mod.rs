@@ -285,7 +285,9 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> Result<(), String> {
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(contents)?;
-        file.sync_all()?;
+        // No fsync: the rename alone keeps a killed runner from leaving half a file, which is
+        // what the run record must survive; a machine that loses power loses the CI job (and
+        // its run directory) anyway, and a sync per write cost more than the rest of a step.
         std::fs::rename(&temp, path)
     })();
     if result.is_err() {

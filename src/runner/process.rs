@@ -152,6 +152,8 @@ pub fn run_watched(
 
     let mut timed_out = false;
     let mut stopped = false;
+    // Poll quickly at first, so a short command costs milliseconds, then every 50 ms.
+    let mut pause = Duration::from_millis(1);
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| format!("cannot wait: {e}"))? {
             break status;
@@ -173,7 +175,8 @@ pub fn run_watched(
             let _ = killpg(pid, Signal::SIGKILL);
             break child.wait().map_err(|e| format!("cannot wait: {e}"))?;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
     };
     // Whatever the step left running (its group, orphans from other sessions) ends with it.
     let _ = killpg(pid, Signal::SIGKILL);

@@ -86,7 +86,13 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
             .unwrap_or(DEFAULT_GRACE_SEC),
     );
     let scratch = cx.run_dir.join("tmp");
-    let before = git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed)?;
+    // The tree before an agent step, for its path policy. Command and deploy steps are the
+    // spec author's own; `finish` counts their changes into the run's patch.
+    let before = if is_agent {
+        Some(git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed)?)
+    } else {
+        None
+    };
     // What the agent may not touch beside the tree: HEAD, `.git/config`, hooks.
     let metadata = if is_agent {
         Some(GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?)
@@ -229,20 +235,21 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
             .map_err(Failure::failed)?,
         None => Vec::new(),
     };
+    let Some(before) = before else {
+        return record(cx, &mut run, step_id, ended, Vec::new());
+    };
     let after = git::worktree_tree(&cx.checkout, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let after = after.map_err(Failure::failed)?;
     let changed = git::changed_files(&cx.checkout, &before, &after).map_err(Failure::failed)?;
     run.changed_files =
         git::changed_files(&cx.checkout, &run.base.sha, &after).map_err(Failure::failed)?;
-    if is_agent {
-        let changes = paths::changes(&cx.checkout, &before, &after).map_err(Failure::failed)?;
-        found.extend(paths::check(
-            &cx.checkout,
-            &PathPolicy::new(&cx.workflow.policies),
-            &changes,
-        ));
-    }
+    let changes = paths::changes(&cx.checkout, &before, &after).map_err(Failure::failed)?;
+    found.extend(paths::check(
+        &cx.checkout,
+        &PathPolicy::new(&cx.workflow.policies),
+        &changes,
+    ));
     if read_only && !changed.is_empty() {
         found.push(Found {
             kind: "read_only_changed",

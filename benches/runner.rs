@@ -1,0 +1,84 @@
+//! `cargo bench --bench runner`: `coder-step`'s own overhead per step, as CI pays it: a whole
+//! process that starts, loads and checks the spec, verifies its hash, runs a step whose command
+//! does nothing (`true`), checks the tree and writes the run record (target: under 10 ms).
+//!
+//! - `coder_step/begin`: `coder-step begin` of a new run (creates `run.json`)
+//! - `coder_step/step_true`: `coder-step step` of a command step running `true`
+//! - `coder_step/finish`: `coder-step finish` (patch, `run.json`, summary, log bundle)
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const SPEC: &str = "name: Overhead\nsteps:\n  - type: command\n    command: \"true\"\n";
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=b", "-c", "user.email=b@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(status.status.success(), "git {args:?}");
+}
+
+fn benches(c: &mut Criterion) {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let runs = tempfile::tempdir().expect("tempdir");
+    let dir = repo.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(dir.join(".coder/workflows")).expect("mkdir");
+    std::fs::write(dir.join(".coder/workflows/overhead.yml"), SPEC).expect("spec");
+    std::fs::write(dir.join("README.md"), "bench\n").expect("file");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "bench"]);
+    let hash = coder::ir::source_hash(SPEC.as_bytes());
+    let coder_step = env!("CARGO_BIN_EXE_coder-step");
+    let run_dir = runs.path().join("run");
+    let invoke = |args: &[&str]| {
+        let output = Command::new(coder_step)
+            .args(args)
+            .args([
+                "--spec",
+                ".coder/workflows/overhead.yml",
+                "--source-hash",
+                &hash,
+            ])
+            .current_dir(dir)
+            .env("CODER_RUN_DIR", &run_dir)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .expect("coder-step runs");
+        assert!(
+            output.status.success(),
+            "coder-step {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let mut group = c.benchmark_group("coder_step");
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(8));
+    group.bench_function("begin", |b| {
+        b.iter(|| {
+            let _ = std::fs::remove_dir_all(&run_dir);
+            invoke(&["begin", "--job", "overhead-1"]);
+        })
+    });
+    let _ = std::fs::remove_dir_all(&run_dir);
+    invoke(&["begin", "--job", "overhead-1"]);
+    group.bench_function("step_true", |b| {
+        b.iter(|| invoke(&["step", "--step", "s1"]))
+    });
+    group.bench_function("finish", |b| {
+        b.iter(|| invoke(&["finish", "--job", "overhead-1"]))
+    });
+    group.finish();
+}
+
+criterion_group!(runner, benches);
+criterion_main!(runner);
