@@ -52,6 +52,9 @@ const INSTALL_ROOT: &str = "$HOME/.coder-step";
 const STAGE: &str = "test";
 /// How long GitLab keeps a job's run directory.
 const ARTIFACT_EXPIRY: &str = "30 days";
+/// The dotenv file a deploy job's runner writes the deploy URL to, inside the run directory
+/// (so it leaves the checkout with it and comes back as part of the artifact).
+const DOTENV_FILE: &str = "deploy.env";
 
 #[derive(Serialize)]
 struct GlJob {
@@ -87,6 +90,8 @@ struct Rule {
 #[derive(Serialize)]
 struct Environment {
     name: String,
+    /// The deploy URL, from the job's dotenv report (GitLab expands it after the job).
+    url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     deployment_tier: Option<&'static str>,
 }
@@ -98,6 +103,21 @@ struct Artifacts {
     /// A failed job's run directory is what explains the failure.
     when: &'static str,
     expire_in: &'static str,
+    #[serde(skip_serializing_if = "Reports::is_empty")]
+    reports: Reports,
+}
+
+#[derive(Default, Serialize)]
+struct Reports {
+    /// The variables the runner published (the deploy URL), for `environment: url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dotenv: Option<String>,
+}
+
+impl Reports {
+    fn is_empty(&self) -> bool {
+        self.dotenv.is_none()
+    }
 }
 
 /// The files of one workflow: its pipeline, and the manifest of its schedules (when it has
@@ -430,6 +450,7 @@ impl Emitter<'_> {
 
         let environment = job.environment.as_ref().map(|target| Environment {
             name: target.clone(),
+            url: format!("${}", crate::runner::CiOutput::DeployUrl.dotenv_name()),
             deployment_tier: match target.as_str() {
                 "prod" => Some("production"),
                 // Review apps are GitLab's `development` tier.
@@ -437,6 +458,15 @@ impl Emitter<'_> {
                 _ => None,
             },
         });
+        let mut variables = IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]);
+        let mut reports = Reports::default();
+        if job.environment.is_some() {
+            variables.insert(
+                crate::runner::DOTENV_VARIABLE,
+                format!("{RUN_DIR}/{DOTENV_FILE}"),
+            );
+            reports.dotenv = Some(format!("{ARTIFACT_DIR}/{DOTENV_FILE}"));
+        }
         GlJob {
             stage: STAGE,
             image: self.config.image.clone(),
@@ -451,7 +481,7 @@ impl Emitter<'_> {
                 .as_ref()
                 .map(|target| format!("coder-deploy-{target}")),
             environment,
-            variables: IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]),
+            variables,
             before_script,
             script,
             after_script,
@@ -460,6 +490,7 @@ impl Emitter<'_> {
                 paths: vec![ARTIFACT_DIR],
                 when: "always",
                 expire_in: ARTIFACT_EXPIRY,
+                reports,
             },
         }
     }

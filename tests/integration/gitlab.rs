@@ -503,6 +503,16 @@ fn runs_to_the_deploy(dir: &Path, source: &str) {
         record["artifacts"]["deploy_url"],
         "https://preview.example.test/e2e"
     );
+    // The deploy URL, in the dotenv report GitLab reads for the environment's URL.
+    let dotenv = dir.join(".gitlab-ci-local/artifacts/e2e-3/.coder-run/deploy.env");
+    assert_eq!(
+        std::fs::read_to_string(&dotenv).unwrap_or_else(|e| panic!(
+            "{}: {e}\n{}",
+            dotenv.display(),
+            played.log
+        )),
+        "CODER_DEPLOY_URL=https://preview.example.test/e2e\n"
+    );
     // The run directory stayed out of the checkout the agent saw, and out of the patch.
     assert_eq!(
         record["changed_files"],
