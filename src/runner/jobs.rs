@@ -32,7 +32,9 @@ pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Fail
                 .map(|n| n.to_string_lossy().into_owned())
                 .or_else(super::ci_run_id)
                 .unwrap_or_else(|| super::local_run_id(&cx.workflow.workflow_id));
+            // CI checkouts are detached: the CI names the branch.
             let base_ref = super::non_empty_env("GITHUB_REF_NAME")
+                .or_else(|| super::non_empty_env("CI_COMMIT_REF_NAME"))
                 .or_else(|| git::current_branch(&cx.checkout))
                 .unwrap_or_else(|| cx.workflow.project.git_ref.clone());
             message.push_str(&format!(

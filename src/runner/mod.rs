@@ -106,6 +106,8 @@ impl Context {
         // The agent's model key is a secret too.
         let mut secrets = workflow.policies.secrets.clone();
         secrets.extend(agent::credential_name(&config.agent));
+        // So is the token GitLab publishing pushes with (every GitLab job has it).
+        secrets.push(config.gitlab.token_variable().to_string());
         let redactor = Redactor::from_env(&secrets);
         Context {
             workflow,

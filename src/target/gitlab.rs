@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::GeneratedFile;
-use super::github::shell_quote;
+use super::github::{publish_job_id, publishes, shell_quote};
 use super::output::header;
 use crate::ir::{Action, Job, Trigger, Workflow};
 use crate::workspace::config::GitlabConfig;
@@ -50,6 +50,8 @@ const INSTALL_ROOT: &str = "$HOME/.coder-step";
 /// Jobs without `stage:` land in `test`; named, so a user's `stages:` list shows what it
 /// must keep.
 const STAGE: &str = "test";
+/// How long the publish job may take (a push and an API call).
+const PUBLISH_TIMEOUT_MINUTES: i64 = 10;
 /// How long GitLab keeps a job's run directory.
 const ARTIFACT_EXPIRY: &str = "30 days";
 /// The dotenv file a deploy job's runner writes the deploy URL to, inside the run directory
@@ -146,7 +148,7 @@ pub fn emit(workflow: &Workflow) -> String {
 pub fn emit_with(workflow: &Workflow, config: &GitlabConfig) -> String {
     let emitter = Emitter { workflow, config };
     let rules = pipeline_conditions(workflow);
-    let jobs: IndexMap<String, GlJob> = workflow
+    let mut jobs: IndexMap<String, GlJob> = workflow
         .jobs
         .iter()
         .enumerate()
@@ -155,6 +157,12 @@ pub fn emit_with(workflow: &Workflow, config: &GitlabConfig) -> String {
             (job.id.clone(), emitter.job(job, previous, &rules))
         })
         .collect();
+    if let (Some(_), Some(last)) = (publishes(workflow), workflow.jobs.last()) {
+        jobs.insert(
+            publish_job_id(workflow),
+            emitter.publish_job(&last.id, &rules),
+        );
+    }
     let body = serde_saphyr::to_string(&jobs).unwrap_or_default();
     format!(
         "{}# Included by the root .gitlab-ci.yml (`include: - local: {ROOT_INCLUDE}`). Its jobs run only\n\
@@ -491,6 +499,59 @@ impl Emitter<'_> {
                 when: "always",
                 expire_in: ARTIFACT_EXPIRY,
                 reports,
+            },
+        }
+    }
+
+    /// The job after the last that publishes the run: its patch as branch
+    /// `coder/<workflow_id>` with push options that open or update the merge request, or a
+    /// merge request pipeline's review as a note. The token is the CI/CD variable
+    /// `[gitlab] token-variable` names, which GitLab gives every job already: nothing here
+    /// mentions it.
+    fn publish_job(&self, last_job: &str, conditions: &[String]) -> GlJob {
+        let rules = if conditions.is_empty() {
+            vec![Rule {
+                condition: None,
+                when: "never",
+            }]
+        } else {
+            conditions
+                .iter()
+                .map(|condition| Rule {
+                    condition: Some(condition.clone()),
+                    when: "on_success",
+                })
+                .collect()
+        };
+        let mut before_script = self.config.setup.clone();
+        before_script.push(self.install());
+        GlJob {
+            stage: STAGE,
+            image: self.config.image.clone(),
+            tags: self.config.tags.clone(),
+            needs: vec![last_job.to_string()],
+            rules,
+            allow_failure: None,
+            timeout: format!("{PUBLISH_TIMEOUT_MINUTES} minutes"),
+            environment: None,
+            resource_group: None,
+            variables: IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]),
+            before_script,
+            script: vec![
+                "rm -rf \"$CODER_RUN_DIR\"".to_string(),
+                format!("mv {ARTIFACT_DIR} \"$CODER_RUN_DIR\""),
+                self.coder_step("publish", &[]),
+            ],
+            // The run record, with the merge request's address, for whoever looks.
+            after_script: vec![format!(
+                "if [ -d \"$CODER_RUN_DIR\" ]; then rm -rf {ARTIFACT_DIR} && mv \"$CODER_RUN_DIR\" {ARTIFACT_DIR}; fi"
+            )],
+            artifacts: Artifacts {
+                name: format!("coder-run-{}", publish_job_id(self.workflow)),
+                paths: vec![ARTIFACT_DIR],
+                when: "always",
+                expire_in: ARTIFACT_EXPIRY,
+                reports: Reports::default(),
             },
         }
     }

@@ -257,8 +257,22 @@ pub struct GitlabConfig {
     /// again in `after_script`, a shell of its own), replacing the default (this package at the
     /// compiling version, installed by cargo under `~/.coder-step` unless already there).
     pub install: Option<String>,
-    /// The CI/CD variable holding the token `coder-step publish` pushes with.
-    pub token_variable: Option<String>,
+    /// The CI/CD variable holding the token `coder-step publish` pushes the branch and writes
+    /// merge request notes with; default [`DEFAULT_GITLAB_TOKEN_VARIABLE`]. A project access
+    /// token (role Developer, scopes `write_repository` and `api`): `CI_JOB_TOKEN` cannot push.
+    pub token_variable: Option<SecretName>,
+}
+
+/// The CI/CD variable `coder-step publish` takes its GitLab token from by default.
+pub const DEFAULT_GITLAB_TOKEN_VARIABLE: &str = "CODER_GITLAB_TOKEN";
+
+impl GitlabConfig {
+    /// The name of the CI/CD variable holding the publish token.
+    pub fn token_variable(&self) -> &str {
+        self.token_variable
+            .as_ref()
+            .map_or(DEFAULT_GITLAB_TOKEN_VARIABLE, SecretName::as_str)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

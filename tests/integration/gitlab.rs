@@ -338,7 +338,7 @@ steps:
     name: "Build"
     command: echo built > build.txt
   - type: agent
-    role: reviewer
+    role: implementer
     goal: "Review the build"
   - type: command
     name: "Test"
@@ -439,13 +439,25 @@ fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
                 "`gitlab-ci-local` is not installed ({e}); .ci/run installs gitlab-ci-local@4.73.0"
             )
         });
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     Pipeline {
         code: output.status.code().unwrap_or(-1),
-        log: format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
+        // Job names are padded to the longest one's width: `e2e-1 exported`, whatever the
+        // other jobs are called.
+        log: log
+            .lines()
+            .map(|line| {
+                line.split(' ')
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    + "\n"
+            })
+            .collect(),
     }
 }
 
@@ -477,12 +489,27 @@ const PLAY_THE_GATE: [&str; 6] = [
 /// The pipeline of `source` naming the workflow, its gate played: every job in order, the
 /// approval recorded, the deploy's URL kept, the run directory never in a patch.
 fn runs_to_the_deploy(dir: &Path, source: &str) {
+    // The publish job pushes to a bare repository standing in for GitLab's, which takes push
+    // options as GitLab does.
+    let remote = tempfile::tempdir().expect("tempdir");
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        remote.path(),
+        &["config", "receive.advertisePushOptions", "true"],
+    );
+    let remote_variable = format!("CODER_PUBLISH_REMOTE={}", remote.path().display());
     let played = gitlab_ci_local(
         dir,
         source,
         &[
             &["--variable", "CODER_WORKFLOW=e2e"][..],
             &PLAY_THE_GATE[..],
+            &[
+                "--variable",
+                &remote_variable,
+                "--variable",
+                "CODER_GITLAB_TOKEN=glpat-e2e-token",
+            ][..],
         ]
         .concat(),
     );
@@ -518,6 +545,20 @@ fn runs_to_the_deploy(dir: &Path, source: &str) {
         record["changed_files"],
         serde_json::json!(["build.txt"]),
         "{record:#}"
+    );
+    // The publish job pushed the run's patch as the workflow's branch.
+    position(&played.log, "e2e-publish imported artifacts");
+    position(&played.log, "pushed coder/e2e");
+    let shown = Command::new("git")
+        .args(["show", "coder/e2e:build.txt"])
+        .current_dir(remote.path())
+        .output()
+        .expect("git runs");
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout),
+        "built\n",
+        "{}",
+        played.log
     );
 }
 
