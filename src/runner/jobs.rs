@@ -63,6 +63,7 @@ pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Fail
                 violations: Vec::new(),
                 artifacts: Artifacts::default(),
                 credits: None,
+                test_report: None,
                 checkout: local.then(|| {
                     std::path::absolute(&cx.checkout)
                         .unwrap_or_else(|_| cx.checkout.clone())
@@ -183,6 +184,11 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
         run.artifacts.patch = Some(PATCH_FILE.to_string());
     }
 
+    if let Some(counts) =
+        super::junit::collect(&cx.checkout, &cx.run_dir, job_id, &cx.config.report.junit)?
+    {
+        run.test_report = Some(counts);
+    }
     let status = job_status(&run, job, withheld);
     if let Some(record) = run.job_mut(job_id) {
         record.finished_at = Some(finished.clone());

@@ -14,6 +14,7 @@ mod gate;
 mod git;
 mod http;
 mod jobs;
+mod junit;
 pub mod ledger;
 pub mod local;
 pub mod paths;

@@ -13,7 +13,7 @@ use super::GeneratedFile;
 use super::github::{publish_job_id, publishes, shell_quote};
 use super::output::header;
 use crate::ir::{Action, Job, Trigger, Workflow};
-use crate::workspace::config::GitlabConfig;
+use crate::workspace::config::{GitlabConfig, ReportConfig};
 
 /// Where a workflow's pipeline file lives; the root file includes every one of them.
 pub fn pipeline_path(workflow_id: &str) -> String {
@@ -114,20 +114,27 @@ struct Reports {
     /// The variables the runner published (the deploy URL), for `environment: url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     dotenv: Option<String>,
+    /// The JUnit files `[report] junit` names, for the merge request's test widget.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    junit: Vec<String>,
 }
 
 impl Reports {
     fn is_empty(&self) -> bool {
-        self.dotenv.is_none()
+        self.dotenv.is_none() && self.junit.is_empty()
     }
 }
 
 /// The files of one workflow: its pipeline, and the manifest of its schedules (when it has
 /// any).
-pub fn emit_files(workflow: &Workflow, config: &GitlabConfig) -> Vec<GeneratedFile> {
+pub fn emit_files(
+    workflow: &Workflow,
+    config: &GitlabConfig,
+    report: &ReportConfig,
+) -> Vec<GeneratedFile> {
     let mut files = vec![GeneratedFile {
         path: pipeline_path(&workflow.workflow_id),
-        contents: emit_with(workflow, config),
+        contents: emit_with(workflow, config, report),
     }];
     let schedules = schedules(workflow);
     if !schedules.is_empty() {
@@ -141,12 +148,16 @@ pub fn emit_files(workflow: &Workflow, config: &GitlabConfig) -> Vec<GeneratedFi
 
 /// The pipeline file for `workflow` with the default runner host.
 pub fn emit(workflow: &Workflow) -> String {
-    emit_with(workflow, &GitlabConfig::default())
+    emit_with(workflow, &GitlabConfig::default(), &ReportConfig::default())
 }
 
 /// The pipeline file for `workflow`, header included.
-pub fn emit_with(workflow: &Workflow, config: &GitlabConfig) -> String {
-    let emitter = Emitter { workflow, config };
+pub fn emit_with(workflow: &Workflow, config: &GitlabConfig, report: &ReportConfig) -> String {
+    let emitter = Emitter {
+        workflow,
+        config,
+        report,
+    };
     let rules = pipeline_conditions(workflow);
     let mut jobs: IndexMap<String, GlJob> = workflow
         .jobs
@@ -369,6 +380,7 @@ pub fn root_includes_coder(text: &str) -> bool {
 struct Emitter<'a> {
     workflow: &'a Workflow,
     config: &'a GitlabConfig,
+    report: &'a ReportConfig,
 }
 
 impl Emitter<'_> {
@@ -474,6 +486,14 @@ impl Emitter<'_> {
                 format!("{RUN_DIR}/{DOTENV_FILE}"),
             );
             reports.dotenv = Some(format!("{ARTIFACT_DIR}/{DOTENV_FILE}"));
+        }
+        // Only command steps write test reports.
+        if job
+            .steps
+            .iter()
+            .any(|step| matches!(step.action, Action::Command { .. }))
+        {
+            reports.junit = self.report.junit.clone();
         }
         GlJob {
             stage: STAGE,

@@ -37,6 +37,9 @@ pub struct Config {
     /// The GitLab CI runner host.
     #[serde(default)]
     pub gitlab: GitlabConfig,
+    /// Test reports command steps write.
+    #[serde(default)]
+    pub report: ReportConfig,
     /// The configuration file exists but is invalid (reported against it). The defaults
     /// apply, and names it would define are not reported as unknown.
     #[serde(skip)]
@@ -238,6 +241,17 @@ impl SystemdConfig {
         }
         None
     }
+}
+
+/// `[report]`: the test reports a run collects.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReportConfig {
+    /// Globs of JUnit XML files command steps write, relative to the checkout
+    /// (`target/nextest/ci/junit.xml`): counted into the run record, and GitLab's
+    /// `reports: junit`.
+    #[serde(default)]
+    pub junit: Vec<String>,
 }
 
 /// `[gitlab]`: the runner host generated pipelines use.

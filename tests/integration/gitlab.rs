@@ -16,7 +16,7 @@ use coder::driver::{Settings, SpecInput, check_bytes};
 use coder::ir::{Action, Job, Origin, Policies, Project, Step, Trigger, Workflow};
 use coder::parse::{Node, SpecFormat, Value, parse_document};
 use coder::target::{Target, gitlab};
-use coder::workspace::config::GitlabConfig;
+use coder::workspace::config::{GitlabConfig, ReportConfig};
 
 use crate::cli::{coder, repo, run};
 use crate::{fixture_dir, ir::lower, root, snapshot_settings};
@@ -65,7 +65,13 @@ fn emitted() -> Vec<coder::target::GeneratedFile> {
     ok_fixtures()
         .iter()
         .filter(|path| !NOT_FOR_GITLAB.contains(&file_name(path).as_str()))
-        .flat_map(|path| gitlab::emit_files(&lower(path), &GitlabConfig::default()))
+        .flat_map(|path| {
+            gitlab::emit_files(
+                &lower(path),
+                &GitlabConfig::default(),
+                &ReportConfig::default(),
+            )
+        })
         .collect()
 }
 
@@ -83,10 +89,14 @@ fn pipelines_of_every_valid_fixture() {
             continue;
         }
         assert!(errors.is_empty(), "{name}: {errors:?}");
-        let text: String = gitlab::emit_files(&lower(&path), &GitlabConfig::default())
-            .iter()
-            .map(|f| format!("==> {} <==\n{}", f.path, f.contents))
-            .collect();
+        let text: String = gitlab::emit_files(
+            &lower(&path),
+            &GitlabConfig::default(),
+            &ReportConfig::default(),
+        )
+        .iter()
+        .map(|f| format!("==> {} <==\n{}", f.path, f.contents))
+        .collect();
         snapshot_settings().bind(|| insta::assert_snapshot!(format!("gitlab__{name}"), text));
     }
 }
@@ -301,7 +311,7 @@ proptest! {
     ) {
         let name = if name.trim().is_empty() { "x".to_string() } else { name };
         let (workflow, config) = workflow_with(&name, &command, &setup);
-        let files = gitlab::emit_files(&workflow, &config);
+        let files = gitlab::emit_files(&workflow, &config, &ReportConfig::default());
         let pipeline = parse(&files[0].contents)?;
         let job = value_at(&pipeline, "w-1").expect("the job");
         let script = strings(value_at(job, "script"));

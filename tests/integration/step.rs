@@ -853,3 +853,33 @@ fn a_merge_request_pipeline_notes_its_review() {
         "https://gitlab.example/acme/app/-/merge_requests/5#note_99"
     );
 }
+
+#[test]
+fn finish_counts_the_junit_reports_the_config_names() {
+    let f = Fixture::new(
+        "name: Tests\nsteps:\n  - type: command\n    command: \"true\"\n",
+        Some("[report]\njunit = [\"out/**/*.xml\"]\n"),
+    );
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let report = f.repo.path().join("out/unit/junit.xml");
+    std::fs::create_dir_all(report.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &report,
+        r#"<testsuites><testsuite name="s"><testcase name="a"/><testcase name="b"><failure message="x"/></testcase><testcase name="c"><skipped/></testcase></testsuite></testsuites>"#,
+    )
+    .expect("write");
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(
+        record["test_report"],
+        serde_json::json!({"passed": 1, "failed": 1, "skipped": 1}),
+        "{record:#}"
+    );
+    assert!(f.run_dir().join("reports/junit/wf-1/0-junit.xml").is_file());
+    let summary = std::fs::read_to_string(f.run_dir().join("summary.md")).expect("summary");
+    assert!(
+        summary.contains("Tests: 1 passed, 1 failed, 1 skipped."),
+        "{summary}"
+    );
+}
