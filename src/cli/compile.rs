@@ -127,9 +127,11 @@ pub(crate) fn plan(
                 Target::Systemd => {
                     systemd::emit_files(&spec.workflow, &spec.repository.config.systemd)
                 }
-                Target::Gitlab => {
-                    gitlab::emit_files(&spec.workflow, &spec.repository.config.gitlab)
-                }
+                Target::Gitlab => gitlab::emit_files(
+                    &spec.workflow,
+                    &spec.repository.config.gitlab,
+                    &spec.repository.config.report,
+                ),
             };
             planned.extend(files.into_iter().map(|file| Planned {
                 input: spec.index,

@@ -67,6 +67,9 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
             escape(&violation.message)
         ));
     }
+    if let Some(tests) = &run.test_report {
+        out.push_str(&format!("\nTests: {tests}.\n"));
+    }
     if run.changed_files.is_empty() {
         out.push_str("\nNo files changed.\n");
     } else {

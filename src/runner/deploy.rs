@@ -34,9 +34,10 @@ pub fn find_url(checkout: &Path, url_file: Option<&str>, output: &str) -> Option
     valid.then_some(url)
 }
 
-/// Tell GitHub the URL (`steps.<id>.outputs.url`, the environment's URL).
+/// Tell the CI the URL: the environment's URL on GitHub (`steps.<id>.outputs.url`) and on
+/// GitLab (the dotenv report's `CODER_DEPLOY_URL`).
 pub fn write_output(url: &str) -> Result<(), String> {
-    super::step_output("url", url)
+    super::publish_output(super::CiOutput::DeployUrl, url)
 }
 
 #[cfg(test)]

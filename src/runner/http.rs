@@ -1,4 +1,5 @@
-//! A small client for the GitHub REST API (`$GITHUB_API_URL`, default api.github.com).
+//! A small client for the GitHub REST API (`$GITHUB_API_URL`, default api.github.com) and the
+//! GitLab one (`$CI_API_V4_URL`).
 
 use std::time::Duration;
 
@@ -6,8 +7,16 @@ use serde_json::Value;
 
 pub struct Api {
     base: String,
-    token: String,
+    auth: Auth,
     agent: ureq::Agent,
+}
+
+/// How each forge's API takes a token.
+enum Auth {
+    /// GitHub: `Authorization: Bearer`, with its media type and API version.
+    GithubBearer(String),
+    /// GitLab: `PRIVATE-TOKEN` (a personal, project or group access token).
+    GitlabPrivateToken(String),
 }
 
 /// A response: status and JSON body (`Value::Null` when the body is not JSON).
@@ -22,9 +31,19 @@ impl Api {
         let token = super::non_empty_env(token_var)
             .ok_or_else(|| format!("{token_var} is not set: the GitHub API needs a token"))?;
         let base = super::non_empty_env("GITHUB_API_URL")
-            .unwrap_or_else(|| "https://api.github.com".to_string())
-            .trim_end_matches('/')
-            .to_string();
+            .unwrap_or_else(|| "https://api.github.com".to_string());
+        Ok(Api::new(base, Auth::GithubBearer(token)))
+    }
+
+    /// This GitLab job's API (`$CI_API_V4_URL`), authenticated with `token`.
+    pub fn gitlab(token: String) -> Result<Api, String> {
+        let base = super::non_empty_env("CI_API_V4_URL")
+            .ok_or("CI_API_V4_URL is not set: the GitLab API's address comes from the job")?;
+        Ok(Api::new(base, Auth::GitlabPrivateToken(token)))
+    }
+
+    fn new(base: String, auth: Auth) -> Api {
+        let base = base.trim_end_matches('/').to_string();
         let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
             .iter()
             .any(|prefix| base.starts_with(prefix));
@@ -34,26 +53,31 @@ impl Api {
         if loopback {
             config = config.proxy(None);
         }
-        Ok(Api {
+        Api {
             base,
-            token,
+            auth,
             agent: ureq::Agent::new_with_config(config.build()),
-        })
+        }
+    }
+
+    /// The forge's authentication and version headers, and who is asking.
+    fn headers<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        let request = request.header(
+            "User-Agent",
+            concat!("coder-step/", env!("CARGO_PKG_VERSION")),
+        );
+        match &self.auth {
+            Auth::GithubBearer(token) => request
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28"),
+            Auth::GitlabPrivateToken(token) => request.header("PRIVATE-TOKEN", token),
+        }
     }
 
     pub fn get(&self, path: &str) -> Result<Reply, String> {
         let url = format!("{}{path}", self.base);
-        let response = self
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .header(
-                "User-Agent",
-                concat!("coder-step/", env!("CARGO_PKG_VERSION")),
-            )
-            .call();
+        let response = self.headers(self.agent.get(&url)).call();
         reply(response, "GET", path)
     }
 
@@ -64,14 +88,8 @@ impl Api {
             "PATCH" => self.agent.patch(&url),
             _ => self.agent.post(&url),
         };
-        let response = request
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .header(
-                "User-Agent",
-                concat!("coder-step/", env!("CARGO_PKG_VERSION")),
-            )
+        let response = self
+            .headers(request)
             .header("Content-Type", "application/json")
             .send(body.to_string());
         reply(response, method, path)

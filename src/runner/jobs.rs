@@ -32,7 +32,9 @@ pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Fail
                 .map(|n| n.to_string_lossy().into_owned())
                 .or_else(super::ci_run_id)
                 .unwrap_or_else(|| super::local_run_id(&cx.workflow.workflow_id));
+            // CI checkouts are detached: the CI names the branch.
             let base_ref = super::non_empty_env("GITHUB_REF_NAME")
+                .or_else(|| super::non_empty_env("CI_COMMIT_REF_NAME"))
                 .or_else(|| git::current_branch(&cx.checkout))
                 .unwrap_or_else(|| cx.workflow.project.git_ref.clone());
             message.push_str(&format!(
@@ -61,6 +63,7 @@ pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Fail
                 violations: Vec::new(),
                 artifacts: Artifacts::default(),
                 credits: None,
+                test_report: None,
                 checkout: local.then(|| {
                     std::path::absolute(&cx.checkout)
                         .unwrap_or_else(|_| cx.checkout.clone())
@@ -181,6 +184,11 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
         run.artifacts.patch = Some(PATCH_FILE.to_string());
     }
 
+    if let Some(counts) =
+        super::junit::collect(&cx.checkout, &cx.run_dir, job_id, &cx.config.report.junit)?
+    {
+        run.test_report = Some(counts);
+    }
     let status = job_status(&run, job, withheld);
     if let Some(record) = run.job_mut(job_id) {
         record.finished_at = Some(finished.clone());

@@ -14,6 +14,7 @@ mod gate;
 mod git;
 mod http;
 mod jobs;
+mod junit;
 pub mod ledger;
 pub mod local;
 pub mod paths;
@@ -106,6 +107,8 @@ impl Context {
         // The agent's model key is a secret too.
         let mut secrets = workflow.policies.secrets.clone();
         secrets.extend(agent::credential_name(&config.agent));
+        // So is the token GitLab publishing pushes with (every GitLab job has it).
+        secrets.push(config.gitlab.token_variable().to_string());
         let redactor = Redactor::from_env(&secrets);
         Context {
             workflow,
@@ -236,19 +239,80 @@ fn local_run_id(workflow_id: &str) -> String {
     format!("{workflow_id}-{stamp}-{}", std::process::id())
 }
 
-/// Set a step output (`steps.<id>.outputs.<name>`) when running in GitHub Actions. Values are
-/// single lines that coder produced (URLs, `true`/`false`).
-pub(crate) fn step_output(name: &str, value: &str) -> Result<(), String> {
-    let Some(path) = non_empty_env("GITHUB_OUTPUT") else {
-        return Ok(());
+/// The variable a GitLab job names its `reports: dotenv` file with; the runner writes its
+/// outputs there (GitLab reads the file after the job, for `environment: url` and later jobs).
+pub const DOTENV_VARIABLE: &str = "CODER_DOTENV";
+
+/// A value a step hands to the CI around it. GitHub reads it as a step output
+/// (`steps.<id>.outputs.<name>`, through `$GITHUB_OUTPUT`); GitLab as a variable of the job's
+/// dotenv report (through `$CODER_DOTENV`). Either, both or neither may be present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiOutput {
+    /// The URL a deploy step deployed to: the environment's URL.
+    DeployUrl,
+    /// Whether an emulated schedule's gate lets this run through (`true`/`false`).
+    ScheduleRun,
+}
+
+impl CiOutput {
+    /// The GitHub step output's name.
+    pub fn step_output_name(self) -> &'static str {
+        match self {
+            CiOutput::DeployUrl => "url",
+            CiOutput::ScheduleRun => "run",
+        }
+    }
+
+    /// The GitLab dotenv variable's name.
+    pub fn dotenv_name(self) -> &'static str {
+        match self {
+            CiOutput::DeployUrl => "CODER_DEPLOY_URL",
+            CiOutput::ScheduleRun => "CODER_SCHEDULE_RUN",
+        }
+    }
+}
+
+/// Publish `value` as `output` to whichever CI runs this step. Values are single lines coder
+/// produced (URLs, `true`/`false`); anything else is refused rather than split into two.
+pub(crate) fn publish_output(output: CiOutput, value: &str) -> Result<(), String> {
+    if value.contains(['\n', '\r']) {
+        return Err(format!(
+            "the {} `{}` holds a line break: not published",
+            output.step_output_name(),
+            value.escape_default()
+        ));
+    }
+    if let Some(path) = non_empty_env("GITHUB_OUTPUT") {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{}={value}", output.step_output_name()))
+            .map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
+    if let Some(path) = non_empty_env(DOTENV_VARIABLE) {
+        set_dotenv(Path::new(&path), output.dotenv_name(), value)?;
+    }
+    Ok(())
+}
+
+/// Set `name=value` in the dotenv file at `path`, replacing an earlier value of `name` (a
+/// second deploy in the same job, or a file an earlier job left in the run directory).
+fn set_dotenv(path: &Path, name: &str, value: &str) -> Result<(), String> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| writeln!(f, "{name}={value}"))
-        .map_err(|e| format!("cannot write {path}: {e}"))
+    let prefix = format!("{name}=");
+    let mut text: String = existing
+        .lines()
+        .filter(|line| !line.starts_with(&prefix))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    text.push_str(&format!("{name}={value}\n"));
+    atomic_write(path, text.as_bytes())
 }
 
 pub(crate) fn non_empty_env(name: &str) -> Option<String> {

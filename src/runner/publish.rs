@@ -1,16 +1,22 @@
 //! `coder-step publish`: the run's patch becomes branch `coder/<workflow_id>` (one per
-//! workflow, force-pushed by each run) and one pull request, opened or updated; a run that a
-//! pull request started comments on that pull request instead.
+//! workflow, force-pushed by each run) and one pull request (GitHub) or merge request (GitLab),
+//! opened or updated; a run that a pull or merge request started comments on it instead.
 //!
-//! The token (`GH_TOKEN`) reaches git as an `http.extraheader` set through git's
-//! `GIT_CONFIG_*` environment (the same as `git -c`, without putting it in any argument list
-//! or URL). `CODER_PUBLISH_REMOTE` replaces the push URL
-//! (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git`), for tests and mirrors.
+//! On GitHub the pull request goes through the REST API with `GH_TOKEN`. On GitLab
+//! (`GITLAB_CI=true`) the push itself carries `merge_request.*` push options, which open the
+//! merge request or update the open one, with the token from the CI/CD variable
+//! `[gitlab] token-variable` names; review notes go through the REST API.
+//!
+//! The token reaches git as an `http.extraheader` set through git's `GIT_CONFIG_*`
+//! environment (the same as `git -c`, without putting it in any argument list or URL).
+//! `CODER_PUBLISH_REMOTE` replaces the push URL (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git`,
+//! `$CI_SERVER_URL/$CI_PROJECT_PATH.git`), for tests and mirrors.
 
 use serde_json::{Value, json};
 
 use super::http::{self, Api};
 use super::jobs::PATCH_FILE;
+use super::record::RunRecord;
 use super::{Context, Failure, git};
 use crate::ir::Action;
 
@@ -63,7 +69,15 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
             run.status.as_str()
         )));
     }
-    if super::non_empty_env("GITHUB_EVENT_NAME").as_deref() == Some("pull_request") {
+    let on_gitlab = super::non_empty_env("GITLAB_CI").as_deref() == Some("true");
+    if on_gitlab {
+        if let Some(iid) = merge_request_iid()? {
+            let url = note_on_merge_request(cx, &iid)?;
+            run.artifacts.pr_url = Some(url.clone()).filter(|u| !u.is_empty());
+            run.save(&cx.run_dir)?;
+            return Ok(format!("commented on merge request !{iid}: {url}"));
+        }
+    } else if super::non_empty_env("GITHUB_EVENT_NAME").as_deref() == Some("pull_request") {
         let url = comment_on_pull_request(cx)?;
         run.artifacts.pr_url = Some(url.clone());
         run.save(&cx.run_dir)?;
@@ -75,6 +89,9 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
         return Ok("nothing to publish: the run changed no files".to_string());
     }
     refuse_violating_patch(cx, &patch_path)?;
+    if on_gitlab {
+        return publish_merge_request(cx, &mut run, &patch_path);
+    }
     let token = super::non_empty_env(TOKEN_VAR).ok_or_else(|| {
         Failure::failed(format!("{TOKEN_VAR} is not set: publishing needs a token"))
     })?;
@@ -84,7 +101,27 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
 
     let title = format!("coder: {}", cx.workflow.name);
     let commit = commit_patch(cx, &run.base.sha, &patch_path, &title, &run.run_id)?;
-    push(cx, &commit, &branch, &token)?;
+    let remote = match super::non_empty_env("CODER_PUBLISH_REMOTE") {
+        Some(remote) => remote,
+        None => {
+            let server = super::non_empty_env("GITHUB_SERVER_URL")
+                .unwrap_or_else(|| "https://github.com".to_string());
+            let repository = super::non_empty_env("GITHUB_REPOSITORY")
+                .ok_or_else(|| Failure::failed("GITHUB_REPOSITORY is not set"))?;
+            format!("{}/{repository}.git", server.trim_end_matches('/'))
+        }
+    };
+    push(
+        cx,
+        &Push {
+            remote: &remote,
+            commit: &commit,
+            branch: &branch,
+            login: "x-access-token",
+            token: &token,
+            options: &[],
+        },
+    )?;
 
     let body = cx.redactor.redact(&format!(
         "{}\n\n---\nRun `{}` of workflow `{}` (spec `{}`), from `{}` at {}.\n",
@@ -200,31 +237,181 @@ fn commit_patch(
     result.map_err(Failure::failed)
 }
 
-fn push(cx: &Context, commit: &str, branch: &str, token: &str) -> Result<(), Failure> {
-    let remote = match super::non_empty_env("CODER_PUBLISH_REMOTE") {
-        Some(remote) => remote,
-        None => {
-            let server = super::non_empty_env("GITHUB_SERVER_URL")
-                .unwrap_or_else(|| "https://github.com".to_string());
-            let repository = super::non_empty_env("GITHUB_REPOSITORY")
-                .ok_or_else(|| Failure::failed("GITHUB_REPOSITORY is not set"))?;
-            format!("{}/{repository}.git", server.trim_end_matches('/'))
-        }
-    };
+/// What to push where, and as whom.
+struct Push<'a> {
+    remote: &'a str,
+    commit: &'a str,
+    branch: &'a str,
+    /// The user name of HTTP basic authentication; the token is the password.
+    login: &'a str,
+    token: &'a str,
+    /// `git push -o` options, single lines each.
+    options: &'a [String],
+}
+
+/// Force-push `commit` to the branch; what the remote said (GitLab names the merge request
+/// there).
+fn push(cx: &Context, push: &Push) -> Result<String, Failure> {
     let header = format!(
         "AUTHORIZATION: basic {}",
-        base64(format!("x-access-token:{token}").as_bytes())
+        base64(format!("{}:{}", push.login, push.token).as_bytes())
     );
     let mut cmd = git::command(&cx.checkout);
     cmd.env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_COUNT", "1")
         .env("GIT_CONFIG_KEY_0", "http.extraheader")
         .env("GIT_CONFIG_VALUE_0", header)
-        .args(["push", "--force", "--quiet", &remote])
-        .arg(format!("{commit}:refs/heads/{branch}"));
-    git::output(&mut cmd, &format!("push branch {branch}"))
-        .map(|_| ())
-        .map_err(|e| Failure::failed(cx.redactor.redact(&e)))
+        .args(["push", "--force", "--porcelain"]);
+    for option in push.options {
+        cmd.arg(format!("--push-option={option}"));
+    }
+    cmd.arg(push.remote)
+        .arg(format!("{}:refs/heads/{}", push.commit, push.branch));
+    let what = format!("push branch {}", push.branch);
+    let out = cmd
+        .output()
+        .map_err(|e| Failure::failed(format!("cannot run git to {what}: {e}")))?;
+    let said = cx
+        .redactor
+        .redact(&String::from_utf8_lossy(&out.stderr))
+        .replace(push.token, "***");
+    if out.status.success() {
+        Ok(said)
+    } else {
+        Err(Failure::failed(format!(
+            "git could not {what}: {}",
+            said.trim()
+        )))
+    }
+}
+
+/// The merge request of a merge request pipeline, if this is one.
+fn merge_request_iid() -> Result<Option<String>, Failure> {
+    if super::non_empty_env("CI_PIPELINE_SOURCE").as_deref() != Some("merge_request_event") {
+        return Ok(None);
+    }
+    let iid = super::non_empty_env("CI_MERGE_REQUEST_IID").ok_or_else(|| {
+        Failure::failed("CI_MERGE_REQUEST_IID is not set in a merge request pipeline")
+    })?;
+    // It goes into an API path.
+    if !iid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Failure::failed(format!(
+            "CI_MERGE_REQUEST_IID `{}` is not a number",
+            iid.escape_default()
+        )));
+    }
+    Ok(Some(iid))
+}
+
+/// The GitLab publish token, from the CI/CD variable the configuration names.
+fn gitlab_token(cx: &Context) -> Result<String, Failure> {
+    let name = cx.config.gitlab.token_variable();
+    super::non_empty_env(name).ok_or_else(|| {
+        Failure::failed(format!(
+            "the CI/CD variable {name} is not set: publishing to GitLab needs a project access token (role Developer, scopes write_repository and api) in it, since CI_JOB_TOKEN cannot push; `[gitlab] token-variable` names another variable"
+        ))
+    })
+}
+
+/// A push option value: one line (a line break would end the option).
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Push the run's commit to `coder/<workflow_id>` with push options that open its merge
+/// request against the run's base, or update the one already open.
+fn publish_merge_request(
+    cx: &Context,
+    run: &mut RunRecord,
+    patch_path: &std::path::Path,
+) -> Result<String, Failure> {
+    let token = gitlab_token(cx)?;
+    let remote = match super::non_empty_env("CODER_PUBLISH_REMOTE") {
+        Some(remote) => remote,
+        None => {
+            let server = super::non_empty_env("CI_SERVER_URL")
+                .ok_or_else(|| Failure::failed("CI_SERVER_URL is not set"))?;
+            let project = super::non_empty_env("CI_PROJECT_PATH")
+                .ok_or_else(|| Failure::failed("CI_PROJECT_PATH is not set"))?;
+            format!("{}/{project}.git", server.trim_end_matches('/'))
+        }
+    };
+    let branch = branch(&cx.workflow.workflow_id);
+    let title = format!("coder: {}", cx.workflow.name);
+    let commit = commit_patch(cx, &run.base.sha, patch_path, &title, &run.run_id)?;
+    let description = format!(
+        "Run {} of workflow {} (spec {}), from {} at {}.",
+        run.run_id, cx.workflow.workflow_id, run.spec, run.base.git_ref, run.base.sha
+    );
+    let options = [
+        "merge_request.create".to_string(),
+        format!("merge_request.target={}", one_line(&run.base.git_ref)),
+        format!(
+            "merge_request.title={}",
+            one_line(&cx.redactor.redact(&title))
+        ),
+        format!("merge_request.description={}", one_line(&description)),
+    ];
+    let said = push(
+        cx,
+        &Push {
+            remote: &remote,
+            commit: &commit,
+            branch: &branch,
+            // GitLab takes any user name with an access token as the password.
+            login: "coder-step",
+            token: &token,
+            options: &options,
+        },
+    )?;
+    // GitLab answers a push to a merge request's branch with the merge request's address.
+    let url = said
+        .split_whitespace()
+        .find(|word| word.starts_with("http") && word.contains("/-/merge_requests/"))
+        .map(str::to_string);
+    run.artifacts.pr_url = url.clone();
+    run.save(&cx.run_dir)?;
+    Ok(match url {
+        Some(url) => format!("pushed {branch}; its merge request: {url}"),
+        None => format!("pushed {branch} with merge request push options"),
+    })
+}
+
+/// The review of a merge request pipeline as a note on the merge request.
+fn note_on_merge_request(cx: &Context, iid: &str) -> Result<String, Failure> {
+    let token = gitlab_token(cx)?;
+    let project = super::non_empty_env("CI_PROJECT_ID")
+        .ok_or_else(|| Failure::failed("CI_PROJECT_ID is not set"))?;
+    let api = Api::gitlab(token).map_err(Failure::failed)?;
+    let reply = api
+        .send(
+            "POST",
+            &format!(
+                "/projects/{}/merge_requests/{iid}/notes",
+                http::encode(&project)
+            ),
+            &json!({"body": cx.redactor.redact(&review_body(cx))}),
+        )
+        .map_err(Failure::failed)?;
+    if !(200..300).contains(&reply.status) {
+        return Err(Failure::failed(format!(
+            "cannot add a note to merge request !{iid} (HTTP {}{})",
+            reply.status,
+            http::api_message(&reply.body)
+        )));
+    }
+    let note = reply.body.get("id").and_then(Value::as_u64);
+    let project_url = super::non_empty_env("CI_MERGE_REQUEST_PROJECT_URL")
+        .or_else(|| super::non_empty_env("CI_PROJECT_URL"));
+    Ok(match (project_url, note) {
+        (Some(project_url), Some(note)) => format!(
+            "{}/-/merge_requests/{iid}#note_{note}",
+            project_url.trim_end_matches('/')
+        ),
+        _ => String::new(),
+    })
 }
 
 /// The review of a pull-request run as a comment on that pull request: what the read-only
@@ -242,34 +429,7 @@ fn comment_on_pull_request(cx: &Context) -> Result<String, Failure> {
         .or_else(|| event.get("number"))
         .and_then(Value::as_u64)
         .ok_or_else(|| Failure::failed("the event names no pull request number"))?;
-    let reviews: Vec<String> = cx
-        .workflow
-        .jobs
-        .iter()
-        .flat_map(|j| &j.steps)
-        .filter(|s| {
-            matches!(
-                s.action,
-                Action::Agent {
-                    read_only: true,
-                    ..
-                }
-            )
-        })
-        .filter_map(|s| {
-            let text = std::fs::read_to_string(
-                cx.run_dir.join("outputs").join(format!("{}.md", s.step_id)),
-            )
-            .ok()?;
-            Some(text.trim().to_string()).filter(|t| !t.is_empty())
-        })
-        .collect();
-    let body = if reviews.is_empty() {
-        std::fs::read_to_string(cx.run_dir.join(super::bundle::SUMMARY_FILE))
-            .unwrap_or_else(|_| format!("coder: {} ran.", cx.workflow.name))
-    } else {
-        reviews.join("\n\n---\n\n")
-    };
+    let body = review_body(cx);
     let api = Api::from_env(TOKEN_VAR).map_err(Failure::failed)?;
     let (owner, repo) = http::repository().map_err(Failure::failed)?;
     let reply = api
@@ -296,6 +456,39 @@ fn comment_on_pull_request(cx: &Context) -> Result<String, Failure> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string())
+}
+
+/// What read-only steps (reviewers, architects) wrote to their output files, else the run's
+/// summary.
+fn review_body(cx: &Context) -> String {
+    let reviews: Vec<String> = cx
+        .workflow
+        .jobs
+        .iter()
+        .flat_map(|j| &j.steps)
+        .filter(|s| {
+            matches!(
+                s.action,
+                Action::Agent {
+                    read_only: true,
+                    ..
+                }
+            )
+        })
+        .filter_map(|s| {
+            let text = std::fs::read_to_string(
+                cx.run_dir.join("outputs").join(format!("{}.md", s.step_id)),
+            )
+            .ok()?;
+            Some(text.trim().to_string()).filter(|t| !t.is_empty())
+        })
+        .collect();
+    if reviews.is_empty() {
+        std::fs::read_to_string(cx.run_dir.join(super::bundle::SUMMARY_FILE))
+            .unwrap_or_else(|_| format!("coder: {} ran.", cx.workflow.name))
+    } else {
+        reviews.join("\n\n---\n\n")
+    }
 }
 
 fn base64(bytes: &[u8]) -> String {

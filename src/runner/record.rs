@@ -37,7 +37,9 @@
 //!                "estimated": true when any part came from an agent's own cost or was
 //!                unpriced} or null before the first agent step,
 //!   "checkout": absolute path of the repository a local run (`coder run`, `coder-step run`)
-//!               works in, so `coder approve` can resume it; null in CI
+//!               works in, so `coder approve` can resume it; null in CI,
+//!   "test_report": {"passed", "failed", "skipped"} counted from the JUnit files
+//!               `[report] junit` names (copied to `reports/junit/<job>/`), or null
 //! }
 //! ```
 //!
@@ -45,7 +47,7 @@
 //! "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd" (as the agent
 //! reported it, or null)}], "credits", "estimated", "unpriced_models": [...]}` (null for other
 //! steps). Fields added after version 1 first shipped (`paths`, `evidence`, `credits`,
-//! `checkout`, `usage`) may be missing from older records; readers take them as empty.
+//! `checkout`, `usage`, `test_report`) may be missing from older records; readers take them as empty.
 //!
 //! A step that appears twice (a retried job) keeps both entries; the last one counts.
 //! Every write replaces the file atomically, so a runner killed at any point leaves a readable
@@ -80,6 +82,9 @@ pub struct RunRecord {
     pub credits: Option<Credits>,
     #[serde(default)]
     pub checkout: Option<String>,
+    /// Test counts of the JUnit reports `[report] junit` names, across the run's jobs.
+    #[serde(default)]
+    pub test_report: Option<super::test_report::TestCounts>,
 }
 
 /// The run's credits, as the ledger has them.

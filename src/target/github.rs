@@ -361,12 +361,12 @@ fn permission_reason(entry: &str) -> Option<&'static str> {
 /// pull request; a pull request's review ends in a comment on it. Either is made by a job of
 /// its own: the only job with write rights.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Publish {
+pub(crate) enum Publish {
     PullRequest,
     ReviewComment,
 }
 
-fn publishes(workflow: &Workflow) -> Option<Publish> {
+pub(crate) fn publishes(workflow: &Workflow) -> Option<Publish> {
     if workflow.artifacts.contains(&Artifact::PrLink) {
         return Some(Publish::PullRequest);
     }
@@ -395,7 +395,7 @@ fn display_name(step: &crate::ir::Step) -> String {
     }
 }
 
-fn publish_job_id(workflow: &Workflow) -> String {
+pub(crate) fn publish_job_id(workflow: &Workflow) -> String {
     format!("{}-publish", workflow.workflow_id)
 }
 

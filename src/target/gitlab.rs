@@ -10,10 +10,10 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::GeneratedFile;
-use super::github::shell_quote;
+use super::github::{publish_job_id, publishes, shell_quote};
 use super::output::header;
 use crate::ir::{Action, Job, Trigger, Workflow};
-use crate::workspace::config::GitlabConfig;
+use crate::workspace::config::{GitlabConfig, ReportConfig};
 
 /// Where a workflow's pipeline file lives; the root file includes every one of them.
 pub fn pipeline_path(workflow_id: &str) -> String {
@@ -50,8 +50,13 @@ const INSTALL_ROOT: &str = "$HOME/.coder-step";
 /// Jobs without `stage:` land in `test`; named, so a user's `stages:` list shows what it
 /// must keep.
 const STAGE: &str = "test";
+/// How long the publish job may take (a push and an API call).
+const PUBLISH_TIMEOUT_MINUTES: i64 = 10;
 /// How long GitLab keeps a job's run directory.
 const ARTIFACT_EXPIRY: &str = "30 days";
+/// The dotenv file a deploy job's runner writes the deploy URL to, inside the run directory
+/// (so it leaves the checkout with it and comes back as part of the artifact).
+const DOTENV_FILE: &str = "deploy.env";
 
 #[derive(Serialize)]
 struct GlJob {
@@ -87,6 +92,8 @@ struct Rule {
 #[derive(Serialize)]
 struct Environment {
     name: String,
+    /// The deploy URL, from the job's dotenv report (GitLab expands it after the job).
+    url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     deployment_tier: Option<&'static str>,
 }
@@ -98,14 +105,36 @@ struct Artifacts {
     /// A failed job's run directory is what explains the failure.
     when: &'static str,
     expire_in: &'static str,
+    #[serde(skip_serializing_if = "Reports::is_empty")]
+    reports: Reports,
+}
+
+#[derive(Default, Serialize)]
+struct Reports {
+    /// The variables the runner published (the deploy URL), for `environment: url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dotenv: Option<String>,
+    /// The JUnit files `[report] junit` names, for the merge request's test widget.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    junit: Vec<String>,
+}
+
+impl Reports {
+    fn is_empty(&self) -> bool {
+        self.dotenv.is_none() && self.junit.is_empty()
+    }
 }
 
 /// The files of one workflow: its pipeline, and the manifest of its schedules (when it has
 /// any).
-pub fn emit_files(workflow: &Workflow, config: &GitlabConfig) -> Vec<GeneratedFile> {
+pub fn emit_files(
+    workflow: &Workflow,
+    config: &GitlabConfig,
+    report: &ReportConfig,
+) -> Vec<GeneratedFile> {
     let mut files = vec![GeneratedFile {
         path: pipeline_path(&workflow.workflow_id),
-        contents: emit_with(workflow, config),
+        contents: emit_with(workflow, config, report),
     }];
     let schedules = schedules(workflow);
     if !schedules.is_empty() {
@@ -119,14 +148,18 @@ pub fn emit_files(workflow: &Workflow, config: &GitlabConfig) -> Vec<GeneratedFi
 
 /// The pipeline file for `workflow` with the default runner host.
 pub fn emit(workflow: &Workflow) -> String {
-    emit_with(workflow, &GitlabConfig::default())
+    emit_with(workflow, &GitlabConfig::default(), &ReportConfig::default())
 }
 
 /// The pipeline file for `workflow`, header included.
-pub fn emit_with(workflow: &Workflow, config: &GitlabConfig) -> String {
-    let emitter = Emitter { workflow, config };
+pub fn emit_with(workflow: &Workflow, config: &GitlabConfig, report: &ReportConfig) -> String {
+    let emitter = Emitter {
+        workflow,
+        config,
+        report,
+    };
     let rules = pipeline_conditions(workflow);
-    let jobs: IndexMap<String, GlJob> = workflow
+    let mut jobs: IndexMap<String, GlJob> = workflow
         .jobs
         .iter()
         .enumerate()
@@ -135,6 +168,12 @@ pub fn emit_with(workflow: &Workflow, config: &GitlabConfig) -> String {
             (job.id.clone(), emitter.job(job, previous, &rules))
         })
         .collect();
+    if let (Some(_), Some(last)) = (publishes(workflow), workflow.jobs.last()) {
+        jobs.insert(
+            publish_job_id(workflow),
+            emitter.publish_job(&last.id, &rules),
+        );
+    }
     let body = serde_saphyr::to_string(&jobs).unwrap_or_default();
     format!(
         "{}# Included by the root .gitlab-ci.yml (`include: - local: {ROOT_INCLUDE}`). Its jobs run only\n\
@@ -341,6 +380,7 @@ pub fn root_includes_coder(text: &str) -> bool {
 struct Emitter<'a> {
     workflow: &'a Workflow,
     config: &'a GitlabConfig,
+    report: &'a ReportConfig,
 }
 
 impl Emitter<'_> {
@@ -430,6 +470,7 @@ impl Emitter<'_> {
 
         let environment = job.environment.as_ref().map(|target| Environment {
             name: target.clone(),
+            url: format!("${}", crate::runner::CiOutput::DeployUrl.dotenv_name()),
             deployment_tier: match target.as_str() {
                 "prod" => Some("production"),
                 // Review apps are GitLab's `development` tier.
@@ -437,6 +478,23 @@ impl Emitter<'_> {
                 _ => None,
             },
         });
+        let mut variables = IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]);
+        let mut reports = Reports::default();
+        if job.environment.is_some() {
+            variables.insert(
+                crate::runner::DOTENV_VARIABLE,
+                format!("{RUN_DIR}/{DOTENV_FILE}"),
+            );
+            reports.dotenv = Some(format!("{ARTIFACT_DIR}/{DOTENV_FILE}"));
+        }
+        // Only command steps write test reports.
+        if job
+            .steps
+            .iter()
+            .any(|step| matches!(step.action, Action::Command { .. }))
+        {
+            reports.junit = self.report.junit.clone();
+        }
         GlJob {
             stage: STAGE,
             image: self.config.image.clone(),
@@ -451,7 +509,7 @@ impl Emitter<'_> {
                 .as_ref()
                 .map(|target| format!("coder-deploy-{target}")),
             environment,
-            variables: IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]),
+            variables,
             before_script,
             script,
             after_script,
@@ -460,6 +518,60 @@ impl Emitter<'_> {
                 paths: vec![ARTIFACT_DIR],
                 when: "always",
                 expire_in: ARTIFACT_EXPIRY,
+                reports,
+            },
+        }
+    }
+
+    /// The job after the last that publishes the run: its patch as branch
+    /// `coder/<workflow_id>` with push options that open or update the merge request, or a
+    /// merge request pipeline's review as a note. The token is the CI/CD variable
+    /// `[gitlab] token-variable` names, which GitLab gives every job already: nothing here
+    /// mentions it.
+    fn publish_job(&self, last_job: &str, conditions: &[String]) -> GlJob {
+        let rules = if conditions.is_empty() {
+            vec![Rule {
+                condition: None,
+                when: "never",
+            }]
+        } else {
+            conditions
+                .iter()
+                .map(|condition| Rule {
+                    condition: Some(condition.clone()),
+                    when: "on_success",
+                })
+                .collect()
+        };
+        let mut before_script = self.config.setup.clone();
+        before_script.push(self.install());
+        GlJob {
+            stage: STAGE,
+            image: self.config.image.clone(),
+            tags: self.config.tags.clone(),
+            needs: vec![last_job.to_string()],
+            rules,
+            allow_failure: None,
+            timeout: format!("{PUBLISH_TIMEOUT_MINUTES} minutes"),
+            environment: None,
+            resource_group: None,
+            variables: IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]),
+            before_script,
+            script: vec![
+                "rm -rf \"$CODER_RUN_DIR\"".to_string(),
+                format!("mv {ARTIFACT_DIR} \"$CODER_RUN_DIR\""),
+                self.coder_step("publish", &[]),
+            ],
+            // The run record, with the merge request's address, for whoever looks.
+            after_script: vec![format!(
+                "if [ -d \"$CODER_RUN_DIR\" ]; then rm -rf {ARTIFACT_DIR} && mv \"$CODER_RUN_DIR\" {ARTIFACT_DIR}; fi"
+            )],
+            artifacts: Artifacts {
+                name: format!("coder-run-{}", publish_job_id(self.workflow)),
+                paths: vec![ARTIFACT_DIR],
+                when: "always",
+                expire_in: ARTIFACT_EXPIRY,
+                reports: Reports::default(),
             },
         }
     }

@@ -37,6 +37,9 @@ pub struct Config {
     /// The GitLab CI runner host.
     #[serde(default)]
     pub gitlab: GitlabConfig,
+    /// Test reports command steps write.
+    #[serde(default)]
+    pub report: ReportConfig,
     /// The configuration file exists but is invalid (reported against it). The defaults
     /// apply, and names it would define are not reported as unknown.
     #[serde(skip)]
@@ -240,6 +243,17 @@ impl SystemdConfig {
     }
 }
 
+/// `[report]`: the test reports a run collects.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReportConfig {
+    /// Globs of JUnit XML files command steps write, relative to the checkout
+    /// (`target/nextest/ci/junit.xml`): counted into the run record, and GitLab's
+    /// `reports: junit`.
+    #[serde(default)]
+    pub junit: Vec<String>,
+}
+
 /// `[gitlab]`: the runner host generated pipelines use.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -257,8 +271,22 @@ pub struct GitlabConfig {
     /// again in `after_script`, a shell of its own), replacing the default (this package at the
     /// compiling version, installed by cargo under `~/.coder-step` unless already there).
     pub install: Option<String>,
-    /// The CI/CD variable holding the token `coder-step publish` pushes with.
-    pub token_variable: Option<String>,
+    /// The CI/CD variable holding the token `coder-step publish` pushes the branch and writes
+    /// merge request notes with; default [`DEFAULT_GITLAB_TOKEN_VARIABLE`]. A project access
+    /// token (role Developer, scopes `write_repository` and `api`): `CI_JOB_TOKEN` cannot push.
+    pub token_variable: Option<SecretName>,
+}
+
+/// The CI/CD variable `coder-step publish` takes its GitLab token from by default.
+pub const DEFAULT_GITLAB_TOKEN_VARIABLE: &str = "CODER_GITLAB_TOKEN";
+
+impl GitlabConfig {
+    /// The name of the CI/CD variable holding the publish token.
+    pub fn token_variable(&self) -> &str {
+        self.token_variable
+            .as_ref()
+            .map_or(DEFAULT_GITLAB_TOKEN_VARIABLE, SecretName::as_str)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use coder::driver::{Settings, SpecInput, check_bytes};
 use coder::ir::{Action, Job, Origin, Policies, Project, Step, Trigger, Workflow};
 use coder::parse::{Node, SpecFormat, Value, parse_document};
 use coder::target::{Target, gitlab};
-use coder::workspace::config::GitlabConfig;
+use coder::workspace::config::{GitlabConfig, ReportConfig};
 
 use crate::cli::{coder, repo, run};
 use crate::{fixture_dir, ir::lower, root, snapshot_settings};
@@ -65,7 +65,13 @@ fn emitted() -> Vec<coder::target::GeneratedFile> {
     ok_fixtures()
         .iter()
         .filter(|path| !NOT_FOR_GITLAB.contains(&file_name(path).as_str()))
-        .flat_map(|path| gitlab::emit_files(&lower(path), &GitlabConfig::default()))
+        .flat_map(|path| {
+            gitlab::emit_files(
+                &lower(path),
+                &GitlabConfig::default(),
+                &ReportConfig::default(),
+            )
+        })
         .collect()
 }
 
@@ -83,10 +89,14 @@ fn pipelines_of_every_valid_fixture() {
             continue;
         }
         assert!(errors.is_empty(), "{name}: {errors:?}");
-        let text: String = gitlab::emit_files(&lower(&path), &GitlabConfig::default())
-            .iter()
-            .map(|f| format!("==> {} <==\n{}", f.path, f.contents))
-            .collect();
+        let text: String = gitlab::emit_files(
+            &lower(&path),
+            &GitlabConfig::default(),
+            &ReportConfig::default(),
+        )
+        .iter()
+        .map(|f| format!("==> {} <==\n{}", f.path, f.contents))
+        .collect();
         snapshot_settings().bind(|| insta::assert_snapshot!(format!("gitlab__{name}"), text));
     }
 }
@@ -301,7 +311,7 @@ proptest! {
     ) {
         let name = if name.trim().is_empty() { "x".to_string() } else { name };
         let (workflow, config) = workflow_with(&name, &command, &setup);
-        let files = gitlab::emit_files(&workflow, &config);
+        let files = gitlab::emit_files(&workflow, &config, &ReportConfig::default());
         let pipeline = parse(&files[0].contents)?;
         let job = value_at(&pipeline, "w-1").expect("the job");
         let script = strings(value_at(job, "script"));
@@ -338,7 +348,7 @@ steps:
     name: "Build"
     command: echo built > build.txt
   - type: agent
-    role: reviewer
+    role: implementer
     goal: "Review the build"
   - type: command
     name: "Test"
@@ -439,13 +449,25 @@ fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
                 "`gitlab-ci-local` is not installed ({e}); .ci/run installs gitlab-ci-local@4.73.0"
             )
         });
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     Pipeline {
         code: output.status.code().unwrap_or(-1),
-        log: format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
+        // Job names are padded to the longest one's width: `e2e-1 exported`, whatever the
+        // other jobs are called.
+        log: log
+            .lines()
+            .map(|line| {
+                line.split(' ')
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    + "\n"
+            })
+            .collect(),
     }
 }
 
@@ -477,12 +499,27 @@ const PLAY_THE_GATE: [&str; 6] = [
 /// The pipeline of `source` naming the workflow, its gate played: every job in order, the
 /// approval recorded, the deploy's URL kept, the run directory never in a patch.
 fn runs_to_the_deploy(dir: &Path, source: &str) {
+    // The publish job pushes to a bare repository standing in for GitLab's, which takes push
+    // options as GitLab does.
+    let remote = tempfile::tempdir().expect("tempdir");
+    git(remote.path(), &["init", "-q", "--bare"]);
+    git(
+        remote.path(),
+        &["config", "receive.advertisePushOptions", "true"],
+    );
+    let remote_variable = format!("CODER_PUBLISH_REMOTE={}", remote.path().display());
     let played = gitlab_ci_local(
         dir,
         source,
         &[
             &["--variable", "CODER_WORKFLOW=e2e"][..],
             &PLAY_THE_GATE[..],
+            &[
+                "--variable",
+                &remote_variable,
+                "--variable",
+                "CODER_GITLAB_TOKEN=glpat-e2e-token",
+            ][..],
         ]
         .concat(),
     );
@@ -503,11 +540,35 @@ fn runs_to_the_deploy(dir: &Path, source: &str) {
         record["artifacts"]["deploy_url"],
         "https://preview.example.test/e2e"
     );
+    // The deploy URL, in the dotenv report GitLab reads for the environment's URL.
+    let dotenv = dir.join(".gitlab-ci-local/artifacts/e2e-3/.coder-run/deploy.env");
+    assert_eq!(
+        std::fs::read_to_string(&dotenv).unwrap_or_else(|e| panic!(
+            "{}: {e}\n{}",
+            dotenv.display(),
+            played.log
+        )),
+        "CODER_DEPLOY_URL=https://preview.example.test/e2e\n"
+    );
     // The run directory stayed out of the checkout the agent saw, and out of the patch.
     assert_eq!(
         record["changed_files"],
         serde_json::json!(["build.txt"]),
         "{record:#}"
+    );
+    // The publish job pushed the run's patch as the workflow's branch.
+    position(&played.log, "e2e-publish imported artifacts");
+    position(&played.log, "pushed coder/e2e");
+    let shown = Command::new("git")
+        .args(["show", "coder/e2e:build.txt"])
+        .current_dir(remote.path())
+        .output()
+        .expect("git runs");
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout),
+        "built\n",
+        "{}",
+        played.log
     );
 }
 

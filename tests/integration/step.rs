@@ -99,6 +99,12 @@ impl Fixture {
             "GITLAB_CI",
             "CI_JOB_MANUAL",
             "GITLAB_USER_LOGIN",
+            "CI_COMMIT_REF_NAME",
+            "CI_PIPELINE_SOURCE",
+            "CI_MERGE_REQUEST_IID",
+            "CODER_GITLAB_TOKEN",
+            "CODER_DOTENV",
+            "CODER_PUBLISH_REMOTE",
             "CODER_RUN_DIR",
             "XDG_STATE_HOME",
         ] {
@@ -774,5 +780,146 @@ fn systemd_credentials_reach_deploys_and_are_redacted() {
     assert!(
         log.contains("token=***") && !log.contains("s3cr3t"),
         "{log}"
+    );
+}
+
+/// A bare repository that takes push options and records them, as GitLab reads them.
+fn recording_remote() -> tempfile::TempDir {
+    let bare = tempfile::tempdir().expect("tempdir");
+    git(bare.path(), &["init", "-q", "--bare"]);
+    git(
+        bare.path(),
+        &["config", "receive.advertisePushOptions", "true"],
+    );
+    let hook = bare.path().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ni=0\nwhile [ \"$i\" -lt \"${GIT_PUSH_OPTION_COUNT:-0}\" ]; do\n  eval \"printf '%s\\n' \\\"\\$GIT_PUSH_OPTION_$i\\\"\" >> push-options.txt\n  i=$((i + 1))\ndone\necho 'View merge request for coder/wf:' >&2\necho '  https://gitlab.example/acme/app/-/merge_requests/3' >&2\n",
+    )
+    .expect("hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    bare
+}
+
+#[test]
+fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
+    let bare = recording_remote();
+    let gitlab = |cmd: &mut Command| {
+        cmd.env("GITLAB_CI", "true")
+            .env("CI_COMMIT_REF_NAME", "main")
+            .env("CODER_PUBLISH_REMOTE", bare.path());
+    };
+    for round in 0..2 {
+        let f = Fixture::new(&agent_spec("implementer", 60), None);
+        let mut begin = f.command("begin", &["--job", "wf-1"]);
+        gitlab(&mut begin);
+        assert_eq!(run(&mut begin).0, 0);
+        let (code, _, stderr) = run(f
+            .command("step", &["--step", "s1"])
+            .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+
+        let mut publish = f.command("publish", &[]);
+        gitlab(&mut publish);
+        if round == 0 {
+            // Without the token: said what is needed, nothing pushed.
+            let (code, _, stderr) = run(&mut publish);
+            assert_eq!(code, 1, "{stderr}");
+            assert!(stderr.contains("CODER_GITLAB_TOKEN"), "{stderr}");
+            assert!(stderr.contains("CI_JOB_TOKEN cannot push"), "{stderr}");
+            publish = f.command("publish", &[]);
+            gitlab(&mut publish);
+        }
+        let (code, _, stderr) = run(publish.env("CODER_GITLAB_TOKEN", "glpat-publish-token"));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("glpat-publish-token"), "{stderr}");
+        assert_eq!(
+            f.run_json()["artifacts"]["pr_url"],
+            "https://gitlab.example/acme/app/-/merge_requests/3"
+        );
+        assert_eq!(
+            git(bare.path(), &["show", "coder/wf:agent-output.txt"]),
+            "changed by s1\n"
+        );
+    }
+    let options = std::fs::read_to_string(bare.path().join("push-options.txt")).expect("options");
+    let first: Vec<&str> = options.lines().take(4).collect();
+    assert_eq!(first[0], "merge_request.create");
+    assert_eq!(first[1], "merge_request.target=main");
+    assert!(
+        first[2].starts_with("merge_request.title=coder: "),
+        "{options}"
+    );
+    assert!(
+        first[3].starts_with("merge_request.description=Run "),
+        "{options}"
+    );
+    assert_eq!(options.lines().count(), 8, "{options}");
+}
+
+#[test]
+fn a_merge_request_pipeline_notes_its_review() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    let api = MockApi::start(Arc::new(|method, path, _| match (method, path) {
+        ("POST", "/api/v4/projects/17/merge_requests/5/notes") => {
+            (201, r#"{"id":99,"body":"LGTM"}"#.to_string())
+        }
+        _ => (404, r#"{"message":"404 Not Found"}"#.to_string()),
+    }));
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    std::fs::create_dir_all(f.run_dir().join("outputs")).expect("mkdir");
+    std::fs::write(f.run_dir().join("outputs/s1.md"), "LGTM, one nit.\n").expect("write");
+    let (code, _, stderr) = run(f
+        .command("publish", &[])
+        .env("GITLAB_CI", "true")
+        .env("CI_PIPELINE_SOURCE", "merge_request_event")
+        .env("CI_MERGE_REQUEST_IID", "5")
+        .env("CI_PROJECT_ID", "17")
+        .env("CI_API_V4_URL", format!("{}/api/v4", api.url))
+        .env(
+            "CI_MERGE_REQUEST_PROJECT_URL",
+            "https://gitlab.example/acme/app",
+        )
+        .env("CODER_GITLAB_TOKEN", "glpat-note-token"));
+    assert_eq!(code, 0, "{stderr}");
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let body: serde_json::Value = serde_json::from_str(&requests[0].2).expect("json");
+    assert_eq!(body["body"], "LGTM, one nit.");
+    assert_eq!(
+        f.run_json()["artifacts"]["pr_url"],
+        "https://gitlab.example/acme/app/-/merge_requests/5#note_99"
+    );
+}
+
+#[test]
+fn finish_counts_the_junit_reports_the_config_names() {
+    let f = Fixture::new(
+        "name: Tests\nsteps:\n  - type: command\n    command: \"true\"\n",
+        Some("[report]\njunit = [\"out/**/*.xml\"]\n"),
+    );
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let report = f.repo.path().join("out/unit/junit.xml");
+    std::fs::create_dir_all(report.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &report,
+        r#"<testsuites><testsuite name="s"><testcase name="a"/><testcase name="b"><failure message="x"/></testcase><testcase name="c"><skipped/></testcase></testsuite></testsuites>"#,
+    )
+    .expect("write");
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(
+        record["test_report"],
+        serde_json::json!({"passed": 1, "failed": 1, "skipped": 1}),
+        "{record:#}"
+    );
+    assert!(f.run_dir().join("reports/junit/wf-1/0-junit.xml").is_file());
+    let summary = std::fs::read_to_string(f.run_dir().join("summary.md")).expect("summary");
+    assert!(
+        summary.contains("Tests: 1 passed, 1 failed, 1 skipped."),
+        "{summary}"
     );
 }

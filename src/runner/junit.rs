@@ -1,0 +1,85 @@
+//! JUnit reports a job's command steps wrote (`[report] junit` globs, repo-relative): copied
+//! into the run directory at `finish` and counted across the run.
+
+use std::path::{Path, PathBuf};
+
+use super::test_report::{TestCounts, parse_junit};
+
+/// Where the copies live in the run directory, one folder per job.
+pub const JUNIT_DIR: &str = "reports/junit";
+
+/// Copy the reports `globs` match in `checkout` into `<run_dir>/reports/junit/<job>/`
+/// (replacing that job's earlier copies), then count every job's copies. `None` when the
+/// run has no report at all.
+pub fn collect(
+    checkout: &Path,
+    run_dir: &Path,
+    job_id: &str,
+    globs: &[String],
+) -> Result<Option<TestCounts>, String> {
+    if !globs.is_empty() {
+        let mut builder = globset::GlobSetBuilder::new();
+        for pattern in globs {
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("`[report] junit` pattern `{pattern}`: {e}"))?;
+            builder.add(glob);
+        }
+        let set = builder
+            .build()
+            .map_err(|e| format!("`[report] junit`: {e}"))?;
+        let mut found = Vec::new();
+        walk(checkout, Path::new(""), &set, &mut found);
+        found.sort();
+        let job_dir = run_dir.join(JUNIT_DIR).join(job_id);
+        let _ = std::fs::remove_dir_all(&job_dir);
+        for (index, relative) in found.iter().enumerate() {
+            let bytes = std::fs::read(checkout.join(relative))
+                .map_err(|e| format!("cannot read {}: {e}", relative.display()))?;
+            // Numbered, so two reports named `junit.xml` in different folders both stay.
+            let name = relative
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            super::atomic_write(&job_dir.join(format!("{index}-{name}")), &bytes)?;
+        }
+    }
+    let mut total: Option<TestCounts> = None;
+    let Ok(jobs) = std::fs::read_dir(run_dir.join(JUNIT_DIR)) else {
+        return Ok(None);
+    };
+    for job in jobs.flatten() {
+        let Ok(files) = std::fs::read_dir(job.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let bytes = std::fs::read(file.path())
+                .map_err(|e| format!("cannot read {}: {e}", file.path().display()))?;
+            // A file that is no JUnit report counts nothing rather than failing the job.
+            if let Ok(counts) = parse_junit(&bytes) {
+                total = Some(total.unwrap_or_default() + counts);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Repo-relative files under `dir` that `set` matches; `.git` is skipped, symlinks are not
+/// followed.
+fn walk(root: &Path, dir: &Path, set: &globset::GlobSet, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let relative = dir.join(entry.file_name());
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() && entry.file_name() != ".git" {
+            walk(root, &relative, set, found);
+        } else if kind.is_file() && set.is_match(&relative) {
+            found.push(relative);
+        }
+    }
+}
