@@ -3,6 +3,7 @@
 //! - `parse_check/typical`: one typical spec of the corpus (56 lines), in process (target: under
 //!   100 µs)
 //! - `parse_check/seed_release_train`: the seed's full example (37 lines), in process
+//! - `process/baseline_true`: starting `/bin/true`, what any process costs on this machine
 //! - `process/check_one_file`: the whole `coder check FILE` process (target: under 5 ms)
 //! - `process/check_1000_files`: the whole process on 1,000 files (target: under 1 s on 2 cores)
 //! - `in_process/check_1000_files`: the same in process, files read from disk
@@ -140,6 +141,12 @@ fn benches(c: &mut Criterion) {
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(8));
+    group.bench_function("baseline_true", |b| {
+        b.iter(|| {
+            let status = Command::new("true").output().expect("runs");
+            assert!(status.status.success());
+        })
+    });
     group.bench_function("check_one_file", |b| {
         b.iter(|| {
             let status = Command::new(coder)
