@@ -105,18 +105,6 @@ struct GhStep {
     env: IndexMap<String, String>,
 }
 
-/// A POSIX shell word for `text`: spec strings reach a shell only through this.
-pub(crate) fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@".contains(&b))
-    {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
 /// The environment an approval job runs in: GitHub holds the job until one of its required
 /// reviewers approves, and `coder-step gate` checks the reviewers exist.
 pub fn approval_environment(workflow_id: &str, step_id: &str) -> String {
@@ -514,17 +502,8 @@ impl Emitter<'_> {
         }
     }
 
-    /// `coder-step SUBCOMMAND --spec S --source-hash H EXTRA…`, every value shell-quoted.
     fn coder_step(&self, subcommand: &str, extra: &[(&str, &str)]) -> String {
-        let mut line = format!(
-            "coder-step {subcommand} --spec {} --source-hash {}",
-            shell_quote(&self.workflow.source),
-            shell_quote(&self.workflow.source_hash)
-        );
-        for (flag, value) in extra {
-            line.push_str(&format!(" --{flag} {}", shell_quote(value)));
-        }
-        line
+        super::coder_step_line(self.workflow, subcommand, extra)
     }
 
     fn run_dir_env() -> IndexMap<String, String> {

@@ -10,8 +10,9 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::GeneratedFile;
-use super::github::{publish_job_id, publishes, shell_quote};
+use super::github::{publish_job_id, publishes};
 use super::output::header;
+use super::shell_quote;
 use crate::ir::{Action, Job, Trigger, Workflow};
 use crate::workspace::config::{GitlabConfig, ReportConfig};
 
@@ -384,17 +385,8 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    /// `coder-step SUBCOMMAND --spec S --source-hash H EXTRA…`, every value shell-quoted.
     fn coder_step(&self, subcommand: &str, extra: &[(&str, &str)]) -> String {
-        let mut line = format!(
-            "coder-step {subcommand} --spec {} --source-hash {}",
-            shell_quote(&self.workflow.source),
-            shell_quote(&self.workflow.source_hash)
-        );
-        for (flag, value) in extra {
-            line.push_str(&format!(" --{flag} {}", shell_quote(value)));
-        }
-        line
+        super::coder_step_line(self.workflow, subcommand, extra)
     }
 
     /// How `coder-step` gets on the `PATH` of the shell this runs in.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::root;
+use crate::step::git;
 
 const SPEC: &str = r#"name: "End to end"
 project:
@@ -65,16 +66,6 @@ struct Run {
     log: String,
     store: PathBuf,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
 }
 
 /// Compile the end-to-end spec with `test_command` in a fresh repository, swap in the

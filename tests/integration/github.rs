@@ -12,16 +12,12 @@ use coder::parse::{Node, SpecFormat, Value, parse_document};
 use coder::target::github;
 use coder::workspace::config::{GithubConfig, TimezoneMode};
 
-use crate::{fixture_dir, ir::lower, snapshot_settings};
+use crate::{ir::lower, ok_fixtures, snapshot_settings};
 
 /// Every valid fixture's workflow; those with zoned schedules also with time zones emulated
 /// (as `coder-<id>-emulated.yml`).
 fn emitted() -> Vec<(String, String)> {
-    let mut paths: Vec<_> = std::fs::read_dir(fixture_dir().join("ok"))
-        .expect("ok dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    paths.sort();
+    let paths = ok_fixtures();
     let emulate = GithubConfig {
         timezones: TimezoneMode::Emulate,
         ..GithubConfig::default()

@@ -6,7 +6,7 @@
 //! adapter, the manual gate held until played, and the run directory passed between jobs as
 //! an artifact.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use proptest::prelude::*;
@@ -19,19 +19,11 @@ use coder::target::{Target, gitlab};
 use coder::workspace::config::{GitlabConfig, ReportConfig};
 
 use crate::cli::{coder, repo, run};
-use crate::{fixture_dir, ir::lower, root, snapshot_settings};
+use crate::step::git;
+use crate::{ir::lower, ok_fixtures, root, snapshot_settings};
 
 /// Valid specs whose repository events start no GitLab pipeline (C0401 for `--target gitlab`).
 const NOT_FOR_GITLAB: [&str; 2] = ["merged-pr.yml", "nightly.json"];
-
-fn ok_fixtures() -> Vec<PathBuf> {
-    let mut paths: Vec<_> = std::fs::read_dir(fixture_dir().join("ok"))
-        .expect("ok dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    paths.sort();
-    paths
-}
 
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -358,15 +350,6 @@ steps:
   - type: deploy
     target: preview
 "#;
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
-}
 
 /// A repository with the spec compiled, committed, and a remote gitlab-ci-local parses.
 fn e2e_repo(test_command: &str) -> tempfile::TempDir {

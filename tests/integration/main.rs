@@ -26,6 +26,16 @@ pub fn fixture_dir() -> PathBuf {
     root().join("tests/fixtures/check")
 }
 
+/// The valid fixtures (`tests/fixtures/check/ok/`), sorted: what every target compiles.
+pub fn ok_fixtures() -> Vec<PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(fixture_dir().join("ok"))
+        .expect("ok dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// insta settings shared by every snapshot: all snapshots live in top-level `snapshots/`.
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();

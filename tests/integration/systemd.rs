@@ -4,7 +4,7 @@
 //! directive.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use proptest::prelude::*;
@@ -16,16 +16,7 @@ use coder::parse::cron::parse_cron;
 use coder::target::{Target, cannot_express, systemd};
 use coder::workspace::config::SystemdConfig;
 
-use crate::{fixture_dir, ir::lower, snapshot_settings};
-
-fn ok_fixtures() -> Vec<PathBuf> {
-    let mut paths: Vec<_> = std::fs::read_dir(fixture_dir().join("ok"))
-        .expect("ok dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    paths.sort();
-    paths
-}
+use crate::{ir::lower, ok_fixtures, snapshot_settings};
 
 /// The codes `coder check --target systemd` reports for a fixture.
 fn systemd_codes(path: &Path) -> Vec<Code> {
