@@ -61,6 +61,25 @@ runs:
       run: test -d "$ACT_STORE/$NAME" && mkdir -p "$DEST" && cp -a "$ACT_STORE/$NAME/." "$DEST/"
 "#;
 
+/// Where this build's `coder-step` is: the end-to-end runs put it on their `PATH`.
+pub(crate) fn coder_step_dir() -> String {
+    Path::new(env!("CARGO_BIN_EXE_coder-step"))
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string()
+}
+
+/// The configuration of an end-to-end repository: the fake reviewer agent, a preview deploy
+/// that needs the build's file, and the target's section (`host`: how coder-step is found).
+pub(crate) fn e2e_config(host: &str) -> String {
+    let agent = root().join("tests/fixtures/act/reviewer-agent.sh");
+    format!(
+        "[agent]\ncommand = [{agent:?}, \"{{goal}}\"]\n\n[deploy.preview]\ncommand = \"test -f build.txt && echo deployed to https://preview.example.test/e2e\"\n\n{host}",
+        agent = agent.display().to_string()
+    )
+}
+
 struct Run {
     code: i32,
     log: String,
@@ -88,19 +107,11 @@ fn run_spec_under_act(spec: &str, extra_config: &str, schedule: Option<&str>) ->
         std::fs::write(path, text).expect("write");
     };
     write(".coder/workflows/e2e.yml", spec);
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_coder-step"))
-        .parent()
-        .expect("bin dir")
-        .display()
-        .to_string();
-    let agent = root().join("tests/fixtures/act/reviewer-agent.sh");
-    write(
-        ".coder/config.toml",
-        &format!(
-            "[agent]\ncommand = [{agent:?}, \"{{goal}}\"]\n\n[deploy.preview]\ncommand = \"test -f build.txt && echo deployed to https://preview.example.test/e2e\"\n\n[github]\ninstall = \"echo {bin_dir} >> \\\"$GITHUB_PATH\\\"\"\n{extra_config}",
-            agent = agent.display().to_string()
-        ),
+    let install = format!(
+        "[github]\ninstall = \"echo {} >> \\\"$GITHUB_PATH\\\"\"\n{extra_config}",
+        coder_step_dir()
     );
+    write(".coder/config.toml", &e2e_config(&install));
     let compiled = Command::new(env!("CARGO_BIN_EXE_coder"))
         .arg("compile")
         .current_dir(dir)

@@ -18,9 +18,10 @@ use coder::parse::{Node, SpecFormat, Value, parse_document};
 use coder::target::{Target, gitlab};
 use coder::workspace::config::{GitlabConfig, ReportConfig};
 
+use crate::act::{coder_step_dir, e2e_config};
 use crate::cli::{coder, repo, run};
 use crate::step::git;
-use crate::{ir::lower, ok_fixtures, root, snapshot_settings};
+use crate::{ir::lower, ok_fixtures, snapshot_settings};
 
 /// Valid specs whose repository events start no GitLab pipeline (C0401 for `--target gitlab`).
 const NOT_FOR_GITLAB: [&str; 2] = ["merged-pr.yml", "nightly.json"];
@@ -368,19 +369,11 @@ fn e2e_repo(test_command: &str) -> tempfile::TempDir {
         ".coder/workflows/e2e.yml",
         &E2E_SPEC.replace("{TEST}", test_command),
     );
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_coder-step"))
-        .parent()
-        .expect("bin dir")
-        .display()
-        .to_string();
-    let agent = root().join("tests/fixtures/act/reviewer-agent.sh");
-    write(
-        ".coder/config.toml",
-        &format!(
-            "[agent]\ncommand = [{agent:?}, \"{{goal}}\"]\n\n[deploy.preview]\ncommand = \"test -f build.txt && echo deployed to https://preview.example.test/e2e\"\n\n[gitlab]\ninstall = 'export PATH=\"{bin_dir}:$PATH\"'\n",
-            agent = agent.display().to_string()
-        ),
+    let install = format!(
+        "[gitlab]\ninstall = 'export PATH=\"{}:$PATH\"'\n",
+        coder_step_dir()
     );
+    write(".coder/config.toml", &e2e_config(&install));
     let (code, _, stderr) = run(coder().arg("compile").current_dir(dir));
     assert_eq!(code, 0, "{stderr}");
     assert!(dir.join(".gitlab-ci.yml").is_file());
