@@ -91,6 +91,7 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
             changed_files: Vec::new(),
             message,
             usage: None,
+            tests: None,
         });
     }
     if let Some(current) = run.current.as_mut() {

@@ -184,10 +184,23 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
         run.artifacts.patch = Some(PATCH_FILE.to_string());
     }
 
-    if let Some(counts) =
-        super::junit::collect(&cx.checkout, &cx.run_dir, job_id, &cx.config.report.junit)?
-    {
-        run.test_report = Some(counts);
+    // JUnit files say more than summary lines; without any, the command steps' summaries
+    // count.
+    match super::junit::collect(&cx.checkout, &cx.run_dir, job_id, &cx.config.report.junit)? {
+        Some(counts) => run.test_report = Some(counts),
+        None => {
+            let summed = run
+                .steps
+                .iter()
+                .filter_map(|s| s.tests)
+                .reduce(|a, b| a + b);
+            if summed.is_some() {
+                run.test_report = summed;
+            }
+        }
+    }
+    if let Some(notes) = release_notes(cx, &run)? {
+        run.artifacts.release_notes = Some(notes);
     }
     let status = job_status(&run, job, withheld);
     if let Some(record) = run.job_mut(job_id) {
@@ -272,3 +285,54 @@ fn append(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
         .and_then(|mut f| f.write_all(bytes))
         .map_err(|e| format!("cannot append to {}: {e}", path.display()))
 }
+
+/// The release notes artifact: what the release engineer steps wrote to their output file
+/// (`$CODER_STEP_OUTPUT`), else printed, redacted, in `release-notes.md`.
+fn release_notes(cx: &Context, run: &RunRecord) -> Result<Option<String>, Failure> {
+    use crate::ir::{Action, Artifact};
+    use crate::model::Role;
+    if !cx.workflow.artifacts.contains(&Artifact::ReleaseNotes) {
+        return Ok(None);
+    }
+    let mut notes = String::new();
+    for step in cx.workflow.jobs.iter().flat_map(|j| &j.steps) {
+        let Action::Agent {
+            role: Role::ReleaseEngineer,
+            ..
+        } = step.action
+        else {
+            continue;
+        };
+        if !run
+            .steps
+            .iter()
+            .any(|s| s.step_id == step.step_id && s.status == Status::Succeeded)
+        {
+            continue;
+        }
+        let written = cx
+            .run_dir
+            .join("outputs")
+            .join(format!("{}.md", step.step_id));
+        let printed = cx
+            .run_dir
+            .join("logs")
+            .join(format!("{}.log", step.step_id));
+        if let Ok(text) =
+            std::fs::read_to_string(&written).or_else(|_| std::fs::read_to_string(&printed))
+        {
+            notes.push_str(text.trim_end());
+            notes.push('\n');
+        }
+    }
+    if notes.trim().is_empty() {
+        return Ok(None);
+    }
+    super::atomic_write(
+        &cx.run_dir.join(RELEASE_NOTES_FILE),
+        cx.redactor.redact(&notes).as_bytes(),
+    )?;
+    Ok(Some(RELEASE_NOTES_FILE.to_string()))
+}
+
+const RELEASE_NOTES_FILE: &str = "release-notes.md";

@@ -31,7 +31,8 @@
 //!                   | "submodule_added" | "agent_commit" | "git_metadata_changed",
 //!                   "message", "paths": the offending paths (commits for agent_commit),
 //!                   "evidence": run-dir-relative file or folder (redacted) or null}],
-//!   "artifacts": {"patch", "log_bundle", "summary": run-dir-relative paths or null,
+//!   "artifacts": {"patch", "log_bundle", "summary", "release_notes" (when a release engineer
+//!                 ran): run-dir-relative paths or null,
 //!                 "deploy_url", "pr_url": URLs or null},
 //!   "credits":  {"used", "limit": credits, "unit_usd": US dollars per credit,
 //!                "estimated": true when any part came from an agent's own cost or was
@@ -39,14 +40,16 @@
 //!   "checkout": absolute path of the repository a local run (`coder run`, `coder-step run`)
 //!               works in, so `coder approve` can resume it; null in CI,
 //!   "test_report": {"passed", "failed", "skipped"} counted from the JUnit files
-//!               `[report] junit` names (copied to `reports/junit/<job>/`), or null
+//!               `[report] junit` names (copied to `reports/junit/<job>/`), else summed from
+//!               the command steps' test summaries (cargo test, nextest, pytest, go test), or null
 //! }
 //! ```
 //!
 //! An agent step's entry also has `"usage"`: `{"models": [{"model", "input_tokens",
 //! "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd" (as the agent
 //! reported it, or null)}], "credits", "estimated", "unpriced_models": [...]}` (null for other
-//! steps). Fields added after version 1 first shipped (`paths`, `evidence`, `credits`,
+//! steps); a command step whose output held a test summary has `"tests": {"passed", "failed",
+//! "skipped"}`. Fields added after version 1 first shipped (`paths`, `evidence`, `credits`,
 //! `checkout`, `usage`, `test_report`) may be missing from older records; readers take them as empty.
 //!
 //! A step that appears twice (a retried job) keeps both entries; the last one counts.
@@ -165,6 +168,9 @@ pub struct StepRecord {
     pub message: Option<String>,
     #[serde(default)]
     pub usage: Option<super::usage::StepUsage>,
+    /// A command step's test counts, from the summary its test runner printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<super::test_report::TestCounts>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -194,6 +200,9 @@ pub struct Artifacts {
     pub pr_url: Option<String>,
     pub log_bundle: Option<String>,
     pub summary: Option<String>,
+    /// The release engineer's notes, when the workflow has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_notes: Option<String>,
 }
 
 impl RunRecord {

@@ -47,6 +47,7 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
         changed_files: Vec::new(),
         message: None,
         usage: None,
+        tests: None,
     });
     run.status = Status::Running;
     run.current = Some(Current {
@@ -181,6 +182,9 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
         }
         Action::Command { command } => {
             let outcome = process::run(shell(command), &cx.redactor)?;
+            if let Some(record) = run.step_mut(step_id) {
+                record.tests = super::test_report::parse_summary(&outcome.output);
+            }
             ended_by(&outcome.ending, "the command")
         }
         Action::Deploy { target } => match deploy::command(cx, target) {

@@ -448,3 +448,95 @@ fn a_runner_killed_mid_step_leaves_a_readable_record() {
         "interrupted: the step did not finish"
     );
 }
+
+/// `coder run` on each of the seed's examples, as written, with a fake agent (reviewers read,
+/// the others write) and `cargo` stood in: every run ends with its artifacts.
+#[test]
+fn coder_run_runs_the_seed_examples() {
+    let config = "[deploy.preview]\ncommand = \"echo Deployed to https://preview.example/seed\"\n\n[deploy.prod]\ncommand = \"echo Deployed to https://example.com\"\n";
+    let seed_agent = format!("{} {{goal}}", agent("seed-agent.sh"));
+    let stand_ins = crate::root().join("tests/fixtures/seed-run");
+    let path = format!(
+        "{}:{}",
+        stand_ins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (example, id) in [
+        ("dependency-bump.yml", "wf"),
+        ("release.yml", "wf"),
+        ("pr-review.yml", "wf"),
+        ("wf_release_train.yml", "wf_release_train"),
+    ] {
+        let spec = std::fs::read_to_string(crate::fixture_dir().join("ok").join(example))
+            .expect("seed example");
+        let f = Fixture::new(&spec, Some(config));
+        let state = tempfile::tempdir().expect("tempdir");
+        let coder = |args: &[&str]| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
+            cmd.current_dir(f.repo.path())
+                .env_remove("CODER_RUN_DIR")
+                .env_remove("CODER_RUN_ID")
+                .env_remove("CODER_AGENT")
+                .env_remove("GITHUB_RUN_ID")
+                .env_remove("GITHUB_ACTIONS")
+                .env("XDG_STATE_HOME", state.path())
+                .env("USER", "dana")
+                .env("PATH", &path)
+                .args(args);
+            run(&mut cmd)
+        };
+        let (mut code, stdout, stderr) = coder(&["run", id, "--agent", &seed_agent]);
+        let run_dir = last_line(&stdout);
+        if example == "release.yml" {
+            // Its approve step holds the run until someone approves.
+            assert_eq!(code, 3, "{example}: {stderr}");
+            let (approved, _, stderr) = coder(&["approve", &run_dir, "s4"]);
+            assert_eq!(approved, 0, "{example}: {stderr}");
+            code = approved;
+        }
+        assert_eq!(code, 0, "{example}: {stderr}");
+        let dir = Path::new(&run_dir);
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).expect("run.json"))
+                .expect("json");
+        assert_eq!(record["status"], "succeeded", "{example}: {record:#}");
+        let artifacts = &record["artifacts"];
+        for artifact in ["log_bundle", "summary"] {
+            let file = artifacts[artifact].as_str().expect(artifact);
+            assert!(dir.join(file).is_file(), "{example}: {artifact}");
+        }
+        match example {
+            "dependency-bump.yml" | "wf_release_train.yml" => {
+                assert!(
+                    std::fs::read_to_string(dir.join("patch.diff"))
+                        .expect("patch")
+                        .contains("+Update"),
+                    "{example}: the implementer's change is in the patch"
+                );
+                assert_eq!(
+                    record["test_report"],
+                    serde_json::json!({"passed": 3, "failed": 0, "skipped": 1}),
+                    "{example}"
+                );
+            }
+            "release.yml" => {
+                assert_eq!(record["approvals"][0]["approver"], "dana");
+                assert_eq!(artifacts["deploy_url"], "https://example.com");
+                let notes = std::fs::read_to_string(
+                    dir.join(artifacts["release_notes"].as_str().expect("release notes")),
+                )
+                .expect("notes");
+                assert!(notes.contains("release_engineer"), "{notes}");
+            }
+            _ => {
+                assert!(
+                    artifacts["patch"].is_null()
+                        || std::fs::read_to_string(dir.join("patch.diff"))
+                            .unwrap_or_default()
+                            .is_empty(),
+                    "{example}: a review changes nothing"
+                );
+            }
+        }
+    }
+}
