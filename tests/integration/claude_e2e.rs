@@ -1,7 +1,8 @@
 //! The real Claude Code CLI through the claude preset, against a loopback mock of the
 //! Messages API that scripts file edits (agents.md §5): the patch, usage, credits and the
-//! path policy end to end. Runs when `CODER_STEP_E2E_CLAUDE` names the `claude` executable
-//! (`.ci/run` installs the pinned npm package and sets it); skipped otherwise.
+//! path policy end to end. The `claude` executable is `CODER_STEP_E2E_CLAUDE` (`.ci/run`
+//! installs the pinned npm package and sets it), else `claude` on the `PATH`; without one the
+//! tests fail, like the validators' tests, rather than pass without running.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -146,9 +147,15 @@ impl MockMessages {
 }
 
 fn claude() -> Option<String> {
-    std::env::var("CODER_STEP_E2E_CLAUDE")
+    let named = std::env::var("CODER_STEP_E2E_CLAUDE")
         .ok()
-        .filter(|p| !p.is_empty())
+        .filter(|p| !p.is_empty());
+    named.or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join("claude"))
+            .find(|path| path.is_file())
+            .map(|path| path.display().to_string())
+    })
 }
 
 fn config(program: &str) -> String {
@@ -163,8 +170,9 @@ fn step_with(
     turns: impl FnOnce(&std::path::Path) -> Vec<Turn>,
 ) -> Option<(Fixture, i32, String, MockMessages)> {
     let Some(program) = claude() else {
-        eprintln!("skipped: set CODER_STEP_E2E_CLAUDE to the claude executable");
-        return None;
+        panic!(
+            "the Claude Code CLI is not installed: .ci/run installs @anthropic-ai/claude-code and sets CODER_STEP_E2E_CLAUDE"
+        );
     };
     let f = Fixture::new(SPEC, Some(&config(&program)));
     let mock = MockMessages::start(turns(f.repo.path()));
