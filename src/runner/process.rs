@@ -272,8 +272,29 @@ pub fn reap_orphans() {
     }
 }
 
-/// Pids whose parent is `parent`, from `/proc/<pid>/stat` (empty without `/proc`).
+/// `/proc/self/task/<tid>/children` of every thread of ours (Linux with
+/// `CONFIG_PROC_CHILDREN`): a few small reads instead of one per process on the machine.
+fn listed_children() -> Option<Vec<i32>> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let list = std::fs::read_to_string(task.path().join("children")).ok()?;
+        children.extend(
+            list.split_whitespace()
+                .filter_map(|pid| pid.parse::<i32>().ok()),
+        );
+    }
+    children.sort_unstable();
+    children.dedup();
+    Some(children)
+}
+
+/// Pids whose parent is `parent` (this process): from the kernel's list of each of our
+/// threads' children when it keeps one, else by reading every `/proc/<pid>/stat` (empty
+/// without `/proc`).
 fn children_of(parent: u32) -> Vec<i32> {
+    if let Some(children) = listed_children() {
+        return children;
+    }
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
