@@ -244,3 +244,66 @@ fn claude_code_writing_outside_the_allowed_paths_fails_the_step() {
     assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 1);
     assert!(!f.run_dir().join("patch.diff").exists());
 }
+
+/// `coder run` on the seed's Weekly Dependency Bump, as written, with the real Claude Code CLI
+/// for both agents: the implementer writes through the preset, `cargo test` (stood in) reports
+/// its tests, the reviewer reads in plan mode; the run ends with its patch, credits and test
+/// report.
+#[test]
+fn coder_run_drives_claude_code_through_a_seed_example() {
+    let Some(program) = claude() else {
+        panic!(
+            "the Claude Code CLI is not installed: .ci/run installs @anthropic-ai/claude-code and sets CODER_STEP_E2E_CLAUDE"
+        );
+    };
+    let spec = std::fs::read_to_string(crate::fixture_dir().join("ok/dependency-bump.yml"))
+        .expect("seed example");
+    let f = Fixture::new(&spec, Some(&config(&program)));
+    let mock = MockMessages::start(vec![
+        Turn::Write(
+            f.repo.path().join("Cargo.lock").display().to_string(),
+            "# bumped by claude\n".to_string(),
+        ),
+        Turn::Text("Updated the dependencies.".to_string()),
+    ]);
+    let state = tempfile::tempdir().expect("tempdir");
+    let stand_ins = crate::root().join("tests/fixtures/seed-run");
+    let (code, stdout, stderr) = run(std::process::Command::new(env!("CARGO_BIN_EXE_coder"))
+        .current_dir(f.repo.path())
+        .env_remove("CODER_RUN_DIR")
+        .env_remove("CODER_RUN_ID")
+        .env_remove("CODER_AGENT")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_RUN_ID")
+        .env("XDG_STATE_HOME", state.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                stand_ins.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("ANTHROPIC_BASE_URL", &mock.url)
+        .env("ANTHROPIC_API_KEY", "sk-ant-mock-key-0123456789")
+        .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .args(["run", "wf"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let run_dir = std::path::PathBuf::from(stdout.lines().last().unwrap_or_default());
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).expect("run.json"))
+            .expect("json");
+    assert_eq!(record["status"], "succeeded", "{record:#}");
+    assert!(
+        record["credits"]["used"].as_f64().unwrap_or(0.0) > 0.0,
+        "{record:#}"
+    );
+    assert_eq!(
+        record["test_report"],
+        serde_json::json!({"passed": 3, "failed": 0, "skipped": 1})
+    );
+    let patch = std::fs::read_to_string(run_dir.join("patch.diff")).expect("patch");
+    assert!(patch.contains("+# bumped by claude"), "{patch}");
+    let log = std::fs::read_to_string(run_dir.join("logs/s1.log")).expect("log");
+    assert!(!log.contains("sk-ant-mock-key"), "{log}");
+}
