@@ -180,10 +180,7 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
         .run_dir
         .join("prompts")
         .join(format!("{}.md", step.step_id));
-    let output_file = cx
-        .run_dir
-        .join("outputs")
-        .join(format!("{}.md", step.step_id));
+    let output_file = cx.step_output_file(step.step_id);
     let values = Values::new(cx, step, &prompt_file, &output_file);
     let agent_dir = cx.run_dir.join("agents").join(step.step_id);
     let preset_launch = preset.map(|preset| {

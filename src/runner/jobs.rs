@@ -310,14 +310,8 @@ fn release_notes(cx: &Context, run: &RunRecord) -> Result<Option<String>, Failur
         {
             continue;
         }
-        let written = cx
-            .run_dir
-            .join("outputs")
-            .join(format!("{}.md", step.step_id));
-        let printed = cx
-            .run_dir
-            .join("logs")
-            .join(format!("{}.log", step.step_id));
+        let written = cx.step_output_file(&step.step_id);
+        let printed = cx.run_dir.join(super::step_log(&step.step_id));
         if let Ok(text) =
             std::fs::read_to_string(&written).or_else(|_| std::fs::read_to_string(&printed))
         {

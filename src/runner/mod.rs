@@ -102,7 +102,18 @@ pub struct Context {
     pub agent_override: Option<String>,
 }
 
+/// A step's log, relative to the run directory (as `run.json` names it).
+pub fn step_log(step_id: &str) -> String {
+    format!("logs/{step_id}.log")
+}
+
 impl Context {
+    /// Where an agent step writes its answer (`$CODER_STEP_OUTPUT`): the review a publish
+    /// comments, the release engineer's notes.
+    pub fn step_output_file(&self, step_id: &str) -> PathBuf {
+        self.run_dir.join("outputs").join(format!("{step_id}.md"))
+    }
+
     pub fn new(workflow: Workflow, config: Config, checkout: PathBuf, run_dir: PathBuf) -> Self {
         // The agent's model key is a secret too.
         let mut secrets = workflow.policies.secrets.clone();

@@ -476,10 +476,7 @@ fn review_body(cx: &Context) -> String {
             )
         })
         .filter_map(|s| {
-            let text = std::fs::read_to_string(
-                cx.run_dir.join("outputs").join(format!("{}.md", s.step_id)),
-            )
-            .ok()?;
+            let text = std::fs::read_to_string(cx.step_output_file(&s.step_id)).ok()?;
             Some(text.trim().to_string()).filter(|t| !t.is_empty())
         })
         .collect();

@@ -34,7 +34,7 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
         }
     };
     let mut run = cx.load_run()?;
-    let log = format!("logs/{step_id}.log");
+    let log = super::step_log(step_id);
     run.steps.push(StepRecord {
         step_id: step_id.to_string(),
         job: Some(job.id.clone()),

@@ -267,23 +267,9 @@ fn coder_run_drives_claude_code_through_a_seed_example() {
         Turn::Text("Updated the dependencies.".to_string()),
     ]);
     let state = tempfile::tempdir().expect("tempdir");
-    let stand_ins = crate::root().join("tests/fixtures/seed-run");
-    let (code, stdout, stderr) = run(std::process::Command::new(env!("CARGO_BIN_EXE_coder"))
-        .current_dir(f.repo.path())
-        .env_remove("CODER_RUN_DIR")
-        .env_remove("CODER_RUN_ID")
-        .env_remove("CODER_AGENT")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_RUN_ID")
-        .env("XDG_STATE_HOME", state.path())
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                stand_ins.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
+    let (code, stdout, stderr) = run(f
+        .coder_local(state.path())
+        .env("PATH", crate::runner::path_with_stand_ins())
         .env("ANTHROPIC_BASE_URL", &mock.url)
         .env("ANTHROPIC_API_KEY", "sk-ant-mock-key-0123456789")
         .env("CLAUDE_CODE_MAX_RETRIES", "0")

@@ -140,7 +140,8 @@ fn value_at<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
     }
 }
 
-fn workflow_with(name: &str, step_name: &str, command: &str) -> Workflow {
+/// A one-job, one-command workflow started by hand, for the emitters' property tests.
+pub(crate) fn workflow_with(name: &str, step_name: &str, command: &str) -> Workflow {
     let origin = Origin {
         line: 1,
         column: 1,

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 
 use coder::diag::{Code, SourceFile};
 use coder::driver::{Settings, SpecInput, check_bytes};
-use coder::ir::{Action, Job, Origin, Policies, Project, Step, Trigger, Workflow};
+use coder::ir::{Trigger, Workflow};
 use coder::parse::{Node, SpecFormat, Value, parse_document};
 use coder::target::{Target, gitlab};
 use coder::workspace::config::{GitlabConfig, ReportConfig};
@@ -230,44 +230,13 @@ fn value_at<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
 }
 
 fn workflow_with(name: &str, command: &str, setup: &str) -> (Workflow, GitlabConfig) {
-    let origin = Origin {
-        line: 1,
-        column: 1,
-        span: coder::diag::Span::default(),
-    };
-    let workflow = Workflow {
-        workflow_id: "w".into(),
-        name: name.into(),
-        source: ".coder/workflows/w.yml".into(),
-        source_hash: "sha256:00".into(),
-        project: Project {
-            provider: None,
-            owner: None,
-            repo: None,
-            git_ref: "main".into(),
-        },
-        triggers: vec![Trigger::Cron {
-            cron: "0 3 * * *".into(),
-            timezone: "UTC".into(),
-            origin,
-        }],
-        policies: Policies::default(),
-        jobs: vec![Job {
-            id: "w-1".into(),
-            needs: None,
-            approval: None,
-            environment: None,
-            steps: vec![Step {
-                step_id: "s1".into(),
-                name: Some(name.into()),
-                action: Action::Command {
-                    command: command.into(),
-                },
-                origin,
-            }],
-        }],
-        artifacts: Vec::new(),
-    };
+    let mut workflow = crate::github::workflow_with(name, name, command);
+    // Scheduled, so the pipeline's rules name a source GitLab has for it.
+    workflow.triggers = vec![Trigger::Cron {
+        cron: "0 3 * * *".into(),
+        timezone: "UTC".into(),
+        origin: workflow.jobs[0].steps[0].origin,
+    }];
     let config = GitlabConfig {
         setup: vec![setup.into()],
         ..GitlabConfig::default()

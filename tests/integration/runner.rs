@@ -352,18 +352,11 @@ fn coder_run_approve_and_runs() {
     let f = Fixture::new(LOCAL, Some(LOCAL_CONFIG));
     let state = tempfile::tempdir().expect("tempdir");
     let coder = |args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
-        cmd.current_dir(f.repo.path())
-            .env_remove("CODER_RUN_DIR")
-            .env_remove("CODER_RUN_ID")
-            .env_remove("CODER_AGENT")
-            .env_remove("GITHUB_RUN_ID")
-            .env_remove("GITHUB_ACTIONS")
-            .env("XDG_STATE_HOME", state.path())
+        run(f
+            .coder_local(state.path())
             .env("USER", "alice")
             .env("CODER_KILL_GRACE_SEC", "1")
-            .args(args);
-        run(&mut cmd)
+            .args(args))
     };
     let (code, _, stderr) = coder(&["run", "nope"]);
     assert_eq!(code, 2, "{stderr}");
@@ -455,12 +448,7 @@ fn a_runner_killed_mid_step_leaves_a_readable_record() {
 fn coder_run_runs_the_seed_examples() {
     let config = "[deploy.preview]\ncommand = \"echo Deployed to https://preview.example/seed\"\n\n[deploy.prod]\ncommand = \"echo Deployed to https://example.com\"\n";
     let seed_agent = format!("{} {{goal}}", agent("seed-agent.sh"));
-    let stand_ins = crate::root().join("tests/fixtures/seed-run");
-    let path = format!(
-        "{}:{}",
-        stand_ins.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_stand_ins();
     for (example, id) in [
         ("dependency-bump.yml", "wf"),
         ("release.yml", "wf"),
@@ -472,18 +460,11 @@ fn coder_run_runs_the_seed_examples() {
         let f = Fixture::new(&spec, Some(config));
         let state = tempfile::tempdir().expect("tempdir");
         let coder = |args: &[&str]| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
-            cmd.current_dir(f.repo.path())
-                .env_remove("CODER_RUN_DIR")
-                .env_remove("CODER_RUN_ID")
-                .env_remove("CODER_AGENT")
-                .env_remove("GITHUB_RUN_ID")
-                .env_remove("GITHUB_ACTIONS")
-                .env("XDG_STATE_HOME", state.path())
+            run(f
+                .coder_local(state.path())
                 .env("USER", "dana")
                 .env("PATH", &path)
-                .args(args);
-            run(&mut cmd)
+                .args(args))
         };
         let (mut code, stdout, stderr) = coder(&["run", id, "--agent", &seed_agent]);
         let run_dir = last_line(&stdout);
@@ -539,4 +520,15 @@ fn coder_run_runs_the_seed_examples() {
             }
         }
     }
+}
+
+/// `PATH` with `tests/fixtures/seed-run/` first: the seed's command steps find a `cargo`
+/// that prints what cargo prints.
+pub(crate) fn path_with_stand_ins() -> String {
+    let stand_ins = crate::root().join("tests/fixtures/seed-run");
+    format!(
+        "{}:{}",
+        stand_ins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }

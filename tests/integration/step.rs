@@ -120,6 +120,20 @@ impl Fixture {
         cmd
     }
 
+    /// `coder …` (the user's CLI) in the checkout, as a local run: no CI variables, and runs
+    /// kept in the state folder `state`.
+    pub(crate) fn coder_local(&self, state: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
+        cmd.current_dir(self.repo.path())
+            .env_remove("CODER_RUN_DIR")
+            .env_remove("CODER_RUN_ID")
+            .env_remove("CODER_AGENT")
+            .env_remove("GITHUB_RUN_ID")
+            .env_remove("GITHUB_ACTIONS")
+            .env("XDG_STATE_HOME", state);
+        cmd
+    }
+
     pub(crate) fn command(&self, subcommand: &str, extra: &[&str]) -> Command {
         self.command_in(self.repo.path(), subcommand, extra)
     }
