@@ -16,8 +16,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use coder::driver::Settings;
-use coder::driver::{SpecInput, check_bytes, check_inputs};
+use coder::pipeline::Settings;
+use coder::pipeline::{check_bytes, check_inputs};
+use coder::workspace::SpecInput;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const ROLES: [&str; 5] = [

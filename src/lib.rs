@@ -8,10 +8,10 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
-pub mod driver;
 pub mod ir;
 pub mod model;
 pub mod parse;
+pub mod pipeline;
 pub mod runner;
 pub mod target;
 pub mod workspace;

@@ -3,7 +3,7 @@
 //! I/O or internal error).
 
 mod check;
-pub(crate) mod compile;
+mod compile;
 mod explain;
 mod run;
 pub mod step;

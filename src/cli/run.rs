@@ -81,10 +81,10 @@ fn report(result: Result<String, Failure>, run_dir: &std::path::Path) -> u8 {
 /// The spec of `workflow_id` among the repository's specs.
 fn find_spec(workflow_id: &str) -> Result<PathBuf, u8> {
     let session = check_session(&[], &[])?;
-    let lowered = session.lowered();
-    if let Some(found) = lowered
+    if let Some(found) = session
+        .specs
         .iter()
-        .find(|l| l.workflow.workflow_id == workflow_id)
+        .find(|s| s.workflow().is_some_and(|w| w.workflow_id == workflow_id))
     {
         return Ok(found.input.path.clone());
     }
@@ -97,9 +97,10 @@ fn find_spec(workflow_id: &str) -> Result<PathBuf, u8> {
         eprintln!("error: no valid workflow `{workflow_id}`: the specs above have errors");
         return Err(EXIT_FAILED);
     }
-    let known: Vec<&str> = lowered
+    let known: Vec<&str> = session
+        .specs
         .iter()
-        .map(|l| l.workflow.workflow_id.as_str())
+        .filter_map(|s| s.workflow().map(|w| w.workflow_id.as_str()))
         .collect();
     Err(usage_error(&format!(
         "no workflow `{workflow_id}` in .coder/workflows/; the workflows are: {}",

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::check::{check_session, render_problems};
+use super::check::render_problems;
 use super::{ColorChoice, Stream};
+use crate::pipeline::{self, LoadError};
 use crate::runner::{self, Context, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Failure};
 
 const AFTER_HELP: &str = "\
@@ -187,34 +188,29 @@ pub(crate) fn load_context(
     source_hash: Option<&str>,
     which: WhichRun,
 ) -> Result<Context, u8> {
-    let spec_path = spec_path.to_path_buf();
-    let session = check_session(std::slice::from_ref(&spec_path), &[])?;
-    let reports = session.reports();
-    if reports.iter().any(|r| r.errors() > 0) {
-        eprint!(
-            "{}",
-            render_problems(&reports, ColorChoice::Auto, Stream::Stderr)
-        );
-        eprintln!(
-            "error: `{}` has errors: fix them, run `coder compile` and commit",
-            spec_path.display()
-        );
-        return Err(EXIT_FAILED);
-    }
-    let lowered = session.lowered();
-    let Some(lowered) = lowered.into_iter().next() else {
-        eprintln!("error: `{}` is not a workflow spec", spec_path.display());
-        return Err(EXIT_USAGE);
+    let loaded = match pipeline::load_workflow(spec_path, source_hash) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Usage(message)) => {
+            eprintln!("error: {message}");
+            return Err(EXIT_USAGE);
+        }
+        Err(LoadError::Invalid(reports)) => {
+            eprint!(
+                "{}",
+                render_problems(&reports, ColorChoice::Auto, Stream::Stderr)
+            );
+            eprintln!(
+                "error: `{}` has errors: fix them, run `coder compile` and commit",
+                spec_path.display()
+            );
+            return Err(EXIT_FAILED);
+        }
+        Err(LoadError::Drifted(message)) => {
+            eprintln!("error: {message}");
+            return Err(EXIT_FAILED);
+        }
     };
-    if let Some(expected) = source_hash.filter(|h| *h != lowered.workflow.source_hash) {
-        eprintln!(
-            "error: {} ({})",
-            runner::drift_message(expected, &lowered.workflow.source_hash),
-            lowered.input.path.display()
-        );
-        return Err(EXIT_FAILED);
-    }
-    let workflow_id = &lowered.workflow.workflow_id;
+    let workflow_id = &loaded.workflow.workflow_id;
     let run_dir = match which {
         WhichRun::Start => runner::run_dir(workflow_id, true),
         WhichRun::Continue => runner::run_dir(workflow_id, false),
@@ -226,9 +222,9 @@ pub(crate) fn load_context(
         f.code
     })?;
     Ok(Context::new(
-        lowered.workflow,
-        lowered.repository.config.clone(),
-        lowered.repository.root.clone(),
+        loaded.workflow,
+        loaded.repository.config,
+        loaded.repository.root,
         run_dir,
     ))
 }

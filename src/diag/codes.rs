@@ -869,6 +869,29 @@ codes! {
     TriggerApproximated = "C0410" "trigger-approximated" Warning "a repository event the target can only approximate";
 
     /// ## What it does
+    /// Warns that a target the configuration's `targets` adds is skipped for this workflow,
+    /// because the target cannot express something in it (the label points at what). Nothing
+    /// is generated for that target; the workflow still compiles for its other targets.
+    ///
+    /// ## Why
+    /// `targets = ["systemd"]` asks for every workflow on a systemd host too, but a review
+    /// that runs on pull requests cannot run there. Skipping it is what you want; saying so
+    /// keeps it from going unnoticed.
+    ///
+    /// ## Example
+    /// `.coder/config.toml` with `targets = ["systemd"]`, and
+    /// ```yaml
+    /// triggers:
+    ///   - type: repo_event
+    ///     event: pull_request.opened
+    /// ```
+    ///
+    /// ## Fix
+    /// Nothing, if the workflow is not meant for that target. Otherwise change what the label
+    /// points at; `coder compile --target <name>` reports it as the error it is there.
+    TargetSkipped = "C0411" "target-skipped" Warning "a workflow a configured target cannot express, skipped for it";
+
+    /// ## What it does
     /// Reports a bug in coder itself.
     ///
     /// ## Fix

@@ -3,9 +3,8 @@
 use sha2::{Digest, Sha256};
 
 use super::{Action, Approval, Artifact, Job, Origin, Policies, Project, Step, Trigger, Workflow};
-use crate::check::gates::Selector;
 use crate::diag::{SourceFile, Span};
-use crate::model::{self, Role, Spec};
+use crate::model::{self, Role, Selector, Spec};
 use crate::workspace::git::GitInfo;
 
 /// What lowering needs besides the spec.
@@ -40,7 +39,7 @@ pub fn lower(spec: &Spec, cx: &LowerContext<'_>) -> Workflow {
         }],
         Some(triggers) => triggers
             .iter()
-            .map(|t| lower_trigger(&t.value, &workflow_id, origin(t.span)))
+            .map(|t| lower_trigger(&t.value, &workflow_id, origin(t.span), &origin))
             .collect(),
     };
     let steps: Vec<(Step, Option<String>)> = (0..spec.steps.len())
@@ -56,9 +55,11 @@ pub fn lower(spec: &Spec, cx: &LowerContext<'_>) -> Workflow {
         project: project(spec, cx.git),
         name: spec.name.value.clone(),
         triggers,
-        policies: policies(spec),
+        policies: policies(spec, &origin),
         jobs: cut_into_jobs(&workflow_id, steps),
         artifacts,
+        name_origin: origin(spec.name.span),
+        id_origin: spec.workflow_id.as_ref().map(|id| origin(id.span)),
         workflow_id,
     }
 }
@@ -91,7 +92,12 @@ fn project(spec: &Spec, git: &GitInfo) -> Project {
     }
 }
 
-fn lower_trigger(trigger: &model::Trigger, workflow_id: &str, origin: Origin) -> Trigger {
+fn lower_trigger(
+    trigger: &model::Trigger,
+    workflow_id: &str,
+    origin: Origin,
+    origin_of: &dyn Fn(Span) -> Origin,
+) -> Trigger {
     match trigger {
         model::Trigger::Manual {} => Trigger::Manual { origin },
         model::Trigger::Cron { cron, timezone } => Trigger::Cron {
@@ -101,8 +107,11 @@ fn lower_trigger(trigger: &model::Trigger, workflow_id: &str, origin: Origin) ->
                 .as_ref()
                 .map_or_else(|| "UTC".to_string(), |tz| tz.value.clone()),
             origin,
+            cron_origin: origin_of(cron.span),
+            timezone_origin: timezone.as_ref().map(|tz| origin_of(tz.span)),
         },
         model::Trigger::RepoEvent { event } => {
+            let event_span = event.span;
             let text = event.value.trim();
             let (event, action) = match text.split_once('.') {
                 Some((event, action)) => (event, Some(action.to_string())),
@@ -112,6 +121,7 @@ fn lower_trigger(trigger: &model::Trigger, workflow_id: &str, origin: Origin) ->
                 event: event.to_string(),
                 action,
                 origin,
+                event_origin: origin_of(event_span),
             }
         }
         model::Trigger::Webhook { name, secret_ref } => Trigger::Webhook {
@@ -119,6 +129,7 @@ fn lower_trigger(trigger: &model::Trigger, workflow_id: &str, origin: Origin) ->
             name: name.value.clone(),
             secret_ref: secret_ref.value.clone(),
             origin,
+            name_origin: origin_of(name.span),
         },
     }
 }
@@ -177,7 +188,7 @@ fn gate_reason(spec: &Spec, index: usize) -> Option<String> {
         .map(|entry| format!("gate `{}`", entry.value))
 }
 
-fn policies(spec: &Spec) -> Policies {
+fn policies(spec: &Spec, origin_of: &dyn Fn(Span) -> Origin) -> Policies {
     let policies = spec.policies();
     let texts = |list: Option<&[model::Spanned<String>]>| {
         list.unwrap_or(&[])
@@ -192,6 +203,9 @@ fn policies(spec: &Spec) -> Policies {
         max_wall_clock_sec: budget
             .and_then(|b| b.max_wall_clock_sec.as_ref())
             .map(|s| s.value),
+        max_wall_clock_origin: budget
+            .and_then(|b| b.max_wall_clock_sec.as_ref())
+            .map(|s| origin_of(s.span)),
         allowed_paths: texts(repo.and_then(|r| r.allowed_paths.as_deref())),
         blocked_paths: texts(repo.and_then(|r| r.blocked_paths.as_deref())),
         secrets: texts(policies.secrets.as_deref()),

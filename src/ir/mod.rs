@@ -25,10 +25,17 @@ pub struct Workflow {
     pub jobs: Vec<Job>,
     /// What a run of this workflow produces.
     pub artifacts: Vec<Artifact>,
+    /// The workflow's `name`, and its `workflow_id` when written out: where diagnostics about
+    /// the whole workflow point.
+    #[serde(skip)]
+    pub name_origin: Origin,
+    #[serde(skip)]
+    pub id_origin: Option<Origin>,
 }
 
-/// Where a node came from: its byte range, and its 1-based line and column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Where a node came from: its byte range, and its 1-based line and column. Targets point
+/// their diagnostics here, so a limit found on the IR is reported in the spec.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Origin {
     pub line: usize,
     pub column: usize,
@@ -57,12 +64,19 @@ pub enum Trigger {
         /// IANA name; `UTC` when the spec names none.
         timezone: String,
         origin: Origin,
+        #[serde(skip)]
+        cron_origin: Origin,
+        /// `None` when the spec names no zone.
+        #[serde(skip)]
+        timezone_origin: Option<Origin>,
     },
     RepoEvent {
         event: String,
         /// `None`: every action of the event (or an event without actions).
         action: Option<String>,
         origin: Origin,
+        #[serde(skip)]
+        event_origin: Origin,
     },
     Webhook {
         name: String,
@@ -70,6 +84,8 @@ pub enum Trigger {
         event_type: String,
         secret_ref: String,
         origin: Origin,
+        #[serde(skip)]
+        name_origin: Origin,
     },
 }
 
@@ -78,6 +94,9 @@ pub struct Policies {
     /// `None`: the configured default cap applies at run time.
     pub max_credits: Option<f64>,
     pub max_wall_clock_sec: Option<i64>,
+    /// Where the spec sets `max_wall_clock_sec`, if it does.
+    #[serde(skip)]
+    pub max_wall_clock_origin: Option<Origin>,
     pub allowed_paths: Vec<String>,
     pub blocked_paths: Vec<String>,
     pub secrets: Vec<String>,

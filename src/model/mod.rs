@@ -4,9 +4,11 @@
 
 mod convert;
 pub mod events;
+mod gates;
 pub mod path_pattern;
 pub mod schema;
 mod spec;
 
 pub use convert::convert;
+pub use gates::Selector;
 pub use spec::*;

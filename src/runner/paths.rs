@@ -470,7 +470,7 @@ mod tests {
             max_wall_clock_sec: None,
             allowed_paths: allowed.iter().map(|s| s.to_string()).collect(),
             blocked_paths: blocked.iter().map(|s| s.to_string()).collect(),
-            secrets: Vec::new(),
+            ..Policies::default()
         })
     }
 

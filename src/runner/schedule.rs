@@ -80,6 +80,8 @@ mod tests {
                 column: 1,
                 span: crate::diag::Span::default(),
             },
+            cron_origin: Origin::default(),
+            timezone_origin: None,
         }
     }
 

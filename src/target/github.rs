@@ -36,7 +36,7 @@ pub fn workflow_path(workflow_id: &str) -> String {
 /// The run directory travels between jobs as one artifact per job.
 const RUN_DIR: &str = "${{ runner.temp }}/coder-run";
 /// Hosted jobs stop after 6 hours.
-const MAX_TIMEOUT_MINUTES: i64 = 360;
+const MAX_TIMEOUT_MINUTES: i64 = HOSTED_JOB_LIMIT_SEC / 60;
 /// Without a wall-clock budget, the job limit the runner's own deadline also uses.
 const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
 /// Pushing a branch and opening a pull request.
@@ -784,4 +784,58 @@ fn merged_only_condition(workflow: &Workflow) -> Option<String> {
     (merged && !all_closed).then(|| {
         "github.event_name != 'pull_request' || github.event.action != 'closed' || github.event.pull_request.merged".to_string()
     })
+}
+
+mod limits;
+pub use limits::{HOSTED_JOB_LIMIT_SEC, MIN_SCHEDULE_MINUTES};
+
+/// GitHub Actions: a workflow file per spec, plus the manifest of its environments.
+pub struct Github;
+
+impl super::Target for Github {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn provider(&self) -> Option<crate::model::Provider> {
+        Some(crate::model::Provider::Github)
+    }
+
+    fn paths(&self, workflow_id: &str) -> Vec<String> {
+        vec![workflow_path(workflow_id), environments_path(workflow_id)]
+    }
+
+    fn limits(
+        &self,
+        workflow: &Workflow,
+        _config: &crate::workspace::Config,
+    ) -> Vec<crate::diag::Diagnostic> {
+        limits::limits(workflow)
+    }
+
+    fn emit(&self, workflow: &Workflow, config: &crate::workspace::Config) -> Vec<GeneratedFile> {
+        emit_files(workflow, &config.github)
+    }
+
+    /// The GitHub environments to create before a first run.
+    fn notes(&self, workflow: &Workflow, _config: &crate::workspace::Config) -> String {
+        let environments = environments(workflow);
+        if environments.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "\n`{}` runs in these GitHub environments; create them before its first run (see {}):\n",
+            workflow.workflow_id,
+            environments_path(&workflow.workflow_id)
+        );
+        let width = environments.iter().map(|e| e.name.len()).max().unwrap_or(0) + 2;
+        for environment in environments {
+            let what = match &environment.reason {
+                Some(_) => format!("required reviewers approve step `{}`", environment.step),
+                None => format!("deploy step `{}`", environment.step),
+            };
+            out.push_str(&format!("  {:<width$}{what}\n", environment.name));
+        }
+        out
+    }
 }

@@ -575,3 +575,64 @@ impl Emitter<'_> {
             .map_or(DEFAULT_TIMEOUT_MINUTES, |s| (s + 59) / 60)
     }
 }
+
+mod limits;
+
+/// GitLab CI: a pipeline per spec under `.gitlab/coder/`, included from the root
+/// `.gitlab-ci.yml`, plus the manifest of its schedules.
+pub struct Gitlab;
+
+impl super::Target for Gitlab {
+    fn name(&self) -> &'static str {
+        "gitlab"
+    }
+
+    fn provider(&self) -> Option<crate::model::Provider> {
+        Some(crate::model::Provider::Gitlab)
+    }
+
+    fn paths(&self, workflow_id: &str) -> Vec<String> {
+        vec![pipeline_path(workflow_id), schedules_path(workflow_id)]
+    }
+
+    fn limits(
+        &self,
+        workflow: &Workflow,
+        _config: &crate::workspace::Config,
+    ) -> Vec<crate::diag::Diagnostic> {
+        limits::limits(workflow)
+    }
+
+    fn emit(&self, workflow: &Workflow, config: &crate::workspace::Config) -> Vec<GeneratedFile> {
+        emit_files(workflow, &config.gitlab, &config.report)
+    }
+
+    /// The pipeline schedules to create before the workflow runs on its crons.
+    fn notes(&self, workflow: &Workflow, _config: &crate::workspace::Config) -> String {
+        let schedules = schedules(workflow);
+        if schedules.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "\n`{}` runs on GitLab pipeline schedules; create them once (see {}):\n",
+            workflow.workflow_id,
+            schedules_path(&workflow.workflow_id)
+        );
+        for schedule in &schedules {
+            for command in schedule_commands(schedule) {
+                out.push_str(&format!("  {command}\n"));
+            }
+        }
+        out
+    }
+
+    /// GitLab runs only the root `.gitlab-ci.yml`: one that includes coder's pipelines.
+    fn starter(&self) -> Option<super::StarterFile> {
+        Some(super::StarterFile {
+            path: ROOT_PIPELINE,
+            contents: root_pipeline(),
+            uses_coder: root_includes_coder,
+            hint: root_include_line(),
+        })
+    }
+}

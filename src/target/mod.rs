@@ -1,6 +1,8 @@
-//! Target phase: what each CI target can express. For now the capability checks (`C04xx`),
-//! run by `coder check --target` and for the targets a spec's provider selects; the emitters
-//! arrive with `coder compile`.
+//! Target phase: a CI system coder compiles workflows into. Each target is one [`Target`]
+//! (its folder under `src/target/`) registered with one line in [`TARGETS`]: its name, where
+//! its files go, what it cannot express (diagnostics on the IR that point into the spec), its
+//! emitter and what to tell the user after writing. Targets read the IR only, never the spec,
+//! and never import the runner: what `coder-step` needs is in its command line.
 
 pub mod github;
 pub mod gitlab;
@@ -8,12 +10,108 @@ pub mod output;
 pub mod systemd;
 pub mod tz_emulation;
 
-use clap::ValueEnum;
-
-use crate::check::CheckCx;
 use crate::diag::{Code, Diagnostic};
-use crate::model::{Provider, Trigger};
-use crate::parse::cron::{FieldKind, parse_cron};
+use crate::ir::Workflow;
+use crate::model::Provider;
+use crate::parse::cron::FieldKind;
+use crate::workspace::Config;
+
+/// Every target coder compiles to. Adding one is its folder plus one line here.
+pub static TARGETS: &[&dyn Target] = &[&github::Github, &gitlab::Gitlab, &systemd::Systemd];
+
+/// What a target is. Limits and emit see the same lowered workflow, so a workflow `limits`
+/// finds no error in always emits.
+pub trait Target: Sync {
+    /// The name `--target` and the configuration's `targets` use.
+    fn name(&self) -> &'static str;
+
+    /// The forge whose repositories compile to this target when nothing else is asked.
+    fn provider(&self) -> Option<Provider> {
+        None
+    }
+
+    /// Where a workflow's generated files may be, relative to the repository root: known
+    /// before emitting, so drift checks skip workflows never compiled for this target.
+    fn paths(&self, workflow_id: &str) -> Vec<String>;
+
+    /// What this target cannot express in `workflow`, at the spec's nodes (`C04xx`). An error
+    /// means the target cannot be compiled for; warnings are approximations.
+    fn limits(&self, workflow: &Workflow, config: &Config) -> Vec<Diagnostic>;
+
+    /// The files of one workflow, each starting with [`output::header`].
+    fn emit(&self, workflow: &Workflow, config: &Config) -> Vec<GeneratedFile>;
+
+    /// What to do before the workflow's first run (environments, units to install,
+    /// schedules), after its files are written; empty when nothing.
+    fn notes(&self, _workflow: &Workflow, _config: &Config) -> String {
+        String::new()
+    }
+
+    /// A file the repository needs once for this target and that is the user's from then on.
+    fn starter(&self) -> Option<StarterFile> {
+        None
+    }
+}
+
+/// A file `coder compile` creates when it is missing and never rewrites (nor checks for
+/// drift): GitLab's root `.gitlab-ci.yml`.
+pub struct StarterFile {
+    pub path: &'static str,
+    pub contents: String,
+    /// Whether the user's existing file already uses coder's files.
+    pub uses_coder: fn(&str) -> bool,
+    /// The line to add when it does not.
+    pub hint: String,
+}
+
+impl std::fmt::Debug for dyn Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq for dyn Target {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+/// The target named `name`.
+pub fn by_name(name: &str) -> Option<&'static dyn Target> {
+    TARGETS.iter().copied().find(|t| t.name() == name)
+}
+
+/// The names of every target, in registration order.
+pub fn names() -> Vec<&'static str> {
+    TARGETS.iter().map(|t| t.name()).collect()
+}
+
+/// The target a provider's repositories compile to by default.
+pub fn for_provider(provider: Provider) -> Option<&'static dyn Target> {
+    TARGETS
+        .iter()
+        .copied()
+        .find(|t| t.provider() == Some(provider))
+}
+
+/// Whether any of `diagnostics` is an error: the target cannot express the workflow.
+pub fn cannot_express(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(Diagnostic::is_error)
+}
+
+/// A limit of a target the configuration added, for a workflow that target cannot express:
+/// the same place and help, as a warning that the target is skipped.
+pub fn skipped(target: &dyn Target, limit: Diagnostic) -> Diagnostic {
+    Diagnostic {
+        code: Code::TargetSkipped,
+        message: format!(
+            "not compiled for {} (added by the configuration's `targets`): {}",
+            target.name(),
+            limit.message
+        ),
+        ..limit
+    }
+}
 
 /// A file a target emits, its path relative to the output folder (the repository root).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,233 +150,6 @@ pub(crate) fn coder_step_line(
     line
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    Github,
-    Gitlab,
-    Systemd,
-}
-
-impl Target {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Github => "github",
-            Target::Gitlab => "gitlab",
-            Target::Systemd => "systemd",
-        }
-    }
-
-    /// Where a workflow's generated files may be, relative to the repository root (known
-    /// before emitting, so drift checks skip workflows never compiled).
-    pub fn paths(self, workflow_id: &str) -> Vec<String> {
-        match self {
-            Target::Github => vec![
-                github::workflow_path(workflow_id),
-                github::environments_path(workflow_id),
-            ],
-            Target::Systemd => vec![
-                systemd::service_path(workflow_id),
-                systemd::timer_path(workflow_id),
-            ],
-            Target::Gitlab => vec![
-                gitlab::pipeline_path(workflow_id),
-                gitlab::schedules_path(workflow_id),
-            ],
-        }
-    }
-
-    /// The target a provider's repositories compile to by default.
-    pub fn for_provider(provider: Provider) -> Target {
-        match provider {
-            Provider::Github => Target::Github,
-            Provider::Gitlab => Target::Gitlab,
-        }
-    }
-}
-
-/// Why `target` cannot express a lowered workflow, if it cannot (what the configuration adds
-/// is skipped for such a workflow; asked for, `check` reports it).
-pub fn cannot_express(workflow: &crate::ir::Workflow, target: Target) -> Option<&'static str> {
-    if target != Target::Systemd {
-        return None;
-    }
-    if systemd::unwritable(&workflow.name).is_some() {
-        return Some("a unit cannot hold the workflow name's control characters");
-    }
-    workflow.triggers.iter().find_map(|trigger| match trigger {
-        crate::ir::Trigger::RepoEvent { .. } => Some("systemd has no repository events"),
-        crate::ir::Trigger::Webhook { .. } => Some("systemd has no webhook receiver"),
-        _ => None,
-    })
-}
-
-/// GitHub runs scheduled workflows at most once every 5 minutes.
-pub const GITHUB_MIN_SCHEDULE_MINUTES: u32 = 5;
-
-/// GitHub-hosted runners stop a job after 6 hours.
-pub const GITHUB_HOSTED_JOB_LIMIT_SEC: i64 = 6 * 3600;
-
-/// Report what `target` cannot express in the spec.
-pub fn check(cx: &mut CheckCx<'_>, target: Target) {
-    let budget = cx.spec.policies().budget.as_ref();
-    if target == Target::Github
-        && let Some(limit) = budget.and_then(|b| b.max_wall_clock_sec.as_ref())
-        && limit.value > GITHUB_HOSTED_JOB_LIMIT_SEC
-    {
-        cx.report(
-            Diagnostic::new(
-                Code::JobTimeLimit,
-                format!(
-                    "GitHub-hosted runners stop a job after {} hours; this budget allows {} hours",
-                    GITHUB_HOSTED_JOB_LIMIT_SEC / 3600,
-                    format!("{:.1}", limit.value as f64 / 3600.0).trim_end_matches(".0")
-                ),
-            )
-            .at(limit.span, "longer than a hosted job may run")
-            .help("lower `max_wall_clock_sec` to 21600 or less, or run the workflow on self-hosted runners"),
-        );
-    }
-    if target == Target::Systemd {
-        check_systemd_text(cx);
-    }
-    for trigger in cx.spec.triggers() {
-        match (&trigger.value, target) {
-            (Trigger::RepoEvent { event }, Target::Systemd) => cx.report(
-                Diagnostic::new(
-                    Code::TriggerUnsupported,
-                    "systemd cannot start a workflow on a repository event",
-                )
-                .at(event.span, "no repository events on a systemd host")
-                .help("compile this workflow for github or gitlab, or trigger it by `cron` or `manual`"),
-            ),
-            (Trigger::Webhook { name, .. }, Target::Systemd) => cx.report(
-                Diagnostic::new(
-                    Code::TriggerUnsupported,
-                    "systemd cannot start a workflow on a webhook",
-                )
-                .at(name.span, "no webhook receiver on a systemd host")
-                .help("compile this workflow for github or gitlab, or trigger it by `cron` or `manual`"),
-            ),
-            (Trigger::Cron { cron, timezone }, Target::Systemd) => {
-                check_dst_gap(cx, cron, timezone.as_ref());
-            }
-            (Trigger::RepoEvent { event }, Target::Gitlab) => {
-                let (name, action) = match event.value.split_once('.') {
-                    Some((name, action)) => (name, Some(action)),
-                    None => (event.value.as_str(), None),
-                };
-                match gitlab::repo_event_support(name, action) {
-                    gitlab::EventSupport::Exact(_) => {}
-                    gitlab::EventSupport::Approximate(source, why) => cx.report(
-                        Diagnostic::new(
-                            Code::TriggerApproximated,
-                            format!("GitLab has no `{}` event: this workflow runs on `{source}` pipelines instead", event.value),
-                        )
-                        .at(event.span, format!("runs on every `{source}` pipeline"))
-                        .help(format!("{why}; a step that must run once per merge request should tolerate reruns")),
-                    ),
-                    gitlab::EventSupport::Unsupported => cx.report(
-                        Diagnostic::new(
-                            Code::TriggerUnsupported,
-                            format!("GitLab starts no pipeline on `{}`", event.value),
-                        )
-                        .at(event.span, "no GitLab pipeline source for this event")
-                        .help("trigger the workflow with a `webhook` (a GitLab project webhook can call a relay that triggers the pipeline), or use `push`, `pull_request.opened` or `pull_request.synchronize`"),
-                    ),
-                }
-            }
-            (Trigger::Cron { cron, .. }, Target::Github) => {
-                let Ok(expr) = parse_cron(&cron.value) else {
-                    continue;
-                };
-                if let Some(gap) = min_gap_minutes(&expr)
-                    && gap < GITHUB_MIN_SCHEDULE_MINUTES
-                {
-                    cx.report(
-                        Diagnostic::new(
-                            Code::ScheduleTooFrequent,
-                            format!(
-                                "GitHub runs schedules at most every {GITHUB_MIN_SCHEDULE_MINUTES} minutes; this one fires {gap} minute{} apart",
-                                if gap == 1 { "" } else { "s" }
-                            ),
-                        )
-                        .at(cron.span, "too frequent for GitHub")
-                        .help(format!(
-                            "fire at most every {GITHUB_MIN_SCHEDULE_MINUTES} minutes, e.g. `*/{GITHUB_MIN_SCHEDULE_MINUTES} * * * *`"
-                        )),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// What systemd cannot write into a unit: a workflow name with a line break.
-fn check_systemd_text(cx: &mut CheckCx<'_>) {
-    let name = &cx.spec.name;
-    if let Some(c) = systemd::unwritable(&name.value) {
-        cx.report(
-            Diagnostic::new(
-                Code::UnitTextUnsupported,
-                format!(
-                    "a systemd unit cannot hold the workflow name: it contains `{}`",
-                    c.escape_default()
-                ),
-            )
-            .at(name.span, "becomes the unit's `Description=`")
-            .help("write the name on one line, without control characters"),
-        );
-    }
-}
-
-/// systemd skips a scheduled time that falls in a daylight-saving gap of its zone; the spec
-/// runs it right after the jump. Warn where a cron can land in one.
-fn check_dst_gap(
-    cx: &mut CheckCx<'_>,
-    cron: &crate::model::Spanned<String>,
-    timezone: Option<&crate::model::Spanned<String>>,
-) {
-    let Ok(expr) = parse_cron(&cron.value) else {
-        return;
-    };
-    let Some(zone_name) = timezone.map(|tz| tz.value.as_str()) else {
-        return; // UTC has no gaps.
-    };
-    let Some(zone) = crate::check::time_zone(zone_name) else {
-        return; // Reported as an unknown zone.
-    };
-    // A fixed start, so the same spec always gets the same warning: the 28 years searched
-    // repeat every weekday and date of a zone's rules.
-    let Ok(from) = systemd::GAP_SEARCH_FROM.parse::<jiff::Timestamp>() else {
-        return;
-    };
-    let Some(hit) = systemd::dst_gap_hit(&expr, &zone, from) else {
-        return;
-    };
-    let mut diag = Diagnostic::new(
-        Code::DstGapSkipped,
-        format!(
-            "systemd skips this schedule when it falls in a daylight-saving gap of {zone_name}, e.g. {}",
-            hit.local.strftime("%Y-%m-%d %H:%M")
-        ),
-    )
-    .at(cron.span, "can fall in a skipped hour");
-    if let Some(tz) = timezone {
-        diag = diag.also(
-            tz.span,
-            format!(
-                "clocks here jump {} minutes ahead once a year or more",
-                hit.gap_minutes
-            ),
-        );
-    }
-    cx.report(diag.help(
-        "schedule it outside the hours the clocks skip (in most zones 02:00–03:00 local time), or use a zone without daylight-saving time such as UTC",
-    ));
-}
-
 /// The shortest time between two firings of a cron, in minutes (`None` if it fires once a
 /// day or less often). Across midnight only when every day fires.
 pub fn min_gap_minutes(expr: &crate::parse::cron::CronExpr) -> Option<u32> {
@@ -306,6 +177,7 @@ pub fn min_gap_minutes(expr: &crate::parse::cron::CronExpr) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::cron::parse_cron;
 
     fn gap(expr: &str) -> Option<u32> {
         min_gap_minutes(&parse_cron(expr).expect("valid"))

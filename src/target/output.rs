@@ -56,6 +56,22 @@ pub fn recorded(text: &str) -> Recorded {
     out
 }
 
+/// Whether the file at `path` is one coder generated (it starts with coder's header).
+pub fn is_generated(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    // The header is the first four lines; a long spec path makes them at most a few KiB.
+    let mut head = Vec::new();
+    if file.take(16 * 1024).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    recorded(&String::from_utf8_lossy(&head))
+        .source_hash
+        .is_some()
+}
+
 /// How a file on disk compares with what coder would generate now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Drift {

@@ -474,6 +474,57 @@ pub fn cron_matches(expr: &CronExpr, local: jiff::civil::DateTime) -> bool {
         && day_matches
 }
 
+mod limits;
+
+/// systemd: a oneshot service running `coder-step run`, and a timer for its schedules.
+pub struct Systemd;
+
+impl super::Target for Systemd {
+    fn name(&self) -> &'static str {
+        "systemd"
+    }
+
+    fn paths(&self, workflow_id: &str) -> Vec<String> {
+        vec![service_path(workflow_id), timer_path(workflow_id)]
+    }
+
+    fn limits(
+        &self,
+        workflow: &Workflow,
+        _config: &crate::workspace::Config,
+    ) -> Vec<crate::diag::Diagnostic> {
+        limits::limits(workflow)
+    }
+
+    fn emit(&self, workflow: &Workflow, config: &crate::workspace::Config) -> Vec<GeneratedFile> {
+        emit_files(workflow, &config.systemd)
+    }
+
+    /// Where the units expect the checkout, and how to install them.
+    fn notes(&self, workflow: &Workflow, config: &crate::workspace::Config) -> String {
+        let config = &config.systemd;
+        let id = &workflow.workflow_id;
+        let mut out = format!(
+            "\n`{id}` runs on a systemd host in {}{}; install the units with\n  \
+             cp systemd/coder-{id}.* /etc/systemd/system/ && systemctl daemon-reload\n",
+            working_directory(workflow, config),
+            if config.working_directory.is_none() {
+                " (the default: set `[systemd] working-directory` to the checkout)"
+            } else {
+                ""
+            }
+        );
+        if timer(workflow).is_some() {
+            out.push_str(&format!("  systemctl enable --now coder-{id}.timer\n"));
+        } else {
+            out.push_str(&format!(
+                "  and start a run with `systemctl start coder-{id}.service`\n"
+            ));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ pub struct Config {
     /// Targets every workflow also compiles to, besides its provider's (`["systemd"]`). A
     /// workflow such a target cannot express is skipped with a warning.
     #[serde(default)]
-    pub targets: Vec<crate::target::Target>,
+    pub targets: Vec<Spanned<String>>,
     /// The host systemd units run on.
     #[serde(default)]
     pub systemd: SystemdConfig,
@@ -323,11 +323,18 @@ struct Metadata {
 
 /// The configuration of the repository at `root`, and the diagnostic of a config file that is
 /// invalid (reported against that file; the defaults apply meanwhile).
-pub fn load(root: &Path) -> (Config, Option<(SourceFile, Diagnostic)>) {
+///
+/// `targets` are the names the configuration's `targets` may use (the registered targets:
+/// the workspace does not know them itself).
+pub fn load(root: &Path, targets: &[&str]) -> (Config, Option<(SourceFile, Diagnostic)>) {
     if let Ok(text) = std::fs::read_to_string(root.join(CONFIG_FILE)) {
         let file = SourceFile::new(CONFIG_FILE, text);
         let parsed = toml::from_str::<Config>(&file.text);
-        return finish(file, parsed.map_err(|e| toml_diagnostic(&e, CONFIG_FILE)));
+        return finish(
+            file,
+            parsed.map_err(|e| toml_diagnostic(&e, CONFIG_FILE)),
+            targets,
+        );
     }
     let Ok(text) = std::fs::read_to_string(root.join("Cargo.toml")) else {
         return (Config::default(), None);
@@ -340,7 +347,7 @@ pub fn load(root: &Path) -> (Config, Option<(SourceFile, Diagnostic)>) {
                 .flatten()
                 .find_map(|section| section.metadata?.coder);
             match config {
-                Some(config) => finish(file, Ok(config)),
+                Some(config) => finish(file, Ok(config), targets),
                 None => (Config::default(), None),
             }
         }
@@ -349,7 +356,7 @@ pub fn load(root: &Path) -> (Config, Option<(SourceFile, Diagnostic)>) {
         Err(_) if !has_coder_section(&file.text) => (Config::default(), None),
         Err(err) => {
             let diag = toml_diagnostic(&err, "[workspace.metadata.coder]");
-            finish(file, Err(diag))
+            finish(file, Err(diag), targets)
         }
     }
 }
@@ -370,6 +377,7 @@ fn has_coder_section(manifest: &str) -> bool {
 fn finish(
     file: SourceFile,
     parsed: Result<Config, Diagnostic>,
+    targets: &[&str],
 ) -> (Config, Option<(SourceFile, Diagnostic)>) {
     let invalid = Config {
         invalid: true,
@@ -381,6 +389,30 @@ fn finish(
             if let Some(problem) = config.systemd.problem() {
                 let diag = Diagnostic::new(Code::InvalidConfig, problem)
                     .help("see the `[systemd]` section in the README");
+                return (invalid, Some((file, diag)));
+            }
+            if let Some(unknown) = config
+                .targets
+                .iter()
+                .find(|name| !targets.contains(&name.get_ref().as_str()))
+            {
+                let range = unknown.span();
+                let expected: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
+                let message = format!(
+                    "unknown variant `{}`, expected one of {}",
+                    unknown.get_ref(),
+                    expected.join(", ")
+                );
+                let what = if file.path == CONFIG_FILE {
+                    CONFIG_FILE
+                } else {
+                    "[workspace.metadata.coder]"
+                };
+                let diag = Diagnostic::new(
+                    Code::InvalidConfig,
+                    format!("invalid configuration in {what}: {message}"),
+                )
+                .at(Span::new(range.start, range.end), message);
                 return (invalid, Some((file, diag)));
             }
             let bad_name = config

@@ -8,6 +8,52 @@ use std::path::{Path, PathBuf};
 
 pub use config::Config;
 
+use crate::diag::{FileReport, SourceFile};
+
+/// A spec file to check: where it is, and how to name it in diagnostics.
+#[derive(Clone, Debug)]
+pub struct SpecInput {
+    pub path: PathBuf,
+    pub display: String,
+}
+
+/// The repository around some specs: its root, what git says, and coder's configuration.
+#[derive(Clone, Debug)]
+pub struct Repository {
+    /// The repository root (or the working directory outside one).
+    pub root: PathBuf,
+    pub git: git::GitInfo,
+    pub config: Config,
+    /// The configuration file's problem, reported against it (the defaults apply meanwhile).
+    pub config_report: Option<FileReport>,
+}
+
+impl Repository {
+    /// Read the repository at `root`: its git facts and configuration. `targets` are the
+    /// target names the configuration's `targets` may use; `cwd` is where paths are shown
+    /// from.
+    pub fn open(root: PathBuf, cwd: &Path, targets: &[&str]) -> Repository {
+        let (config, config_problem) = config::load(&root, targets);
+        let git = git::read(&root);
+        let config_report = config_problem.map(|(file, diag)| FileReport {
+            source: SourceFile::new(display_path(&root.join(&file.path), cwd), file.text.clone()),
+            diagnostics: vec![diag],
+        });
+        Repository {
+            root,
+            git,
+            config,
+            config_report,
+        }
+    }
+
+    /// How the repository names `path`: relative to its root, whatever the working
+    /// directory (generated files and `coder-step` name specs this way).
+    pub fn relative(&self, path: &Path, cwd: &Path) -> String {
+        display_path(&cwd.join(path), &self.root)
+    }
+}
+
 /// Where workflow specs live in a repository.
 pub const WORKFLOWS_DIR: &str = ".coder/workflows";
 
@@ -30,12 +76,7 @@ pub struct CollectError(pub String);
 
 /// The spec files named by `paths` (files, or folders whose `*.yml`, `*.yaml` and `*.json`
 /// files are specs), or of `.coder/workflows/` in the enclosing repository when none are given.
-pub fn collect_specs(
-    paths: &[PathBuf],
-    cwd: &Path,
-) -> Result<Vec<crate::driver::SpecInput>, CollectError> {
-    use crate::driver::SpecInput;
-
+pub fn collect_specs(paths: &[PathBuf], cwd: &Path) -> Result<Vec<SpecInput>, CollectError> {
     let roots: Vec<PathBuf> = if paths.is_empty() {
         let root = find_repo_root(cwd).ok_or_else(|| {
             CollectError(

@@ -273,3 +273,137 @@ fn an_invalid_systemd_section_is_a_config_error() {
         "{stderr}"
     );
 }
+
+fn check(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run(coder().arg("check").args(args).current_dir(dir))
+}
+
+const GITLAB_REMOTE: (&str, &str) = (
+    ".git/config",
+    "[remote \"origin\"]\n\turl = git@gitlab.com:acme/app.git\n",
+);
+
+#[test]
+fn a_config_added_target_that_cannot_express_a_trigger_is_skipped_at_its_line() {
+    // GitLab starts no pipeline on labels: `check` says so where the trigger is, and
+    // `compile` writes nothing for GitLab rather than a pipeline without the trigger.
+    let labeled = "name: Triage\ntriggers:\n  - type: repo_event\n    event: issues.labeled\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Triage\n";
+    let dir = repo(&[
+        (".coder/workflows/triage.yml", labeled),
+        (".coder/config.toml", "targets = [\"gitlab\"]\n"),
+        REMOTE,
+    ]);
+    let (code, stdout, _) = check(dir.path(), &["--format=short"]);
+    assert_eq!(code, 0, "a warning, not an error: {stdout}");
+    assert!(
+        stdout.contains(".coder/workflows/triage.yml:4:12: warning[C0411]")
+            && stdout.contains("not compiled for gitlab")
+            && stdout.contains("issues.labeled"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = compile(dir.path(), &["--color=never"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("wrote .github/workflows/coder-triage.yml"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join(".gitlab").exists(), "{stdout}");
+    assert!(!dir.path().join(".gitlab-ci.yml").exists(), "{stdout}");
+    assert!(
+        stderr.contains("C0411") && stderr.contains("is not compiled for gitlab"),
+        "{stderr}"
+    );
+    // Asked for, the same target is an error.
+    let (code, _, stderr) = compile(dir.path(), &["--target=gitlab", "--color=never"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("C0401"), "{stderr}");
+}
+
+#[test]
+fn a_config_added_github_skips_a_schedule_it_cannot_run() {
+    // Every 2 minutes is too often for GitHub: `--target github` rejects it, so adding
+    // GitHub by configuration must not emit it either.
+    let frequent = "name: Poll\ntriggers:\n  - type: cron\n    cron: \"*/2 * * * *\"\nsteps:\n  - type: command\n    command: make poll\n";
+    let dir = repo(&[
+        (".coder/workflows/poll.yml", frequent),
+        (".coder/config.toml", "targets = [\"github\"]\n"),
+        GITLAB_REMOTE,
+    ]);
+    let (code, stdout, _) = check(dir.path(), &["--format=short"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("poll.yml:4:11: warning[C0411]") && stdout.contains("github"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = compile(dir.path(), &["--color=never"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("wrote .gitlab/coder/poll.yml"), "{stdout}");
+    assert!(!dir.path().join(".github").exists(), "{stdout}");
+    let (code, _, stderr) = compile(dir.path(), &["--target=github", "--color=never"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("C0402"), "{stderr}");
+}
+
+#[test]
+fn drift_is_caught_on_every_target_with_generated_files() {
+    let dir = repo(&[(".coder/workflows/nightly.yml", SPEC), REMOTE]);
+    let (code, _, stderr) = compile(dir.path(), &["--target=gitlab", "--target=systemd"]);
+    assert_eq!(code, 0, "{stderr}");
+    // GitHub (the remote's) was never compiled: `check` is quiet about it.
+    let (code, stdout, _) = check(dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}");
+    std::fs::write(
+        dir.path().join(".coder/workflows/nightly.yml"),
+        SPEC.replace("Fix the flaky test", "Fix both flaky tests"),
+    )
+    .expect("edit");
+    // Both `check` and `compile --check` see the stale GitLab and systemd files.
+    let (code, stdout, _) = check(dir.path(), &["--format=short"]);
+    assert_eq!(code, 1, "{stdout}");
+    for path in [".gitlab/coder/nightly.yml", "systemd/coder-nightly.service"] {
+        assert!(
+            stdout.contains(&format!("generated file `{path}` is out of date: stale")),
+            "{path}: {stdout}"
+        );
+    }
+    let (code, stdout, _) = compile(dir.path(), &["--check"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(".gitlab/coder/nightly.yml: stale")
+            && stdout.contains("systemd/coder-nightly.service: stale"),
+        "{stdout}"
+    );
+    // A plain `coder compile` brings every target it was compiled for up to date.
+    let (code, stdout, stderr) = compile(dir.path(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("wrote .gitlab/coder/nightly.yml")
+            && stdout.contains("wrote systemd/coder-nightly.service")
+            && stdout.contains(&format!("wrote {WORKFLOW}")),
+        "{stdout}"
+    );
+    let (code, stdout, _) = compile(dir.path(), &["--check"]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = check(dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn a_file_without_coder_header_is_not_taken_for_a_target() {
+    // A hand-written unit with coder's name is the user's: no target is inferred from it.
+    let dir = repo(&[
+        (".coder/workflows/nightly.yml", SPEC),
+        (
+            "systemd/coder-nightly.service",
+            "[Service]\nExecStart=/bin/true\n",
+        ),
+        REMOTE,
+    ]);
+    let (code, stdout, stderr) = compile(dir.path(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("systemd/"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("systemd/coder-nightly.service")).expect("read"),
+        "[Service]\nExecStart=/bin/true\n"
+    );
+}

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use coder::diag::render::{HumanOptions, render_human};
 use coder::diag::{Code, FileReport};
-use coder::driver::Settings;
-use coder::driver::{SpecInput, check_inputs};
+use coder::pipeline::Settings;
+use coder::pipeline::check_inputs;
+use coder::workspace::SpecInput;
 
 use crate::{fixture_dir, root, snapshot_settings};
 
@@ -35,10 +36,7 @@ fn check(paths: &[std::path::PathBuf]) -> Vec<FileReport> {
                 .map(str::to_string);
             line.into_iter().flat_map(|l| {
                 l.split(',')
-                    .map(|t| {
-                        <coder::target::Target as clap::ValueEnum>::from_str(t.trim(), false)
-                            .expect("target")
-                    })
+                    .map(|t| coder::target::by_name(t.trim()).expect("target"))
                     .collect::<Vec<_>>()
             })
         })
@@ -187,6 +185,10 @@ const DEMONSTRATED_ELSEWHERE: &[(&str, &str)] = &[
         "cli::invalid_config_is_reported_in_the_config_file",
     ),
     ("C0302", "compile::drift_is_caught_both_ways"),
+    (
+        "C0411",
+        "compile::a_config_added_target_that_cannot_express_a_trigger_is_skipped_at_its_line",
+    ),
     ("C0901", "internal errors cannot be provoked by input"),
 ];
 

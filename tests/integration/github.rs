@@ -160,6 +160,8 @@ pub(crate) fn workflow_with(name: &str, step_name: &str, command: &str) -> Workf
         },
         triggers: vec![Trigger::Manual { origin }],
         policies: Policies::default(),
+        name_origin: origin,
+        id_origin: None,
         jobs: vec![Job {
             id: "w-1".into(),
             needs: None,

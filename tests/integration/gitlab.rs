@@ -12,10 +12,11 @@ use std::process::Command;
 use proptest::prelude::*;
 
 use coder::diag::{Code, SourceFile};
-use coder::driver::{Settings, SpecInput, check_bytes};
 use coder::ir::{Trigger, Workflow};
 use coder::parse::{Node, SpecFormat, Value, parse_document};
-use coder::target::{Target, gitlab};
+use coder::pipeline::{Settings, check_bytes};
+use coder::target::gitlab;
+use coder::workspace::SpecInput;
 use coder::workspace::config::{GitlabConfig, ReportConfig};
 
 use crate::act::{coder_step_dir, e2e_config};
@@ -40,7 +41,7 @@ fn gitlab_errors(path: &Path) -> Vec<Code> {
         display: file_name(path),
     };
     let settings = Settings {
-        targets: vec![Target::Gitlab],
+        targets: vec![&gitlab::Gitlab],
         ..Settings::default()
     };
     let checked = check_bytes(&input, std::fs::read(path).expect("read"), &settings);
@@ -236,6 +237,8 @@ fn workflow_with(name: &str, command: &str, setup: &str) -> (Workflow, GitlabCon
         cron: "0 3 * * *".into(),
         timezone: "UTC".into(),
         origin: workflow.jobs[0].steps[0].origin,
+        cron_origin: workflow.jobs[0].steps[0].origin,
+        timezone_origin: None,
     }];
     let config = GitlabConfig {
         setup: vec![setup.into()],

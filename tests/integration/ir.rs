@@ -1,7 +1,8 @@
 //! The IR of every valid fixture (snapshots), and how steps are cut into jobs.
 
-use coder::driver::{Settings, SpecInput, check_bytes};
 use coder::ir::{self, Job, LowerContext, Workflow};
+use coder::pipeline::{Settings, check_bytes};
+use coder::workspace::SpecInput;
 use coder::workspace::git::GitInfo;
 
 use crate::{fixture_dir, snapshot_settings};

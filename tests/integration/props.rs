@@ -3,11 +3,12 @@
 
 use proptest::prelude::*;
 
-use coder::driver::Settings;
-use coder::driver::{SpecInput, check_bytes};
 use coder::parse::cron::{FieldKind, parse_cron};
+use coder::pipeline::Settings;
+use coder::pipeline::check_bytes;
+use coder::workspace::SpecInput;
 
-fn check(name: &str, bytes: Vec<u8>) -> coder::driver::CheckedFile {
+fn check(name: &str, bytes: Vec<u8>) -> coder::pipeline::CheckedFile {
     let input = SpecInput {
         path: name.into(),
         display: name.into(),

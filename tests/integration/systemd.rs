@@ -10,10 +10,11 @@ use std::process::Command;
 use proptest::prelude::*;
 
 use coder::diag::Code;
-use coder::driver::{Settings, SpecInput, check_bytes};
 use coder::ir::{Trigger, Workflow};
 use coder::parse::cron::parse_cron;
+use coder::pipeline::{Settings, check_bytes};
 use coder::target::{Target, cannot_express, systemd};
+use coder::workspace::SpecInput;
 use coder::workspace::config::SystemdConfig;
 
 use crate::{ir::lower, ok_fixtures, snapshot_settings};
@@ -25,7 +26,7 @@ fn systemd_codes(path: &Path) -> Vec<Code> {
         display: path.display().to_string(),
     };
     let settings = Settings {
-        targets: vec![Target::Systemd],
+        targets: vec![&systemd::Systemd],
         ..Settings::default()
     };
     let bytes = std::fs::read(path).expect("read");
@@ -37,12 +38,17 @@ fn systemd_codes(path: &Path) -> Vec<Code> {
         .collect()
 }
 
+/// What systemd cannot express in a workflow.
+fn systemd_limits(workflow: &Workflow) -> Vec<coder::diag::Diagnostic> {
+    systemd::Systemd.limits(workflow, &coder::workspace::Config::default())
+}
+
 /// The fixtures systemd can express, lowered.
 fn expressible() -> Vec<Workflow> {
     ok_fixtures()
         .iter()
         .map(|path| lower(path))
-        .filter(|workflow| cannot_express(workflow, Target::Systemd).is_none())
+        .filter(|workflow| !cannot_express(&systemd_limits(workflow)))
         .collect()
 }
 
@@ -52,7 +58,9 @@ fn units_of_every_valid_fixture() {
     for path in ok_fixtures() {
         let workflow = lower(&path);
         let codes = systemd_codes(&path);
-        if let Some(reason) = cannot_express(&workflow, Target::Systemd) {
+        let limits = systemd_limits(&workflow);
+        if cannot_express(&limits) {
+            let reason = &limits[0].message;
             // Repository events and webhooks: the trigger is the diagnostic.
             assert!(
                 codes.contains(&Code::TriggerUnsupported),

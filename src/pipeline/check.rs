@@ -1,29 +1,39 @@
-//! The pipeline in one place: load → parse → convert → check, per file, then the checks that
-//! span files.
+//! One spec, front to back: load → parse → convert → checks → lower → each target's limits;
+//! then many specs (in parallel) and the checks that span files.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::check::{self, CheckCx};
 use crate::diag::{Code, Diagnostic, FileReport, SourceFile, Span};
-use crate::model::Provider;
+use crate::ir::{self, Workflow};
 use crate::model::{self, Spec};
 use crate::parse::{self, SpecFormat};
 use crate::target::{self, Target};
-use crate::workspace::Config;
+use crate::workspace::git::GitInfo;
+use crate::workspace::{Config, SpecInput, display_path};
 
-/// What checking needs besides the spec: configuration and the targets to check for.
+/// What checking a spec needs besides its bytes: the repository around it and the targets
+/// asked for.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     pub config: Config,
-    /// Targets named with `--target`; when empty, the spec's provider selects one.
-    pub targets: Vec<Target>,
-    /// The provider the git remote names, for specs that set none.
-    pub remote_provider: Option<Provider>,
+    /// Targets named with `--target`; when empty, the spec's provider selects one and the
+    /// configuration's `targets` add theirs.
+    pub targets: Vec<&'static dyn Target>,
+    /// The git facts of the repository: the remote's provider for specs that name none, the
+    /// default branch.
+    pub git: GitInfo,
+    /// The repository root and the working directory: a spec's path in generated files is
+    /// relative to the root. Empty: the path as given.
+    pub root: PathBuf,
+    pub cwd: PathBuf,
 }
 
 impl Settings {
-    fn targets_for(&self, spec: &Spec) -> Vec<Target> {
+    /// The targets a spec is checked and compiled for: those asked, else its provider's (the
+    /// spec's `project.provider`, or the git remote's).
+    fn selected(&self, spec: &Spec) -> Vec<&'static dyn Target> {
         if !self.targets.is_empty() {
             return self.targets.clone();
         }
@@ -32,52 +42,24 @@ impl Settings {
             .as_ref()
             .and_then(|p| p.value.provider.as_ref())
             .map(|p| p.value)
-            .or(self.remote_provider);
-        provider.map(Target::for_provider).into_iter().collect()
+            .or_else(|| self.git.remote.as_ref().and_then(|r| r.provider));
+        provider
+            .and_then(target::for_provider)
+            .into_iter()
+            .collect()
     }
-}
 
-/// The targets the configuration adds are checked too, but a workflow such a target cannot
-/// express is skipped by `coder compile` rather than failed: its diagnostics count only when
-/// none is an error (a schedule's warnings, say).
-fn check_config_targets(cx: &mut CheckCx<'_>, settings: &Settings, spec: &Spec) {
-    if !settings.targets.is_empty() {
-        return;
-    }
-    let selected = settings.targets_for(spec);
-    for &added in &settings.config.targets {
-        if selected.contains(&added) {
-            continue;
-        }
-        let mut found = Vec::new();
-        let mut scratch = CheckCx {
-            file: cx.file,
-            tree: cx.tree,
-            spec: cx.spec,
-            config: cx.config,
-            file_stem: cx.file_stem,
-            diags: &mut found,
-        };
-        target::check(&mut scratch, added);
-        if found
+    /// The targets the configuration adds (none when targets are asked for).
+    fn added(&self) -> impl Iterator<Item = &'static dyn Target> + '_ {
+        self.config
+            .targets
             .iter()
-            .all(|d| d.severity() == crate::diag::Severity::Warning)
-        {
-            for diag in found {
-                cx.report(diag);
-            }
-        }
+            .filter(|_| self.targets.is_empty())
+            .filter_map(|name| target::by_name(name.get_ref()))
     }
 }
 
-/// A spec file to check: where it is, and how to name it in diagnostics.
-#[derive(Clone, Debug)]
-pub struct SpecInput {
-    pub path: PathBuf,
-    pub display: String,
-}
-
-/// One file after checking.
+/// One spec after checking.
 #[derive(Debug)]
 pub struct CheckedFile {
     pub report: FileReport,
@@ -86,6 +68,11 @@ pub struct CheckedFile {
     /// `sha256:<hex>` of the bytes checked: what generated files record and `coder-step`
     /// verifies.
     pub source_hash: String,
+    /// The spec lowered, when it has no errors.
+    pub workflow: Option<Workflow>,
+    /// The targets the workflow compiles to unless others are asked for: its provider's (or
+    /// those asked), and those the configuration adds that can express it.
+    pub targets: Vec<&'static dyn Target>,
 }
 
 impl CheckedFile {
@@ -97,43 +84,58 @@ impl CheckedFile {
             None => Some((file_stem(&input.path).to_string(), None)),
         }
     }
+
+    fn failed(source: SourceFile, diag: Diagnostic, source_hash: String) -> CheckedFile {
+        CheckedFile {
+            report: FileReport {
+                source,
+                diagnostics: vec![diag],
+            },
+            spec: None,
+            source_hash,
+            workflow: None,
+            targets: Vec::new(),
+        }
+    }
 }
 
 fn file_stem(path: &Path) -> &str {
     path.file_stem().and_then(|s| s.to_str()).unwrap_or("")
 }
 
-/// Check one spec's bytes.
+/// Check one spec's bytes: every diagnostic of the file, and the lowered workflow when there
+/// are no errors.
 pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> CheckedFile {
     let format = SpecFormat::from_path(&input.path).unwrap_or(SpecFormat::Yaml);
-    let source_hash = crate::ir::source_hash(&bytes);
+    let source_hash = ir::source_hash(&bytes);
     let file = match parse::load_text(&input.display, bytes) {
         Ok(file) => file,
         Err(failure) => {
             let (file, diag) = *failure;
-            return failed(file, diag, source_hash);
+            return CheckedFile::failed(file, diag, source_hash);
         }
     };
     let tree = match parse::parse_document(&file, format) {
         Ok(tree) => tree,
-        Err(diag) => return failed(file, diag, source_hash),
+        Err(diag) => return CheckedFile::failed(file, diag, source_hash),
     };
     let mut diags = Vec::new();
     let spec = model::convert(&tree, &mut diags);
+    let (mut workflow, mut targets) = (None, Vec::new());
     if let Some(spec) = &spec {
-        let mut cx = CheckCx {
+        check::run_all(&mut CheckCx {
             file: &file,
             tree: &tree,
             spec,
             config: &settings.config,
             file_stem: file_stem(&input.path),
             diags: &mut diags,
-        };
-        check::run_all(&mut cx);
-        for target in settings.targets_for(spec) {
-            target::check(&mut cx, target);
+        });
+        if !diags.iter().any(Diagnostic::is_error) {
+            let lowered = lower(input, &file, &source_hash, spec, settings);
+            targets = check_targets(&lowered, settings, spec, &mut diags);
+            workflow = Some(lowered);
         }
-        check_config_targets(&mut cx, settings, spec);
     }
     let mut report = FileReport {
         source: file,
@@ -144,18 +146,60 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> Ch
         report,
         spec,
         source_hash,
+        workflow,
+        targets,
     }
 }
 
-fn failed(source: SourceFile, diag: Diagnostic, source_hash: String) -> CheckedFile {
-    CheckedFile {
-        report: FileReport {
-            source,
-            diagnostics: vec![diag],
+fn lower(
+    input: &SpecInput,
+    file: &SourceFile,
+    source_hash: &str,
+    spec: &Spec,
+    settings: &Settings,
+) -> Workflow {
+    // Repo-relative, whatever the working directory: generated files and `coder-step` name
+    // the spec this way.
+    let source = display_path(&settings.cwd.join(&input.path), &settings.root);
+    ir::lower(
+        spec,
+        &ir::LowerContext {
+            file,
+            source_hash,
+            source: &source,
+            file_stem: file_stem(&input.path),
+            git: &settings.git,
         },
-        spec: None,
-        source_hash,
+    )
+}
+
+/// Each target's limits on the lowered workflow. A selected target reports them as they are;
+/// one the configuration adds is skipped for a workflow it cannot express (a warning at the
+/// offending line), else its warnings count too. Returns the targets the workflow compiles to.
+fn check_targets(
+    workflow: &Workflow,
+    settings: &Settings,
+    spec: &Spec,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<&'static dyn Target> {
+    let mut targets = settings.selected(spec);
+    for selected in &targets {
+        diags.extend(selected.limits(workflow, &settings.config));
     }
+    for added in settings.added() {
+        if targets.contains(&added) {
+            continue;
+        }
+        let limits = added.limits(workflow, &settings.config);
+        if target::cannot_express(&limits) {
+            let errors = limits.into_iter().filter(Diagnostic::is_error);
+            diags.extend(errors.map(|limit| target::skipped(added, limit)));
+        } else {
+            diags.extend(limits);
+            targets.push(added);
+        }
+    }
+    targets
 }
 
 /// A file that could not be read: a usage or I/O error (exit 2), not a diagnostic.
@@ -256,9 +300,11 @@ fn report_duplicate_workflow_ids(inputs: &[SpecInput], checked: &mut [CheckedFil
                 if let Some(span) = span {
                     diag = diag.at(span, "used by another spec");
                 }
-                let report = &mut checked[index].report;
-                report.diagnostics.push(diag);
-                report.sort();
+                let file = &mut checked[index];
+                file.report.diagnostics.push(diag);
+                file.report.sort();
+                // A spec with errors is never compiled.
+                file.workflow = None;
             }
         }
     }

@@ -1,0 +1,323 @@
+//! Checked workflows → each target's files: which targets a workflow compiles to, the files
+//! they emit, how they compare with what is on disk (drift), and writing them.
+
+use std::path::{Path, PathBuf};
+
+use super::{CheckedSpec, Error, Session};
+use crate::diag::{Code, Diagnostic};
+use crate::ir::Workflow;
+use crate::target::output::{self, Drift, Written};
+use crate::target::{self, GeneratedFile, Target};
+use crate::workspace::{Config, display_path};
+
+/// A file some workflow generates, and where it goes.
+#[derive(Debug)]
+pub struct Planned {
+    /// Index of the spec in the session.
+    pub spec: usize,
+    pub target: &'static dyn Target,
+    pub destination: PathBuf,
+    pub file: GeneratedFile,
+}
+
+/// A target a workflow is not compiled for, although the configuration adds it or its
+/// generated files exist, because the target cannot express it.
+#[derive(Debug)]
+pub struct Skipped {
+    pub spec: usize,
+    pub target: &'static dyn Target,
+    /// The workflow has generated files for this target, which are now stale.
+    pub has_files: bool,
+}
+
+/// Everything `coder compile` would write, and what it leaves out.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub files: Vec<Planned>,
+    pub skipped: Vec<Skipped>,
+    /// For each compiled spec, the targets it compiles to (for notes and starter files).
+    pub targets: Vec<(usize, Vec<&'static dyn Target>)>,
+}
+
+/// The targets a workflow compiles to: those asked for; else its own (its provider's and
+/// those the configuration adds that can express it) plus every target it already has
+/// generated files for, so that once compiled for a target it is kept up to date.
+fn targets_of(
+    spec: &CheckedSpec,
+    workflow: &Workflow,
+    config: &Config,
+    asked: &[&'static dyn Target],
+    root: &Path,
+) -> Result<Vec<&'static dyn Target>, Error> {
+    if !asked.is_empty() {
+        return Ok(asked.to_vec());
+    }
+    let mut targets = spec.checked.targets.clone();
+    for present in present_targets(workflow, root) {
+        if !targets.contains(&present) {
+            targets.push(present);
+        }
+    }
+    // A target that cannot express the workflow writes nothing (its errors were reported
+    // where it was asked for; config-added and existing ones are skipped).
+    targets.retain(|t| !target::cannot_express(&t.limits(workflow, config)));
+    if targets.is_empty() && spec.checked.targets.is_empty() {
+        return Err(Error(format!(
+            "`{}` names no `project.provider` and the git remote names none: pass `--target github`",
+            spec.input.display
+        )));
+    }
+    Ok(targets)
+}
+
+/// The targets `workflow` has generated files for under `root`.
+fn present_targets(workflow: &Workflow, root: &Path) -> Vec<&'static dyn Target> {
+    target::TARGETS
+        .iter()
+        .copied()
+        .filter(|t| {
+            t.paths(&workflow.workflow_id)
+                .iter()
+                .any(|path| output::is_generated(&root.join(path)))
+        })
+        .collect()
+}
+
+/// Every file the session's workflows generate for their targets (a session with errors
+/// plans nothing for the specs with errors).
+pub fn plan(
+    session: &Session,
+    asked: &[&'static dyn Target],
+    out_dir: Option<&Path>,
+) -> Result<Plan, Error> {
+    let mut plan = Plan::default();
+    for (index, spec) in session.specs.iter().enumerate() {
+        let Some(workflow) = spec.workflow() else {
+            continue;
+        };
+        let repository = session.repository_of(spec);
+        let root = out_dir.unwrap_or(&repository.root);
+        let targets = targets_of(spec, workflow, &repository.config, asked, root)?;
+        if asked.is_empty() {
+            let present = present_targets(workflow, root);
+            let added = repository
+                .config
+                .targets
+                .iter()
+                .filter_map(|name| target::by_name(name.get_ref()));
+            for candidate in added.chain(present.iter().copied()) {
+                if !targets.contains(&candidate)
+                    && !plan
+                        .skipped
+                        .iter()
+                        .any(|s| s.spec == index && s.target == candidate)
+                {
+                    plan.skipped.push(Skipped {
+                        spec: index,
+                        target: candidate,
+                        has_files: present.contains(&candidate),
+                    });
+                }
+            }
+        }
+        for &target in &targets {
+            plan.files.extend(
+                target
+                    .emit(workflow, &repository.config)
+                    .into_iter()
+                    .map(|file| Planned {
+                        spec: index,
+                        target,
+                        destination: root.join(&file.path),
+                        file,
+                    }),
+            );
+        }
+        plan.targets.push((index, targets));
+    }
+    Ok(plan)
+}
+
+/// How a planned file compares with the one on disk.
+pub fn compare(planned: &Planned) -> Result<Drift, Error> {
+    match std::fs::read_to_string(&planned.destination) {
+        Ok(existing) => Ok(output::drift(Some(&existing), &planned.file.contents)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Drift::Missing),
+        Err(e) => Err(Error(format!(
+            "cannot read `{}`: {e}",
+            planned.destination.display()
+        ))),
+    }
+}
+
+/// Why a generated file does not match, in a sentence.
+pub fn describe(drift: &Drift) -> Option<String> {
+    match drift {
+        Drift::UpToDate => None,
+        Drift::Missing => Some("missing: the spec was never compiled".to_string()),
+        Drift::Stale { .. } => Some("stale: the spec changed since it was compiled".to_string()),
+        Drift::HandEdited => Some("edited by hand since it was compiled".to_string()),
+        Drift::OtherVersion { version } => Some(format!(
+            "generated by coder {version}, which emitted different output"
+        )),
+    }
+}
+
+/// What writing did to one file.
+#[derive(Debug)]
+pub struct WrittenFile {
+    pub destination: PathBuf,
+    pub written: Written,
+    /// A starter file: created once, the user's from then on.
+    pub starter: bool,
+}
+
+/// Write every planned file whose content changed (atomically), then each compiled target's
+/// starter file where it is missing. Stops at the first file that cannot be written, with
+/// what was written before it.
+pub fn write(
+    session: &Session,
+    plan: &Plan,
+    out_dir: Option<&Path>,
+) -> (Vec<WrittenFile>, Result<(), Error>) {
+    let mut done = Vec::new();
+    for planned in &plan.files {
+        match output::write_if_changed(&planned.destination, &planned.file.contents) {
+            Ok(written) => done.push(WrittenFile {
+                destination: planned.destination.clone(),
+                written,
+                starter: false,
+            }),
+            Err(e) => {
+                let shown = display_path(&planned.destination, &session.cwd);
+                return (done, Err(Error(format!("cannot write `{shown}`: {e}"))));
+            }
+        }
+    }
+    for (destination, starter) in starters(session, plan, out_dir) {
+        match std::fs::symlink_metadata(&destination) {
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let shown = display_path(&destination, &session.cwd);
+                return (done, Err(Error(format!("cannot read `{shown}`: {e}"))));
+            }
+        }
+        if let Err(e) = output::write_if_changed(&destination, &starter.contents) {
+            let shown = display_path(&destination, &session.cwd);
+            return (done, Err(Error(format!("cannot write `{shown}`: {e}"))));
+        }
+        done.push(WrittenFile {
+            destination,
+            written: Written::Written,
+            starter: true,
+        });
+    }
+    (done, Ok(()))
+}
+
+/// The starter files of the compiled targets, each once per output folder.
+fn starters(
+    session: &Session,
+    plan: &Plan,
+    out_dir: Option<&Path>,
+) -> Vec<(PathBuf, target::StarterFile)> {
+    let mut out: Vec<(PathBuf, target::StarterFile)> = Vec::new();
+    for (index, targets) in &plan.targets {
+        let repository = session.repository_of(&session.specs[*index]);
+        let root = out_dir.unwrap_or(&repository.root);
+        for target in targets {
+            if let Some(starter) = target.starter() {
+                let destination = root.join(starter.path);
+                if !out.iter().any(|(d, _)| *d == destination) {
+                    out.push((destination, starter));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What to tell the user after writing: starter files that exist without using coder's files
+/// (the line to add), then each compiled target's notes for each workflow.
+pub fn notes(session: &Session, plan: &Plan, out_dir: Option<&Path>) -> String {
+    let mut out = String::new();
+    for (destination, starter) in starters(session, plan, out_dir) {
+        if let Ok(text) = std::fs::read_to_string(&destination)
+            && !(starter.uses_coder)(&text)
+        {
+            out.push_str(&format!(
+                "\n{} is yours and coder leaves it as it is; add this line to run coder's pipelines:\n  {}\n",
+                display_path(&destination, &session.cwd),
+                starter.hint
+            ));
+        }
+    }
+    for target in target::TARGETS {
+        for (index, targets) in &plan.targets {
+            let spec = &session.specs[*index];
+            if let (true, Some(workflow)) = (targets.contains(target), spec.workflow()) {
+                out.push_str(&target.notes(workflow, &session.repository_of(spec).config));
+            }
+        }
+    }
+    out
+}
+
+/// `coder check`'s view of drift: for every target that has generated files for a workflow,
+/// a diagnostic per existing file that no longer matches.
+pub(super) fn report_drift(session: &mut Session) {
+    let mut found: Vec<(usize, String, String)> = Vec::new();
+    for (index, spec) in session.specs.iter().enumerate() {
+        let Some(workflow) = spec.workflow() else {
+            continue;
+        };
+        let repository = session.repository_of(spec);
+        let mut targets = spec.checked.targets.clone();
+        for present in present_targets(workflow, &repository.root) {
+            if !targets.contains(&present) {
+                targets.push(present);
+            }
+        }
+        for target in targets {
+            let limits = target.limits(workflow, &repository.config);
+            let files = target.emit(workflow, &repository.config);
+            for file in files {
+                let planned = Planned {
+                    spec: index,
+                    target,
+                    destination: repository.root.join(&file.path),
+                    file,
+                };
+                let reason = match compare(&planned) {
+                    Ok(Drift::Missing) | Err(_) => continue,
+                    Ok(_) if target::cannot_express(&limits) => Some(format!(
+                        "stale: {} can no longer express this workflow (`coder compile --target {}` says why)",
+                        target.name(),
+                        target.name()
+                    )),
+                    Ok(drift) => describe(&drift),
+                };
+                if let Some(reason) = reason {
+                    found.push((index, planned.file.path, reason));
+                }
+            }
+        }
+    }
+    for (index, path, reason) in found {
+        let checked = &mut session.specs[index].checked;
+        let Some(workflow) = &checked.workflow else {
+            continue;
+        };
+        let span = workflow.id_origin.unwrap_or(workflow.name_origin).span;
+        checked.report.diagnostics.push(
+            Diagnostic::new(
+                Code::GeneratedFileDrift,
+                format!("generated file `{path}` is out of date: {reason}"),
+            )
+            .at(span, "compiled from this workflow")
+            .help("run `coder compile` and commit the result; make lasting changes in the spec"),
+        );
+        checked.report.sort();
+    }
+}
