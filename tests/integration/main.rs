@@ -9,6 +9,7 @@ mod fixtures;
 mod github;
 mod gitlab;
 mod ir;
+mod layers;
 mod props;
 mod runner;
 mod schema;
