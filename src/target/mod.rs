@@ -6,14 +6,14 @@ pub mod github;
 pub mod gitlab;
 pub mod output;
 pub mod systemd;
-pub mod tz_emulation;
 
 use clap::ValueEnum;
 
 use crate::check::CheckCx;
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Provider, Trigger};
-use crate::parse::cron::{FieldKind, parse_cron};
+use crate::schedule::cron::{min_gap_minutes, parse_cron};
+use crate::schedule::dst;
 
 /// A file a target emits, its path relative to the output folder (the repository root).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -246,15 +246,15 @@ fn check_dst_gap(
     let Some(zone_name) = timezone.map(|tz| tz.value.as_str()) else {
         return; // UTC has no gaps.
     };
-    let Some(zone) = crate::check::time_zone(zone_name) else {
+    let Some(zone) = crate::schedule::time_zone(zone_name) else {
         return; // Reported as an unknown zone.
     };
     // A fixed start, so the same spec always gets the same warning: the 28 years searched
     // repeat every weekday and date of a zone's rules.
-    let Ok(from) = systemd::GAP_SEARCH_FROM.parse::<jiff::Timestamp>() else {
+    let Ok(from) = dst::GAP_SEARCH_FROM.parse::<jiff::Timestamp>() else {
         return;
     };
-    let Some(hit) = systemd::dst_gap_hit(&expr, &zone, from) else {
+    let Some(hit) = dst::gap_hit(&expr, &zone, from) else {
         return;
     };
     let mut diag = Diagnostic::new(
@@ -277,48 +277,4 @@ fn check_dst_gap(
     cx.report(diag.help(
         "schedule it outside the hours the clocks skip (in most zones 02:00–03:00 local time), or use a zone without daylight-saving time such as UTC",
     ));
-}
-
-/// The shortest time between two firings of a cron, in minutes (`None` if it fires once a
-/// day or less often). Across midnight only when every day fires.
-pub fn min_gap_minutes(expr: &crate::parse::cron::CronExpr) -> Option<u32> {
-    let minutes: Vec<u32> = expr
-        .field(FieldKind::Hour)
-        .values()
-        .flat_map(|h| {
-            expr.field(FieldKind::Minute)
-                .values()
-                .map(move |m| u32::from(h) * 60 + u32::from(m))
-        })
-        .collect();
-    let mut gap = minutes.windows(2).map(|w| w[1] - w[0]).min();
-    let every_day = expr.field(FieldKind::DayOfMonth).starts_with_star
-        && expr.field(FieldKind::DayOfWeek).starts_with_star
-        && expr.field(FieldKind::DayOfMonth).values().count() == 31
-        && expr.field(FieldKind::DayOfWeek).values().count() == 7;
-    if every_day && let (Some(first), Some(last)) = (minutes.first(), minutes.last()) {
-        let wrap = first + 24 * 60 - last;
-        gap = Some(gap.map_or(wrap, |g| g.min(wrap)));
-    }
-    gap.filter(|g| *g < 24 * 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gap(expr: &str) -> Option<u32> {
-        min_gap_minutes(&parse_cron(expr).expect("valid"))
-    }
-
-    #[test]
-    fn gaps() {
-        assert_eq!(gap("* * * * *"), Some(1));
-        assert_eq!(gap("*/5 * * * *"), Some(5));
-        assert_eq!(gap("0,58 * * * *"), Some(2));
-        assert_eq!(gap("58 23 * * *"), None);
-        assert_eq!(gap("0,2 9 * * 1"), Some(2));
-        assert_eq!(gap("0 9 * * 1"), None);
-        assert_eq!(gap("59 23,0 * * *"), Some(60));
-    }
 }

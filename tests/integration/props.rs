@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use coder::driver::Settings;
 use coder::driver::{SpecInput, check_bytes};
-use coder::parse::cron::{FieldKind, parse_cron};
+use coder::schedule::cron::{FieldKind, parse_cron};
 
 fn check(name: &str, bytes: Vec<u8>) -> coder::driver::CheckedFile {
     let input = SpecInput {
@@ -137,7 +137,7 @@ proptest! {
     ) {
         let expr = fields.join(" ");
         let ours = parse_cron(&expr);
-        let engine = coder::parse::cron::engine().parse(&expr);
+        let engine = coder::schedule::cron::engine().parse(&expr);
         if let Ok(cron) = &ours {
             let engine = engine.map_err(|e| TestCaseError::fail(format!("{expr}: croner rejects: {e}")))?;
             let pattern = &engine.pattern;
