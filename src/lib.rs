@@ -13,5 +13,6 @@ pub mod model;
 pub mod parse;
 pub mod pipeline;
 pub mod runner;
+pub mod schedule;
 pub mod target;
 pub mod workspace;

@@ -12,8 +12,6 @@ mod paths;
 mod project;
 mod secrets;
 
-pub use cron::time_zone;
-
 use crate::diag::{Diagnostic, SourceFile};
 use crate::model::Spec;
 use crate::parse::Node;

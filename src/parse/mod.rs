@@ -1,7 +1,6 @@
-//! Parse phase: bytes → a spanned node tree (every value and key keeps its byte span), and the
-//! cron field tokenizer. Nothing here knows what a workflow is.
+//! Parse phase: bytes → a spanned node tree (every value and key keeps its byte span). Nothing
+//! here knows what a workflow is.
 
-pub mod cron;
 mod load;
 mod node;
 mod yaml;

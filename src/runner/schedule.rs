@@ -1,13 +1,14 @@
 //! `coder-step tz-gate`: on schedulers without `timezone:` the workflow fires on UTC crons (one
 //! per offset of the zone); this first job lets a run through only when the UTC cron that fired
 //! (`github.event.schedule`, passed in `CODER_SCHEDULE`) stands for an intended local time of
-//! one of the spec's cron triggers.
+//! one of the spec's cron triggers. The decision is [`crate::schedule::gate`]'s; this file
+//! only checks the input and sets the step output.
 
 use jiff::Timestamp;
 
 use super::{Context, Failure};
 use crate::ir::Trigger;
-use crate::target::tz_emulation::ZonedCron;
+use crate::schedule;
 
 /// The decision for `fired` at `now`, as a log line; `run` is set as the step output.
 pub fn tz_gate(cx: &Context, fired: &str, now: Timestamp) -> Result<String, Failure> {
@@ -26,44 +27,16 @@ fn decide(
     fired: &str,
     now: Timestamp,
 ) -> Result<(bool, Vec<String>), Failure> {
-    let fired = fired.split_whitespace().collect::<Vec<_>>().join(" ");
-    if fired.is_empty() {
+    if fired.trim().is_empty() {
         return Err(Failure::usage(
             "CODER_SCHEDULE is empty: the generated workflow passes `github.event.schedule` in it",
         ));
     }
-    let mut reasons = Vec::new();
-    for trigger in triggers {
-        let Trigger::Cron { cron, timezone, .. } = trigger else {
-            continue;
-        };
-        // UTC schedules are emitted as written: the cron that fired is the trigger itself.
-        if timezone == "UTC" {
-            if *cron == fired {
-                reasons.push(format!("run: `{fired}` is the UTC schedule `{cron}`"));
-                return Ok((true, reasons));
-            }
-            continue;
-        }
-        let zoned = ZonedCron::new(cron, timezone).map_err(|e| Failure::usage(e.to_string()))?;
-        match zoned.gate(&fired, now) {
-            Ok(decision) => {
-                let run = decision.run;
-                reasons.push(format!("`{cron}` in {timezone}: {decision}"));
-                if run {
-                    return Ok((true, reasons));
-                }
-            }
-            // The fired cron has not fired lately: it belongs to another trigger.
-            Err(e) => reasons.push(format!("`{cron}` in {timezone}: {e}")),
-        }
-    }
-    if reasons.is_empty() {
-        reasons.push(format!(
-            "skip: no cron trigger of this workflow fires on `{fired}`"
-        ));
-    }
-    Ok((false, reasons))
+    let schedules = triggers.iter().filter_map(|trigger| match trigger {
+        Trigger::Cron { cron, timezone, .. } => Some((cron.as_str(), timezone.as_str())),
+        _ => None,
+    });
+    schedule::gate::decide(schedules, fired, now).map_err(|e| Failure::usage(e.to_string()))
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::GeneratedFile;
 use super::output::header;
-use super::tz_emulation;
 use crate::ir::{Action, Artifact, Job, Trigger, Workflow};
+use crate::schedule;
 use crate::workspace::config::{GithubConfig, RunsOn, TimezoneMode};
 
 /// `targets/github/actions.toml`: every action a generated workflow uses, pinned.
@@ -413,8 +413,7 @@ fn schedule_entries(cron: &str, timezone: &str, config: &GithubConfig) -> Vec<Va
         return vec![json!({ "cron": cron })];
     }
     if config.timezones == TimezoneMode::Emulate
-        && let Ok(crons) =
-            tz_emulation::utc_crons(cron, timezone, EMULATION_FROM_YEAR, EMULATION_YEARS)
+        && let Ok(crons) = schedule::utc_crons(cron, timezone, EMULATION_FROM_YEAR, EMULATION_YEARS)
     {
         return crons.into_iter().map(|c| json!({ "cron": c })).collect();
     }

@@ -8,12 +8,10 @@ pub mod github;
 pub mod gitlab;
 pub mod output;
 pub mod systemd;
-pub mod tz_emulation;
 
 use crate::diag::{Code, Diagnostic};
 use crate::ir::Workflow;
 use crate::model::Provider;
-use crate::parse::cron::FieldKind;
 use crate::workspace::Config;
 
 /// Every target coder compiles to. Adding one is its folder plus one line here.
@@ -148,49 +146,4 @@ pub(crate) fn coder_step_line(
         line.push_str(&format!(" --{flag} {}", shell_quote(value)));
     }
     line
-}
-
-/// The shortest time between two firings of a cron, in minutes (`None` if it fires once a
-/// day or less often). Across midnight only when every day fires.
-pub fn min_gap_minutes(expr: &crate::parse::cron::CronExpr) -> Option<u32> {
-    let minutes: Vec<u32> = expr
-        .field(FieldKind::Hour)
-        .values()
-        .flat_map(|h| {
-            expr.field(FieldKind::Minute)
-                .values()
-                .map(move |m| u32::from(h) * 60 + u32::from(m))
-        })
-        .collect();
-    let mut gap = minutes.windows(2).map(|w| w[1] - w[0]).min();
-    let every_day = expr.field(FieldKind::DayOfMonth).starts_with_star
-        && expr.field(FieldKind::DayOfWeek).starts_with_star
-        && expr.field(FieldKind::DayOfMonth).values().count() == 31
-        && expr.field(FieldKind::DayOfWeek).values().count() == 7;
-    if every_day && let (Some(first), Some(last)) = (minutes.first(), minutes.last()) {
-        let wrap = first + 24 * 60 - last;
-        gap = Some(gap.map_or(wrap, |g| g.min(wrap)));
-    }
-    gap.filter(|g| *g < 24 * 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parse::cron::parse_cron;
-
-    fn gap(expr: &str) -> Option<u32> {
-        min_gap_minutes(&parse_cron(expr).expect("valid"))
-    }
-
-    #[test]
-    fn gaps() {
-        assert_eq!(gap("* * * * *"), Some(1));
-        assert_eq!(gap("*/5 * * * *"), Some(5));
-        assert_eq!(gap("0,58 * * * *"), Some(2));
-        assert_eq!(gap("58 23 * * *"), None);
-        assert_eq!(gap("0,2 9 * * 1"), Some(2));
-        assert_eq!(gap("0 9 * * 1"), None);
-        assert_eq!(gap("59 23,0 * * *"), Some(60));
-    }
 }

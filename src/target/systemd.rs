@@ -5,7 +5,7 @@
 use super::GeneratedFile;
 use super::output::header;
 use crate::ir::{Trigger, Workflow};
-use crate::parse::cron::{CronExpr, CronField, FieldKind, parse_cron};
+use crate::schedule::cron::{CronExpr, CronField, FieldKind, parse_cron};
 use crate::workspace::config::SystemdConfig;
 
 /// Where `coder-step` is installed unless `[systemd] coder-step` says otherwise.
@@ -408,72 +408,6 @@ fn weekdays(field: &CronField) -> Option<String> {
     Some(parts.join(","))
 }
 
-/// Where the search for daylight-saving gaps starts.
-pub const GAP_SEARCH_FROM: &str = "2026-01-01T00:00:00Z";
-
-/// A local time a cron matches but the zone skips: the first one found, as the civil date and
-/// time and the gap's length in minutes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GapHit {
-    pub local: jiff::civil::DateTime,
-    pub gap_minutes: i64,
-}
-
-/// Whether `expr` matches a local time that `zone` skips in a daylight-saving jump, in the 28
-/// years from `from` (28 years repeat every weekday–date pairing, so a rule-based zone's gaps
-/// are all seen). systemd skips such times; the spec runs them right after the jump.
-pub fn dst_gap_hit(
-    expr: &CronExpr,
-    zone: &jiff::tz::TimeZone,
-    from: jiff::Timestamp,
-) -> Option<GapHit> {
-    let until = from
-        .checked_add(jiff::SignedDuration::from_hours(28 * 366 * 24))
-        .ok()?;
-    for transition in zone.following(from) {
-        let at = transition.timestamp();
-        if at > until {
-            break;
-        }
-        let after = transition.offset();
-        let before = zone.to_offset(at.checked_sub(jiff::SignedDuration::from_secs(1)).ok()?);
-        let gap_seconds = i64::from(after.seconds()) - i64::from(before.seconds());
-        if gap_seconds <= 0 {
-            continue;
-        }
-        // Local times from the old offset's reading of the instant up to the new one's.
-        let mut local = before.to_datetime(at);
-        let end = after.to_datetime(at);
-        while local < end {
-            if cron_matches(expr, local) {
-                return Some(GapHit {
-                    local,
-                    gap_minutes: gap_seconds / 60,
-                });
-            }
-            local = local.checked_add(jiff::SignedDuration::from_mins(1)).ok()?;
-        }
-    }
-    None
-}
-
-/// Whether a cron fires at a local time (seconds ignored), with POSIX day semantics.
-pub fn cron_matches(expr: &CronExpr, local: jiff::civil::DateTime) -> bool {
-    let matches = |kind, value: i8| u8::try_from(value).is_ok_and(|v| expr.field(kind).matches(v));
-    let weekday = local.weekday().to_sunday_zero_offset();
-    let day = matches(FieldKind::DayOfMonth, local.day());
-    let dow = matches(FieldKind::DayOfWeek, weekday);
-    let day_matches = if expr.days_are_ored() {
-        day || dow
-    } else {
-        day && dow
-    };
-    matches(FieldKind::Minute, local.minute())
-        && matches(FieldKind::Hour, local.hour())
-        && matches(FieldKind::Month, local.month())
-        && day_matches
-}
-
 mod limits;
 
 /// systemd: a oneshot service running `coder-step run`, and a timer for its schedules.
@@ -575,22 +509,5 @@ mod tests {
             UnitValue::Command(vec!["/bin/x".into(), "$HOME".into()]).render(),
             "/bin/x \"$$HOME\""
         );
-    }
-
-    #[test]
-    fn dst_gaps() {
-        let berlin = jiff::tz::TimeZone::get("Europe/Berlin").expect("zone");
-        let new_york = jiff::tz::TimeZone::get("America/New_York").expect("zone");
-        let from: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("timestamp");
-        let hit = |cron: &str, zone| dst_gap_hit(&parse_cron(cron).expect("valid"), zone, from);
-        let found = hit("30 2 * * *", &berlin).expect("02:30 is skipped in March");
-        assert_eq!(found.local.to_string(), "2026-03-29T02:30:00");
-        assert_eq!(found.gap_minutes, 60);
-        assert!(hit("0 9 * * *", &berlin).is_none());
-        // New York jumps on Sundays only.
-        assert!(hit("30 2 * * 1-6", &new_york).is_none());
-        assert!(hit("30 2 * * 0", &new_york).is_some());
-        assert!(hit("0 3 * * *", &new_york).is_none());
-        assert!(hit("*/15 * * * *", &jiff::tz::TimeZone::UTC).is_none());
     }
 }

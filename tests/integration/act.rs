@@ -246,8 +246,7 @@ steps:
 fn act_runs_an_emulated_schedule_only_at_its_local_time() {
     let emulate = "timezones = \"emulate\"\n";
     let utc_cron = |cron: &str| {
-        let crons = coder::target::tz_emulation::utc_crons(cron, "Asia/Kolkata", 2026, 15)
-            .expect("emulated");
+        let crons = coder::schedule::utc_crons(cron, "Asia/Kolkata", 2026, 15).expect("emulated");
         assert_eq!(crons.len(), 1, "Kolkata has one offset: {crons:?}");
         crons[0].clone()
     };

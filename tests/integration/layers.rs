@@ -13,7 +13,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("model", &["diag", "parse"]),
     ("schedule", &["diag"]),
     ("workspace", &["diag", "model", "fs"]),
-    ("check", &["diag", "parse", "model", "schedule", "workspace"]),
+    (
+        "check",
+        &["diag", "parse", "model", "schedule", "workspace"],
+    ),
     ("ir", &["diag", "model", "workspace"]),
     ("protocol", &["diag", "model", "ir"]),
     (
@@ -144,10 +147,7 @@ fn layers_import_downward_only() {
         let text = std::fs::read_to_string(&file).expect("read");
         for imported in imported_modules(&text) {
             if imported != module && !allowed.contains(&imported.as_str()) {
-                violations.push(format!(
-                    "{} imports crate::{imported}",
-                    relative.display()
-                ));
+                violations.push(format!("{} imports crate::{imported}", relative.display()));
             }
         }
     }

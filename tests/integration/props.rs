@@ -3,9 +3,9 @@
 
 use proptest::prelude::*;
 
-use coder::parse::cron::{FieldKind, parse_cron};
 use coder::pipeline::Settings;
 use coder::pipeline::check_bytes;
+use coder::schedule::cron::{FieldKind, parse_cron};
 use coder::workspace::SpecInput;
 
 fn check(name: &str, bytes: Vec<u8>) -> coder::pipeline::CheckedFile {
@@ -138,7 +138,7 @@ proptest! {
     ) {
         let expr = fields.join(" ");
         let ours = parse_cron(&expr);
-        let engine = coder::parse::cron::engine().parse(&expr);
+        let engine = coder::schedule::cron::engine().parse(&expr);
         if let Ok(cron) = &ours {
             let engine = engine.map_err(|e| TestCaseError::fail(format!("{expr}: croner rejects: {e}")))?;
             let pattern = &engine.pattern;

@@ -11,8 +11,8 @@ use proptest::prelude::*;
 
 use coder::diag::Code;
 use coder::ir::{Trigger, Workflow};
-use coder::parse::cron::parse_cron;
 use coder::pipeline::{Settings, check_bytes};
+use coder::schedule::cron::parse_cron;
 use coder::target::{Target, cannot_express, systemd};
 use coder::workspace::SpecInput;
 use coder::workspace::config::SystemdConfig;
@@ -389,7 +389,7 @@ fn on_calendar_elapses_when_the_cron_engine_fires() {
             .collect();
         let systemd: Vec<jiff::Timestamp> = merged.into_iter().take(ITERATIONS).collect();
         let last = *systemd.last().expect("elapses");
-        let engine = coder::parse::cron::engine()
+        let engine = coder::schedule::cron::engine()
             .parse(&croner_pattern(cron))
             .expect("croner parses");
         let ours: Vec<jiff::Timestamp> = engine

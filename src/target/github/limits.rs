@@ -3,7 +3,7 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{Trigger, Workflow};
-use crate::parse::cron::parse_cron;
+use crate::schedule::cron::parse_cron;
 
 /// GitHub runs scheduled workflows at most once every 5 minutes.
 pub const MIN_SCHEDULE_MINUTES: u32 = 5;
@@ -43,7 +43,7 @@ pub fn limits(workflow: &Workflow) -> Vec<Diagnostic> {
         let Ok(expr) = parse_cron(cron) else {
             continue;
         };
-        if let Some(gap) = super::super::min_gap_minutes(&expr)
+        if let Some(gap) = crate::schedule::cron::min_gap_minutes(&expr)
             && gap < MIN_SCHEDULE_MINUTES
         {
             found.push(

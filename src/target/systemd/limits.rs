@@ -2,10 +2,11 @@
 //! name with a line break in a unit, and (a warning) run a schedule that falls in a
 //! daylight-saving gap.
 
-use super::{GAP_SEARCH_FROM, dst_gap_hit, unwritable};
+use super::unwritable;
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{Origin, Trigger, Workflow};
-use crate::parse::cron::parse_cron;
+use crate::schedule::cron::parse_cron;
+use crate::schedule::dst::{GAP_SEARCH_FROM, gap_hit};
 
 pub fn limits(workflow: &Workflow) -> Vec<Diagnostic> {
     let mut found = Vec::new();
@@ -67,11 +68,11 @@ fn dst_gap(
     // UTC, the zone of a spec that names none, has no gaps.
     let timezone_origin = timezone_origin?;
     let expr = parse_cron(cron).ok()?;
-    let zone = crate::check::time_zone(zone_name)?;
+    let zone = crate::schedule::time_zone(zone_name)?;
     // A fixed start, so the same spec always gets the same warning: the 28 years searched
     // repeat every weekday and date of a zone's rules.
     let from = GAP_SEARCH_FROM.parse::<jiff::Timestamp>().ok()?;
-    let hit = dst_gap_hit(&expr, &zone, from)?;
+    let hit = gap_hit(&expr, &zone, from)?;
     Some(
         Diagnostic::new(
             Code::DstGapSkipped,

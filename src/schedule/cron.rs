@@ -138,12 +138,36 @@ impl CronExpr {
 }
 
 /// The most days a month can have (February: 29).
-fn days_in_month(month: u8) -> u8 {
+pub(super) fn days_in_month(month: u8) -> u8 {
     match month {
         2 => 29,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
+}
+
+/// The shortest time between two firings of a cron, in minutes (`None` if it fires once a
+/// day or less often). Across midnight only when every day fires.
+pub fn min_gap_minutes(expr: &CronExpr) -> Option<u32> {
+    let minutes: Vec<u32> = expr
+        .field(FieldKind::Hour)
+        .values()
+        .flat_map(|h| {
+            expr.field(FieldKind::Minute)
+                .values()
+                .map(move |m| u32::from(h) * 60 + u32::from(m))
+        })
+        .collect();
+    let mut gap = minutes.windows(2).map(|w| w[1] - w[0]).min();
+    let every_day = expr.field(FieldKind::DayOfMonth).starts_with_star
+        && expr.field(FieldKind::DayOfWeek).starts_with_star
+        && expr.field(FieldKind::DayOfMonth).values().count() == 31
+        && expr.field(FieldKind::DayOfWeek).values().count() == 7;
+    if every_day && let (Some(first), Some(last)) = (minutes.first(), minutes.last()) {
+        let wrap = first + 24 * 60 - last;
+        gap = Some(gap.map_or(wrap, |g| g.min(wrap)));
+    }
+    gap.filter(|g| *g < 24 * 60)
 }
 
 /// A problem in a cron expression, with the byte range it is about.
@@ -529,6 +553,18 @@ mod tests {
         assert!(parse_cron("0 0 30 2 1").is_ok());
         let cron = parse_cron("0 0 * * 7").expect("valid");
         assert!(cron.field(FieldKind::DayOfWeek).matches(0));
+    }
+
+    #[test]
+    fn min_gaps() {
+        let gap = |expr: &str| min_gap_minutes(&parse_cron(expr).expect("valid"));
+        assert_eq!(gap("* * * * *"), Some(1));
+        assert_eq!(gap("*/5 * * * *"), Some(5));
+        assert_eq!(gap("0,58 * * * *"), Some(2));
+        assert_eq!(gap("58 23 * * *"), None);
+        assert_eq!(gap("0,2 9 * * 1"), Some(2));
+        assert_eq!(gap("0 9 * * 1"), None);
+        assert_eq!(gap("59 23,0 * * *"), Some(60));
     }
 
     #[test]
