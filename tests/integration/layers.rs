@@ -67,8 +67,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 fn without_tests(text: &str) -> String {
     let mut out = String::new();
     let mut skipping = false;
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next() {
+    for line in text.lines() {
         if line.trim_start().starts_with("#[cfg(test)]") {
             skipping = true;
             continue;
