@@ -1,9 +1,12 @@
-//! `coder`: workflow-as-code for AI coding agents. A spec (YAML or JSON) is parsed into a spanned
-//! tree, converted into a typed model, checked, and (later phases) lowered and emitted as CI.
+//! `coder`: workflow-as-code for AI coding agents. A spec (YAML or JSON) is parsed into a
+//! spanned tree, converted into a typed model, checked, lowered to a target-neutral IR and
+//! emitted as each CI target's files; `coder-step` runs the steps those files call.
 //!
-//! Phases, one module each: [`parse`] → [`model`] → [`check`], driven by [`driver`];
-//! [`diag`] holds diagnostics and their output formats; [`workspace`] the repository around the
-//! specs; [`cli`] the command lines of the three binaries.
+//! [`pipeline`] is the whole front half as functions returning data (check a workspace or one
+//! text, plan, compare, write, load a workflow to run); the command lines in [`cli`] only
+//! parse arguments, call it and render. Layers, lowest first, each importing only those
+//! below it (a test holds them to it): [`diag`]; [`parse`] → [`model`]; [`schedule`];
+//! [`workspace`]; [`check`]; [`ir`]; the [`target`]s; [`pipeline`]; [`runner`]; [`cli`].
 
 pub mod check;
 pub mod cli;

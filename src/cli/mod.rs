@@ -34,7 +34,8 @@ pub struct Cli {
 enum Command {
     /// Parse and type-check workflow specs, reporting every problem.
     Check(check::CheckArgs),
-    /// Compile specs into CI files (GitHub Actions); `--check` reports drift instead.
+    /// Compile specs into CI files (GitHub Actions, GitLab CI, systemd units); `--check`
+    /// reports drift instead.
     Compile(compile::CompileArgs),
     /// Run a workflow on this machine through the runner, under the same policies as in CI.
     #[command(after_help = run::RUN_AFTER_HELP)]

@@ -1,5 +1,5 @@
-//! Daylight-saving gaps: the wall-clock times a zone skips when its clocks jump ahead. DESIGN
-//! 2.1 runs a cron's skipped local time at the first valid instant after the jump; systemd
+//! Daylight-saving gaps: the wall-clock times a zone skips when its clocks jump ahead. The schedule
+//! semantics ([`crate::schedule`]) run a cron's skipped local time at the first valid instant after the jump; systemd
 //! skips it instead (C0404 warns), and the time-zone emulation adds a UTC cron for it.
 
 use jiff::civil::DateTime;

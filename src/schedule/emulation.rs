@@ -1,5 +1,5 @@
 //! Zoned schedules on UTC-only schedulers (GitHub Enterprise Server has no `timezone:` next to
-//! `cron:`). DESIGN 2.1: a cron in zone Z fires at every local wall-clock minute it matches; a
+//! `cron:`). The schedule semantics ([`crate::schedule`]): a cron in zone Z fires at every local wall-clock minute it matches; a
 //! local time in a DST gap runs at the first valid instant after the jump; a repeated local time
 //! runs once, at its first (earlier) occurrence.
 //!
@@ -170,7 +170,7 @@ impl ZonedCron {
         Ok(crons.into_iter().collect())
     }
 
-    /// Whether (and why) the schedule runs at `instant` (DESIGN 2.1). A gap run falls on the
+    /// Whether (and why) the schedule runs at `instant` (the schedule semantics of [`crate::schedule`]). A gap run falls on the
     /// UTC minute after which the wall clock skipped a matching minute.
     pub fn intent(&self, instant: Timestamp) -> Intent {
         let local = self.timezone.to_datetime(instant);

@@ -7,6 +7,11 @@
 //! `OnCalendar=` and its DST warning) and `runner` (`coder-step tz-gate`) alike, so compile
 //! time and run time read a schedule the same way. It imports only `diag` (the cron errors'
 //! codes) and the engines: croner and jiff.
+//!
+//! What a schedule means (every target and the runner agree): a cron in zone Z fires at every
+//! local wall-clock minute it matches; a matching local time that a daylight-saving jump skips
+//! runs at the first valid instant after the jump; a local time that occurs twice runs once,
+//! at its first (earlier) occurrence. Without a zone, Z is UTC.
 
 pub mod civil;
 pub mod cron;

@@ -380,7 +380,7 @@ fn figures_like_the_reference_table() {
         figures("0 9 * * 1", "America/Chicago"),
         expect(&["0 14 * * 1", "0 15 * * 1"], 104, 52)
     );
-    // The table says 364: it skipped the gap day; DESIGN runs it at 03:00 EDT.
+    // The table says 364: it skipped the gap day; the schedule semantics run it at 03:00 EDT.
     assert_eq!(
         figures("30 2 * * *", "America/New_York"),
         expect(&["0 7 * 3 0", "30 6 * * *", "30 7 * * *"], 734, 365)
