@@ -34,8 +34,7 @@ pub struct Cli {
 enum Command {
     /// Parse and type-check workflow specs, reporting every problem.
     Check(check::CheckArgs),
-    /// Compile specs into CI files (GitHub Actions, GitLab CI, systemd units); `--check`
-    /// reports drift instead.
+    /// Compile specs into GitHub Actions, GitLab CI or systemd files; `--check` reports drift.
     Compile(compile::CompileArgs),
     /// Run a workflow on this machine through the runner, under the same policies as in CI.
     #[command(after_help = run::RUN_AFTER_HELP)]
