@@ -6,7 +6,7 @@ mod lower;
 
 use serde::Serialize;
 
-pub use lower::{LowerContext, lower, source_hash};
+pub use lower::{DEFAULT_WALL_CLOCK_SEC, LowerContext, lower, source_hash};
 
 use crate::model::{Provider, Role};
 
@@ -77,7 +77,10 @@ pub enum Trigger {
 pub struct Policies {
     /// `None`: the configured default cap applies at run time.
     pub max_credits: Option<f64>,
-    pub max_wall_clock_sec: Option<i64>,
+    /// The run's wall clock: the spec's `max_wall_clock_sec`, else
+    /// [`DEFAULT_WALL_CLOCK_SEC`]. The runner stops a run
+    /// there; each target's job timeout follows from it.
+    pub max_wall_clock_sec: i64,
     pub allowed_paths: Vec<String>,
     pub blocked_paths: Vec<String>,
     pub secrets: Vec<String>,

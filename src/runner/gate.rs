@@ -11,9 +11,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::env::non_empty_env;
 use super::http::{self, Api};
 use super::record::{ApprovalRecord, Current, Status, StepRecord};
-use super::{Context, Failure, now};
+use super::time::now;
+use super::{Context, Failure};
 use crate::ir::Action;
 use crate::target::github;
 
@@ -44,12 +46,12 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
     });
     let started = now();
 
-    let verdict = if super::non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true") {
+    let verdict = if non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true") {
         let environment = github::job_environment(&cx.workflow, job)
             .unwrap_or_else(|| github::approval_environment(&cx.workflow.workflow_id, step_id));
         let manifest = github::environments_path(&cx.workflow.workflow_id);
         github_approval(step_id, &environment, &manifest)
-    } else if super::non_empty_env("GITLAB_CI").as_deref() == Some("true") {
+    } else if non_empty_env("GITLAB_CI").as_deref() == Some("true") {
         gitlab_approval(step_id)
     } else {
         local_approval(cx, step_id)
@@ -66,7 +68,7 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
             (Status::Succeeded, Ok(text))
         }
         Err(failure) => {
-            let status = if failure.code == super::EXIT_WAITING {
+            let status = if failure.is_waiting() {
                 Status::WaitingForApproval
             } else {
                 Status::Failed
@@ -102,7 +104,7 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
 }
 
 fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure> {
-    let path = cx.run_dir.join("approvals").join(format!("{step_id}.json"));
+    let path = cx.run_dir.join(super::run_dir::approval(step_id));
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -142,12 +144,12 @@ fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure
 /// started the pipeline), and `CI_JOB_MANUAL` says it was played. A gated job that started
 /// by itself (its `rules` edited) is refused.
 fn gitlab_approval(step_id: &str) -> Result<ApprovalRecord, Failure> {
-    if super::non_empty_env("CI_JOB_MANUAL").as_deref() != Some("true") {
+    if non_empty_env("CI_JOB_MANUAL").as_deref() != Some("true") {
         return Err(Failure::failed(format!(
             "step `{step_id}` needs a person to play its manual job, but this job started by itself (CI_JOB_MANUAL is not `true`): the pipeline's `rules` must keep `when: manual`; run `coder compile`"
         )));
     }
-    let approver = super::non_empty_env("GITLAB_USER_LOGIN").ok_or_else(|| {
+    let approver = non_empty_env("GITLAB_USER_LOGIN").ok_or_else(|| {
         Failure::failed("GITLAB_USER_LOGIN is not set: who played the manual job is unknown")
     })?;
     Ok(ApprovalRecord {
@@ -166,7 +168,7 @@ fn github_approval(
 ) -> Result<ApprovalRecord, Failure> {
     let api = Api::from_env("GITHUB_TOKEN").map_err(Failure::failed)?;
     let (owner, repo) = http::repository().map_err(Failure::failed)?;
-    let run_id = super::non_empty_env("GITHUB_RUN_ID")
+    let run_id = non_empty_env("GITHUB_RUN_ID")
         .ok_or_else(|| Failure::failed("GITHUB_RUN_ID is not set"))?;
 
     let path = format!(

@@ -1,10 +1,13 @@
 //! `begin` and `finish`: a CI job's start (create or restore the run) and its end (patch,
 //! run.json, summary, log bundle).
 
+use super::env::non_empty_env;
 use super::ledger::Ledger;
 use super::paths::{self, PathPolicy};
 use super::record::{Artifacts, Base, Current, JobRecord, RunRecord, SCHEMA_VERSION, Status};
-use super::{Context, Failure, git, now};
+use super::time::{now, seconds_between};
+use super::{Context, Failure, git};
+use crate::protocol::env;
 
 pub const PATCH_FILE: &str = "patch.diff";
 /// Where a withheld patch is kept (redacted) for people to see what was refused.
@@ -25,16 +28,10 @@ pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Fail
     let mut message = String::new();
     let mut run = match super::record::RunRecord::load(&cx.run_dir)? {
         None => {
-            let run_id = cx
-                .run_dir
-                .file_name()
-                .filter(|_| super::non_empty_env("CODER_RUN_DIR").is_none())
-                .map(|n| n.to_string_lossy().into_owned())
-                .or_else(super::ci_run_id)
-                .unwrap_or_else(|| super::local_run_id(&cx.workflow.workflow_id));
+            let run_id = super::run_dir::run_id(&cx.run_dir, &cx.workflow.workflow_id);
             // CI checkouts are detached: the CI names the branch.
-            let base_ref = super::non_empty_env("GITHUB_REF_NAME")
-                .or_else(|| super::non_empty_env("CI_COMMIT_REF_NAME"))
+            let base_ref = non_empty_env("GITHUB_REF_NAME")
+                .or_else(|| non_empty_env("CI_COMMIT_REF_NAME"))
                 .or_else(|| git::current_branch(&cx.checkout))
                 .unwrap_or_else(|| cx.workflow.project.git_ref.clone());
             message.push_str(&format!(
@@ -74,7 +71,7 @@ pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Fail
         }
         Some(run) => {
             if run.source_hash != cx.workflow.source_hash {
-                return Err(Failure::failed(super::drift_message(
+                return Err(Failure::failed(super::failure::drift_message(
                     &run.source_hash,
                     &cx.workflow.source_hash,
                 )));
@@ -175,12 +172,12 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
     if withheld {
         let _ = std::fs::remove_file(&patch_path);
         run.artifacts.patch = None;
-        super::atomic_write(
+        crate::fs::atomic_write(
             &cx.run_dir.join(EVIDENCE_PATCH),
             &cx.redactor.redact_bytes(&patch),
         )?;
     } else {
-        super::atomic_write(&patch_path, &patch)?;
+        crate::fs::atomic_write(&patch_path, &patch)?;
         run.artifacts.patch = Some(PATCH_FILE.to_string());
     }
 
@@ -217,7 +214,7 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
 
     let mut ledger = Ledger::load(cx);
     if let Some(start) = ledger.job_started_at.take() {
-        ledger.wall_clock_used_sec += super::seconds_between(&start, &finished).max(0);
+        ledger.wall_clock_used_sec += seconds_between(&start, &finished).max(0);
     }
     ledger.save(cx)?;
     run.credits = Some(ledger.credits());
@@ -226,11 +223,11 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
     run.artifacts.log_bundle = Some(super::bundle::BUNDLE_FILE.to_string());
     run.save(&cx.run_dir)?;
     let summary = super::bundle::summary(cx, &run);
-    super::atomic_write(
+    crate::fs::atomic_write(
         &cx.run_dir.join(super::bundle::SUMMARY_FILE),
         summary.as_bytes(),
     )?;
-    if let Some(path) = super::non_empty_env("GITHUB_STEP_SUMMARY") {
+    if let Some(path) = non_empty_env("GITHUB_STEP_SUMMARY") {
         append(std::path::Path::new(&path), summary.as_bytes())?;
     }
     super::bundle::write_log_bundle(&cx.run_dir)?;
@@ -270,7 +267,7 @@ fn job_status(run: &RunRecord, job: &crate::ir::Job, withheld: bool) -> Status {
             None => return Status::Failed,
         }
     }
-    match super::non_empty_env("CODER_JOB_STATUS").as_deref() {
+    match non_empty_env(env::JOB_STATUS).as_deref() {
         Some("failure") | Some("cancelled") if status == Status::Succeeded => Status::Failed,
         _ => status,
     }
@@ -311,7 +308,7 @@ fn release_notes(cx: &Context, run: &RunRecord) -> Result<Option<String>, Failur
             continue;
         }
         let written = cx.step_output_file(&step.step_id);
-        let printed = cx.run_dir.join(super::step_log(&step.step_id));
+        let printed = cx.run_dir.join(super::run_dir::step_log(&step.step_id));
         if let Ok(text) =
             std::fs::read_to_string(&written).or_else(|_| std::fs::read_to_string(&printed))
         {
@@ -322,7 +319,7 @@ fn release_notes(cx: &Context, run: &RunRecord) -> Result<Option<String>, Failur
     if notes.trim().is_empty() {
         return Ok(None);
     }
-    super::atomic_write(
+    crate::fs::atomic_write(
         &cx.run_dir.join(RELEASE_NOTES_FILE),
         cx.redactor.redact(&notes).as_bytes(),
     )?;

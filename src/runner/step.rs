@@ -3,13 +3,16 @@
 use std::time::{Duration, Instant};
 
 use super::agent::{self, AgentStep};
+use super::env::non_empty_env;
 use super::ledger::{Ledger, round};
 use super::paths::{self, Found, GitMetadata, PathPolicy};
 use super::process::{self, Ending, Launch, Watch};
 use super::record::{Current, RunRecord, Status, StepRecord};
+use super::time::now;
 use super::usage::{ModelUsage, OutputParser, Pricing, StepUsage, UsageFile, Verdict, merge};
-use super::{Context, Failure, deploy, git, now};
+use super::{Context, Failure, deploy, git};
 use crate::ir::Action;
+use crate::protocol::env;
 
 /// Seconds between SIGINT and SIGKILL at the deadline; `CODER_KILL_GRACE_SEC` overrides it.
 const DEFAULT_GRACE_SEC: u64 = 10;
@@ -34,7 +37,7 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
         }
     };
     let mut run = cx.load_run()?;
-    let log = super::step_log(step_id);
+    let log = super::run_dir::step_log(step_id);
     run.steps.push(StepRecord {
         step_id: step_id.to_string(),
         job: Some(job.id.clone()),
@@ -82,7 +85,7 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
     }
     let deadline = Instant::now() + Duration::from_secs(remaining.unsigned_abs());
     let grace = Duration::from_secs(
-        super::non_empty_env("CODER_KILL_GRACE_SEC")
+        non_empty_env(env::KILL_GRACE_SEC)
             .and_then(|s| s.parse().ok())
             .unwrap_or(DEFAULT_GRACE_SEC),
     );
@@ -270,7 +273,7 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
     } else {
         // The evidence: the step's whole diff, redacted, beside what was restored.
         let diff = git::patch(&cx.checkout, &before, &after).map_err(Failure::failed)?;
-        super::atomic_write(
+        crate::fs::atomic_write(
             &evidence.join("changes.diff"),
             &cx.redactor.redact_bytes(&diff),
         )?;
