@@ -11,7 +11,7 @@ use super::env::non_empty_env;
 use super::ledger::Ledger;
 use super::record::{RunRecord, Status};
 use super::time::{now, seconds_between};
-use super::{Context, Failure, jobs, run_dir};
+use super::{Context, Failure, finish, run_dir};
 use crate::ir::Action;
 
 /// `coder-step run`, `coder run`: the whole workflow here, asking for approvals when a person
@@ -56,7 +56,7 @@ pub fn run_workflow(cx: &Context, interactive: bool) -> Result<String, Failure> 
         if done {
             continue;
         }
-        say(&jobs::begin_job(cx, &job.id, true)?);
+        say(&super::begin::begin_job(cx, &job.id, true)?);
         if let Some(approval) = &job.approval {
             if interactive && !approval_file(&cx.run_dir, &approval.step_id).exists() {
                 ask_for_approval(cx, &approval.step_id, &approval.reason)?;
@@ -68,7 +68,7 @@ pub fn run_workflow(cx: &Context, interactive: bool) -> Result<String, Failure> 
                     return Err(failure);
                 }
                 Err(failure) => {
-                    let _ = jobs::finish(cx, &job.id);
+                    let _ = finish(cx, &job.id);
                     return Err(failure);
                 }
             }
@@ -81,14 +81,14 @@ pub fn run_workflow(cx: &Context, interactive: bool) -> Result<String, Failure> 
                 Ok(message) => say(&message),
                 Err(failure) => {
                     // The job still ends: patch (or evidence), summary, log bundle.
-                    if let Err(end) = jobs::finish(cx, &job.id) {
+                    if let Err(end) = finish(cx, &job.id) {
                         say(&end.message);
                     }
                     return Err(failure);
                 }
             }
         }
-        say(&jobs::finish(cx, &job.id)?);
+        say(&finish(cx, &job.id)?);
     }
     let run = cx.load_run()?;
     Ok(format!("run {}: {}", run.run_id, run.status.as_str()))

@@ -12,16 +12,17 @@
 //! [`publish`], [`tz_gate`] and [`run`]; `coder approve` is [`approve`].
 
 mod agent;
+mod begin;
 mod bundle;
 mod ci_output;
 mod context;
 mod deploy;
 mod env;
 mod failure;
+mod finish;
 mod gate;
 mod git;
 mod http;
-mod jobs;
 mod junit;
 pub mod ledger;
 pub mod local;
@@ -38,10 +39,11 @@ pub mod test_report;
 mod time;
 pub mod usage;
 
+pub use begin::begin;
 pub use context::Context;
 pub use failure::{Failure, drift_message};
+pub use finish::finish;
 pub use gate::gate;
-pub use jobs::{begin, finish};
 pub use local::{approve, run};
 pub use process::process_supervision;
 pub use publish::publish;

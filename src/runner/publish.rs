@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use super::env::non_empty_env;
 use super::http::{self, Api};
-use super::jobs::PATCH_FILE;
 use super::record::RunRecord;
+use super::run_dir::PATCH_FILE;
 use super::{Context, Failure, git};
 use crate::ir::Action;
 use crate::protocol::env;

@@ -123,6 +123,12 @@ pub fn run_id(run_dir: &Path, workflow_id: &str) -> String {
 
 // The run directory's layout, relative to it.
 
+/// The run's changes against its base, which a later job applies and `publish` pushes.
+pub const PATCH_FILE: &str = "patch.diff";
+
+/// Scratch space (git's temporary index while it reads the working tree).
+pub const SCRATCH: &str = "tmp";
+
 /// A step's log (as `run.json` names it).
 pub fn step_log(step_id: &str) -> String {
     format!("logs/{step_id}.log")

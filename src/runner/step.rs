@@ -207,7 +207,7 @@ impl Before {
 
 /// Where git writes its temporary index while reading the working tree.
 fn scratch(cx: &Context) -> PathBuf {
-    cx.run_dir.join("tmp")
+    cx.run_dir.join(run_dir::SCRATCH)
 }
 
 /// Run the step's agent, command or deploy.
