@@ -11,10 +11,12 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod fs;
 pub mod ir;
 pub mod model;
 pub mod parse;
 pub mod pipeline;
+pub mod protocol;
 pub mod runner;
 pub mod schedule;
 pub mod target;

@@ -7,8 +7,8 @@ use clap::{Args, ValueEnum};
 
 use super::check::{check_session, render_problems, target_names, targets};
 use super::{ColorChoice, EXIT_FAILED, EXIT_OK, Stream, print, usage_error};
+use crate::fs::Written;
 use crate::pipeline::{self, Plan, Session};
-use crate::target::output::Written;
 use crate::workspace;
 
 #[derive(Debug, Args)]

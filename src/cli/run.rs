@@ -8,6 +8,7 @@ use clap::Args;
 use super::check::{check_session, render_problems};
 use super::step::{WhichRun, load_context};
 use super::{ColorChoice, EXIT_FAILED, EXIT_OK, Stream, usage_error};
+use crate::protocol::EXIT_WAITING;
 use crate::runner::{self, Failure, local};
 
 #[derive(Debug, Args)]
@@ -53,7 +54,7 @@ pub fn run(args: RunArgs) -> u8 {
     };
     cx.agent_override = args.agent;
     runner::process_supervision();
-    let result = local::run_workflow(&cx, local::interactive());
+    let result = runner::run(&cx);
     report(result, &cx.run_dir)
 }
 
@@ -65,7 +66,7 @@ fn report(result: Result<String, Failure>, run_dir: &std::path::Path) -> u8 {
             EXIT_OK
         }
         Err(Failure { code, message }) => {
-            let prefix = if code == runner::EXIT_WAITING {
+            let prefix = if code == EXIT_WAITING {
                 "coder"
             } else {
                 "error"
@@ -114,7 +115,7 @@ fn find_spec(workflow_id: &str) -> Result<PathBuf, u8> {
 
 /// `coder approve RUN STEP`.
 pub fn approve(args: ApproveArgs) -> u8 {
-    let approved = match local::approve(&args.run, &args.step) {
+    let approved = match runner::approve(&args.run, &args.step) {
         Ok(approved) => approved,
         Err(failure) => {
             eprintln!("error: {}", failure.message);
@@ -149,7 +150,7 @@ pub fn approve(args: ApproveArgs) -> u8 {
         Err(code) => return code,
     };
     runner::process_supervision();
-    let result = local::run_workflow(&cx, local::interactive());
+    let result = runner::run(&cx);
     report(result, &cx.run_dir)
 }
 

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use super::check::render_problems;
 use super::{ColorChoice, Stream};
 use crate::pipeline::{self, LoadError};
-use crate::runner::{self, Context, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Failure};
+use crate::protocol::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WAITING, env};
+use crate::runner::{self, Context, Failure, run_dir};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 done; 1 the step failed (policy, budget, deploy, gate refused, or the spec \
@@ -142,12 +143,12 @@ fn run(cli: StepCli) -> u8 {
         StepCommand::Publish { .. } => runner::publish(&cx),
         StepCommand::TzGate { .. } => runner::tz_gate(
             &cx,
-            &std::env::var("CODER_SCHEDULE").unwrap_or_default(),
+            &std::env::var(env::SCHEDULE).unwrap_or_default(),
             jiff::Timestamp::now(),
         ),
         StepCommand::Run { .. } => {
             runner::process_supervision();
-            let result = runner::local::run_workflow(&cx, runner::local::interactive());
+            let result = runner::run(&cx);
             println!("{}", cx.run_dir.display());
             result
         }
@@ -158,7 +159,7 @@ fn run(cli: StepCli) -> u8 {
             EXIT_OK
         }
         Err(Failure { code, message }) => {
-            let prefix = if code == runner::EXIT_WAITING {
+            let prefix = if code == EXIT_WAITING {
                 "coder-step"
             } else {
                 "error"
@@ -212,9 +213,9 @@ pub(crate) fn load_context(
     };
     let workflow_id = &loaded.workflow.workflow_id;
     let run_dir = match which {
-        WhichRun::Start => runner::run_dir(workflow_id, true),
-        WhichRun::Continue => runner::run_dir(workflow_id, false),
-        WhichRun::WaitingOrNew => runner::local::waiting_or_new_run_dir(workflow_id),
+        WhichRun::Start => run_dir::for_new_run(workflow_id),
+        WhichRun::Continue => run_dir::for_current_run(workflow_id),
+        WhichRun::WaitingOrNew => run_dir::waiting_or_new(workflow_id),
         WhichRun::At(dir) => Ok(dir),
     }
     .map_err(|f| {
@@ -227,4 +228,81 @@ pub(crate) fn load_context(
         loaded.repository.root,
         run_dir,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{StepCli, StepCommand};
+    use crate::ir::{Policies, Project, Workflow};
+    use crate::protocol::{self, Invocation};
+
+    fn workflow() -> Workflow {
+        Workflow {
+            workflow_id: "wf".to_string(),
+            name: "A workflow".to_string(),
+            source: ".coder/workflows/a b.yml".to_string(),
+            source_hash: "sha256:ab".to_string(),
+            project: Project {
+                provider: None,
+                owner: None,
+                repo: None,
+                git_ref: "main".to_string(),
+            },
+            triggers: Vec::new(),
+            policies: Policies::default(),
+            jobs: Vec::new(),
+            artifacts: Vec::new(),
+            name_origin: Default::default(),
+            id_origin: None,
+        }
+    }
+
+    /// Every command line a target writes is one this parser reads, with the same references.
+    #[test]
+    fn parses_every_invocation_the_protocol_builds() {
+        let workflow = workflow();
+        for invocation in [
+            Invocation::Begin { job: "wf-1" },
+            Invocation::Gate { step: "approve" },
+            Invocation::Step { step: "implement" },
+            Invocation::Finish { job: "wf-1" },
+            Invocation::Publish,
+            Invocation::TzGate,
+            Invocation::Run,
+        ] {
+            let line = protocol::coder_step_line(&workflow, invocation);
+            let argv = shlex::split(&line).expect("shell words");
+            assert_eq!(argv[0], protocol::PROGRAM);
+            assert_eq!(argv[1..], protocol::coder_step_args(&workflow, invocation));
+            let cli = StepCli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let (spec, reference) = match &cli.command {
+                StepCommand::Begin { spec, job } | StepCommand::Finish { spec, job } => {
+                    (spec, Some(job.as_str()))
+                }
+                StepCommand::Gate { spec, step } | StepCommand::Step { spec, step } => {
+                    (spec, Some(step.as_str()))
+                }
+                StepCommand::Publish { spec }
+                | StepCommand::TzGate { spec }
+                | StepCommand::Run { spec } => (spec, None),
+            };
+            assert_eq!(spec.spec.to_str(), Some(workflow.source.as_str()), "{line}");
+            assert_eq!(spec.source_hash, workflow.source_hash, "{line}");
+            let expected = match invocation {
+                Invocation::Begin { job } | Invocation::Finish { job } => Some(job),
+                Invocation::Gate { step } | Invocation::Step { step } => Some(step),
+                Invocation::Publish | Invocation::TzGate | Invocation::Run => None,
+            };
+            assert_eq!(reference, expected, "{line}");
+            let parsed = format!("{:?}", cli.command);
+            let variant = invocation.subcommand().replace('-', "");
+            assert!(
+                parsed.to_lowercase().starts_with(&variant),
+                "`{}` parsed as {parsed}",
+                invocation.subcommand()
+            );
+        }
+    }
 }

@@ -7,6 +7,9 @@ use crate::diag::{SourceFile, Span};
 use crate::model::{self, Role, Selector, Spec};
 use crate::workspace::git::GitInfo;
 
+/// The wall clock a run gets when its spec sets no `max_wall_clock_sec`: one hour.
+pub const DEFAULT_WALL_CLOCK_SEC: i64 = 3600;
+
 /// What lowering needs besides the spec.
 pub struct LowerContext<'a> {
     pub file: &'a SourceFile,
@@ -202,7 +205,7 @@ fn policies(spec: &Spec, origin_of: &dyn Fn(Span) -> Origin) -> Policies {
         max_credits: budget.and_then(|b| b.max_credits.as_ref()).map(|c| c.value),
         max_wall_clock_sec: budget
             .and_then(|b| b.max_wall_clock_sec.as_ref())
-            .map(|s| s.value),
+            .map_or(DEFAULT_WALL_CLOCK_SEC, |s| s.value),
         max_wall_clock_origin: budget
             .and_then(|b| b.max_wall_clock_sec.as_ref())
             .map(|s| origin_of(s.span)),

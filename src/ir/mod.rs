@@ -6,7 +6,7 @@ mod lower;
 
 use serde::Serialize;
 
-pub use lower::{LowerContext, lower, source_hash};
+pub use lower::{DEFAULT_WALL_CLOCK_SEC, LowerContext, lower, source_hash};
 
 use crate::model::{Provider, Role};
 
@@ -89,17 +89,33 @@ pub enum Trigger {
     },
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Policies {
     /// `None`: the configured default cap applies at run time.
     pub max_credits: Option<f64>,
-    pub max_wall_clock_sec: Option<i64>,
+    /// The run's wall clock: the spec's `max_wall_clock_sec`, else [`DEFAULT_WALL_CLOCK_SEC`].
+    /// The runner stops a run there; each target's job timeout follows from it.
+    pub max_wall_clock_sec: i64,
     /// Where the spec sets `max_wall_clock_sec`, if it does.
     #[serde(skip)]
     pub max_wall_clock_origin: Option<Origin>,
     pub allowed_paths: Vec<String>,
     pub blocked_paths: Vec<String>,
     pub secrets: Vec<String>,
+}
+
+/// The policies of a spec that sets none: what lowering gives it.
+impl Default for Policies {
+    fn default() -> Policies {
+        Policies {
+            max_credits: None,
+            max_wall_clock_sec: DEFAULT_WALL_CLOCK_SEC,
+            max_wall_clock_origin: None,
+            allowed_paths: Vec::new(),
+            blocked_paths: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
 }
 
 /// A unit the CI runs on one machine. A job boundary falls at each approval point (an

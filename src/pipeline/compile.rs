@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::{CheckedSpec, Error, Session};
 use crate::diag::{Code, Diagnostic};
+use crate::fs::{Written, write_if_changed};
 use crate::ir::Workflow;
-use crate::target::output::{self, Drift, Written};
+use crate::target::output::{self, Drift};
 use crate::target::{self, GeneratedFile, Target};
 use crate::workspace::{Config, display_path};
 
@@ -182,7 +183,7 @@ pub fn write(
 ) -> (Vec<WrittenFile>, Result<(), Error>) {
     let mut done = Vec::new();
     for planned in &plan.files {
-        match output::write_if_changed(&planned.destination, &planned.file.contents) {
+        match write_if_changed(&planned.destination, &planned.file.contents) {
             Ok(written) => done.push(WrittenFile {
                 destination: planned.destination.clone(),
                 written,
@@ -203,7 +204,7 @@ pub fn write(
                 return (done, Err(Error(format!("cannot read `{shown}`: {e}"))));
             }
         }
-        if let Err(e) = output::write_if_changed(&destination, &starter.contents) {
+        if let Err(e) = write_if_changed(&destination, &starter.contents) {
             let shown = display_path(&destination, &session.cwd);
             return (done, Err(Error(format!("cannot write `{shown}`: {e}"))));
         }

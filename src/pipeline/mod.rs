@@ -218,7 +218,7 @@ pub fn load_workflow(path: &Path, source_hash: Option<&str>) -> Result<LoadedWor
     if let Some(expected) = source_hash.filter(|h| *h != workflow.source_hash) {
         return Err(LoadError::Drifted(format!(
             "{} ({})",
-            drift_message(expected, &workflow.source_hash),
+            crate::protocol::drift_message(expected, &workflow.source_hash),
             spec.input.path.display()
         )));
     }
@@ -227,11 +227,4 @@ pub fn load_workflow(path: &Path, source_hash: Option<&str>) -> Result<LoadedWor
         repository: repositories.swap_remove(spec.repository),
         path: spec.input.path,
     })
-}
-
-/// The message of a spec that changed since its workflow was generated.
-pub fn drift_message(expected: &str, found: &str) -> String {
-    format!(
-        "the spec changed since `coder compile` generated this workflow (the workflow expects source hash {expected}, found {found}); run `coder compile` and commit"
-    )
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::model::Role;
 
+use super::env::non_empty_env;
 use super::{Context, Failure};
+use crate::protocol::env;
 
 const PROMPT_TEMPLATE: &str = include_str!("../../templates/runner/prompt.md");
 
@@ -50,35 +52,35 @@ impl Values {
             pairs: vec![
                 (
                     "remaining_credits",
-                    "CODER_BUDGET_REMAINING_CREDITS",
+                    env::BUDGET_REMAINING_CREDITS,
                     format!("{remaining:.2}"),
                 ),
                 (
                     "max_budget_usd",
-                    "CODER_BUDGET_REMAINING_USD",
+                    env::BUDGET_REMAINING_USD,
                     format!("{:.2}", remaining * step.credit_usd),
                 ),
                 (
                     "usage_file",
-                    "CODER_USAGE_FILE",
+                    env::USAGE_FILE,
                     path(&usage_file(cx, step.step_id)),
                 ),
                 (
                     "model",
-                    "CODER_AGENT_MODEL",
+                    env::AGENT_MODEL,
                     cx.config.agent.model.clone().unwrap_or_default(),
                 ),
-                ("goal", "CODER_STEP_GOAL", step.goal.to_string()),
-                ("role", "CODER_STEP_ROLE", step.role.as_str().to_string()),
-                ("step_id", "CODER_STEP_ID", step.step_id.to_string()),
+                ("goal", env::STEP_GOAL, step.goal.to_string()),
+                ("role", env::STEP_ROLE, step.role.as_str().to_string()),
+                ("step_id", env::STEP_ID, step.step_id.to_string()),
                 (
                     "workflow_id",
-                    "CODER_WORKFLOW_ID",
+                    env::WORKFLOW_ID,
                     cx.workflow.workflow_id.clone(),
                 ),
-                ("prompt_file", "CODER_PROMPT_FILE", path(prompt_file)),
-                ("run_dir", "CODER_RUN_DIR", path(&cx.run_dir)),
-                ("output_file", "CODER_STEP_OUTPUT", path(output_file)),
+                ("prompt_file", env::PROMPT_FILE, path(prompt_file)),
+                ("run_dir", env::RUN_DIR, path(&cx.run_dir)),
+                ("output_file", env::STEP_OUTPUT, path(output_file)),
             ],
         }
     }
@@ -127,7 +129,7 @@ pub fn usage_file(cx: &Context, step_id: &str) -> std::path::PathBuf {
 fn agent_override(cx: &Context) -> Option<String> {
     cx.agent_override
         .clone()
-        .or_else(|| super::non_empty_env("CODER_AGENT"))
+        .or_else(|| non_empty_env(env::AGENT))
 }
 
 /// The agent's argument vector template: `coder run --agent` or `$CODER_AGENT` (a command
@@ -233,7 +235,7 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
         "blocked_paths" => Some(blocked.as_str()),
         other => values.get(other),
     });
-    super::atomic_write(&prompt_file, prompt.as_bytes())?;
+    crate::fs::atomic_write(&prompt_file, prompt.as_bytes())?;
     let usage_dir = usage_file(cx, step.step_id);
     for dir in [
         output_file.parent(),
@@ -286,7 +288,7 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
     let (prompt_on_stdin, format) = match preset_launch {
         Some(launch) => {
             for (path, text) in &launch.files {
-                super::atomic_write(path, text.as_bytes())?;
+                crate::fs::atomic_write(path, text.as_bytes())?;
             }
             // The preset's variables (its private HOME) replace those passed through.
             for (name, value) in launch.env {

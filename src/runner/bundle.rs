@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::Context;
 use super::record::RunRecord;
+use super::time::seconds_between;
 
 pub const SUMMARY_FILE: &str = "summary.md";
 pub const BUNDLE_FILE: &str = "logs.tar.gz";
@@ -35,7 +36,7 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
             let seconds = step
                 .finished_at
                 .as_deref()
-                .map(|end| super::seconds_between(&step.started_at, end).to_string())
+                .map(|end| seconds_between(&step.started_at, end).to_string())
                 .unwrap_or_default();
             let exit = step.exit_code.map(|c| c.to_string()).unwrap_or_default();
             out.push_str(&format!(

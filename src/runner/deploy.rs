@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::{Context, Failure};
+use crate::protocol::CiOutput;
 
 /// The deploy command for `target`, or why there is none.
 pub fn command(cx: &Context, target: &str) -> Result<(String, Option<String>), Failure> {
@@ -37,7 +38,7 @@ pub fn find_url(checkout: &Path, url_file: Option<&str>, output: &str) -> Option
 /// Tell the CI the URL: the environment's URL on GitHub (`steps.<id>.outputs.url`) and on
 /// GitLab (the dotenv report's `CODER_DEPLOY_URL`).
 pub fn write_output(url: &str) -> Result<(), String> {
-    super::publish_output(super::CiOutput::DeployUrl, url)
+    super::ci_output::publish_output(CiOutput::DeployUrl, url)
 }
 
 #[cfg(test)]

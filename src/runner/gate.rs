@@ -11,10 +11,12 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::env::non_empty_env;
 use super::http::{self, Api};
-use super::record::{ApprovalRecord, Current, Status, StepRecord};
-use super::{Context, Failure, now};
-use crate::ir::Action;
+use super::record::{ApprovalRecord, Current, RunRecord, Status, StepRecord};
+use super::time::now;
+use super::{Context, Failure};
+use crate::ir::{Action, Job};
 use crate::target::github;
 
 /// What `coder approve` writes to `approvals/<step>.json`.
@@ -25,6 +27,8 @@ pub struct LocalApproval {
     pub comment: Option<String>,
 }
 
+/// `coder-step gate`: verify the approval `step_id` needs, where the run is (GitHub, GitLab,
+/// or here), and record it.
 pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
     let (job, step) = cx.find_step(step_id)?;
     let gated = job
@@ -36,26 +40,52 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
             "step `{step_id}` needs no approval: only approve steps and steps the spec's gates select have one"
         )));
     }
-    let is_approve_step = matches!(step.action, Action::Approve { .. });
     let mut run = cx.load_run()?;
     run.current = Some(Current {
         job: Some(job.id.clone()),
         step: Some(step_id.to_string()),
     });
     let started = now();
+    let verdict = find_approval(cx, job, step_id);
+    let (status, result) = judge(&mut run, step_id, verdict);
+    // An approve step is a step of its own; a gated deploy or agent step is recorded when
+    // `coder-step step` runs it.
+    let is_approve_step = matches!(step.action, Action::Approve { .. });
+    if is_approve_step || status != Status::Succeeded {
+        let message = result.as_ref().err().map(|f| f.message.clone());
+        run.steps
+            .push(approve_step(job, step_id, status, started, message));
+    }
+    if let Some(current) = run.current.as_mut() {
+        current.step = None;
+    }
+    run.save(&cx.run_dir)?;
+    result
+}
 
-    let verdict = if super::non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true") {
+/// The approval, from wherever this run is: GitHub's environment reviews, the GitLab job's
+/// player, or `coder approve` here.
+fn find_approval(cx: &Context, job: &Job, step_id: &str) -> Result<ApprovalRecord, Failure> {
+    if non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true") {
         let environment = github::job_environment(&cx.workflow, job)
             .unwrap_or_else(|| github::approval_environment(&cx.workflow.workflow_id, step_id));
         let manifest = github::environments_path(&cx.workflow.workflow_id);
         github_approval(step_id, &environment, &manifest)
-    } else if super::non_empty_env("GITLAB_CI").as_deref() == Some("true") {
+    } else if non_empty_env("GITLAB_CI").as_deref() == Some("true") {
         gitlab_approval(step_id)
     } else {
         local_approval(cx, step_id)
-    };
+    }
+}
 
-    let (status, result) = match verdict {
+/// The gate's status and the run's after `verdict`: an approval lets the run go on, a missing
+/// one holds it, anything else fails it.
+fn judge(
+    run: &mut RunRecord,
+    step_id: &str,
+    verdict: Result<ApprovalRecord, Failure>,
+) -> (Status, Result<String, Failure>) {
+    match verdict {
         Ok(approval) => {
             let text = format!(
                 "step `{step_id}` approved by {} ({})",
@@ -66,7 +96,7 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
             (Status::Succeeded, Ok(text))
         }
         Err(failure) => {
-            let status = if failure.code == super::EXIT_WAITING {
+            let status = if failure.is_waiting() {
                 Status::WaitingForApproval
             } else {
                 Status::Failed
@@ -74,35 +104,34 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
             run.status = status;
             (status, Err(failure))
         }
-    };
-    // An approve step is a step of its own; a gated deploy or agent step is recorded when
-    // `coder-step step` runs it.
-    if is_approve_step || status != Status::Succeeded {
-        let message = result.as_ref().err().map(|f| f.message.clone());
-        run.steps.push(StepRecord {
-            step_id: step_id.to_string(),
-            job: Some(job.id.clone()),
-            kind: "approve".to_string(),
-            status,
-            started_at: started,
-            finished_at: Some(now()),
-            exit_code: None,
-            log: None,
-            changed_files: Vec::new(),
-            message,
-            usage: None,
-            tests: None,
-        });
     }
-    if let Some(current) = run.current.as_mut() {
-        current.step = None;
+}
+
+fn approve_step(
+    job: &Job,
+    step_id: &str,
+    status: Status,
+    started_at: String,
+    message: Option<String>,
+) -> StepRecord {
+    StepRecord {
+        step_id: step_id.to_string(),
+        job: Some(job.id.clone()),
+        kind: "approve".to_string(),
+        status,
+        started_at,
+        finished_at: Some(now()),
+        exit_code: None,
+        log: None,
+        changed_files: Vec::new(),
+        message,
+        usage: None,
+        tests: None,
     }
-    run.save(&cx.run_dir)?;
-    result
 }
 
 fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure> {
-    let path = cx.run_dir.join("approvals").join(format!("{step_id}.json"));
+    let path = cx.run_dir.join(super::run_dir::approval(step_id));
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -142,12 +171,12 @@ fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure
 /// started the pipeline), and `CI_JOB_MANUAL` says it was played. A gated job that started
 /// by itself (its `rules` edited) is refused.
 fn gitlab_approval(step_id: &str) -> Result<ApprovalRecord, Failure> {
-    if super::non_empty_env("CI_JOB_MANUAL").as_deref() != Some("true") {
+    if non_empty_env("CI_JOB_MANUAL").as_deref() != Some("true") {
         return Err(Failure::failed(format!(
             "step `{step_id}` needs a person to play its manual job, but this job started by itself (CI_JOB_MANUAL is not `true`): the pipeline's `rules` must keep `when: manual`; run `coder compile`"
         )));
     }
-    let approver = super::non_empty_env("GITLAB_USER_LOGIN").ok_or_else(|| {
+    let approver = non_empty_env("GITLAB_USER_LOGIN").ok_or_else(|| {
         Failure::failed("GITLAB_USER_LOGIN is not set: who played the manual job is unknown")
     })?;
     Ok(ApprovalRecord {
@@ -166,7 +195,7 @@ fn github_approval(
 ) -> Result<ApprovalRecord, Failure> {
     let api = Api::from_env("GITHUB_TOKEN").map_err(Failure::failed)?;
     let (owner, repo) = http::repository().map_err(Failure::failed)?;
-    let run_id = super::non_empty_env("GITHUB_RUN_ID")
+    let run_id = non_empty_env("GITHUB_RUN_ID")
         .ok_or_else(|| Failure::failed("GITHUB_RUN_ID is not set"))?;
 
     let path = format!(

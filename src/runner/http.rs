@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::env::non_empty_env;
+
 pub struct Api {
     base: String,
     auth: Auth,
@@ -28,16 +30,16 @@ pub struct Reply {
 impl Api {
     /// The API of this CI run, authenticated with the token in `$token_var`.
     pub fn from_env(token_var: &str) -> Result<Api, String> {
-        let token = super::non_empty_env(token_var)
+        let token = non_empty_env(token_var)
             .ok_or_else(|| format!("{token_var} is not set: the GitHub API needs a token"))?;
-        let base = super::non_empty_env("GITHUB_API_URL")
-            .unwrap_or_else(|| "https://api.github.com".to_string());
+        let base =
+            non_empty_env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".to_string());
         Ok(Api::new(base, Auth::GithubBearer(token)))
     }
 
     /// This GitLab job's API (`$CI_API_V4_URL`), authenticated with `token`.
     pub fn gitlab(token: String) -> Result<Api, String> {
-        let base = super::non_empty_env("CI_API_V4_URL")
+        let base = non_empty_env("CI_API_V4_URL")
             .ok_or("CI_API_V4_URL is not set: the GitLab API's address comes from the job")?;
         Ok(Api::new(base, Auth::GitlabPrivateToken(token)))
     }
@@ -115,7 +117,7 @@ fn reply(
 
 /// `owner/repo` of this CI run.
 pub fn repository() -> Result<(String, String), String> {
-    let full = super::non_empty_env("GITHUB_REPOSITORY")
+    let full = non_empty_env("GITHUB_REPOSITORY")
         .ok_or("GITHUB_REPOSITORY is not set (owner/repo of the run)")?;
     match full.split_once('/') {
         Some((owner, repo)) if !owner.is_empty() && !repo.is_empty() => {

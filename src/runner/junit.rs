@@ -42,7 +42,7 @@ pub fn collect(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            super::atomic_write(&job_dir.join(format!("{index}-{name}")), &bytes)?;
+            crate::fs::atomic_write(&job_dir.join(format!("{index}-{name}")), &bytes)?;
         }
     }
     let mut total: Option<TestCounts> = None;

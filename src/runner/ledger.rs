@@ -11,9 +11,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Context;
 use super::record::{Credits, SCHEMA_VERSION};
+use super::time::{now, seconds_between};
 use super::usage::{DEFAULT_CREDIT_USD, StepUsage};
-use super::{Context, now};
 
 const LEDGER_FILE: &str = "ledger.json";
 
@@ -57,7 +58,7 @@ impl Ledger {
             .and_then(|text| serde_json::from_str::<Ledger>(&text).ok())
             .unwrap_or_else(|| Ledger {
                 schema_version: SCHEMA_VERSION,
-                wall_clock_limit_sec: wall_clock_limit(cx),
+                wall_clock_limit_sec: cx.workflow.policies.max_wall_clock_sec,
                 ..Ledger::default()
             });
         if ledger.credit_limit.is_none() {
@@ -72,7 +73,10 @@ impl Ledger {
     pub fn save(&self, cx: &Context) -> Result<(), String> {
         let json = serde_json::to_string_pretty(self)
             .map_err(|e| format!("cannot serialize the ledger: {e}"))?;
-        super::atomic_write(&cx.run_dir.join(LEDGER_FILE), json.as_bytes())
+        Ok(crate::fs::atomic_write(
+            &cx.run_dir.join(LEDGER_FILE),
+            json.as_bytes(),
+        )?)
     }
 
     /// Seconds of wall clock the run has left now.
@@ -80,7 +84,7 @@ impl Ledger {
         let running = self
             .job_started_at
             .as_deref()
-            .map_or(0, |start| super::seconds_between(start, &now()).max(0));
+            .map_or(0, |start| seconds_between(start, &now()).max(0));
         self.wall_clock_limit_sec - self.wall_clock_used_sec - running
     }
 
@@ -123,13 +127,6 @@ impl Ledger {
 /// Credits to four decimals, for people reading the record.
 pub fn round(credits: f64) -> f64 {
     (credits * 10_000.0).round() / 10_000.0
-}
-
-fn wall_clock_limit(cx: &Context) -> i64 {
-    cx.workflow
-        .policies
-        .max_wall_clock_sec
-        .unwrap_or(super::DEFAULT_WALL_CLOCK_SEC)
 }
 
 /// The spec's `max_credits`, else the configured default cap, else [`DEFAULT_MAX_CREDITS`].

@@ -7,10 +7,18 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use super::env::non_empty_env;
 use super::ledger::Ledger;
 use super::record::{RunRecord, Status};
-use super::{Context, EXIT_WAITING, Failure, jobs, now};
+use super::time::{now, seconds_between};
+use super::{Context, Failure, finish, run_dir};
 use crate::ir::Action;
+
+/// `coder-step run`, `coder run`: the whole workflow here, asking for approvals when a person
+/// is at the terminal.
+pub fn run(cx: &Context) -> Result<String, Failure> {
+    run_workflow(cx, interactive())
+}
 
 /// Run the workflow from where its run stands: a new run from the first job; a run waiting
 /// for approval from its gate (jobs that succeeded are not run again). `Ok`: the run
@@ -48,19 +56,19 @@ pub fn run_workflow(cx: &Context, interactive: bool) -> Result<String, Failure> 
         if done {
             continue;
         }
-        say(&jobs::begin_job(cx, &job.id, true)?);
+        say(&super::begin::begin_job(cx, &job.id, true)?);
         if let Some(approval) = &job.approval {
             if interactive && !approval_file(&cx.run_dir, &approval.step_id).exists() {
                 ask_for_approval(cx, &approval.step_id, &approval.reason)?;
             }
             match super::gate(cx, &approval.step_id) {
                 Ok(message) => say(&message),
-                Err(failure) if failure.code == EXIT_WAITING => {
+                Err(failure) if failure.is_waiting() => {
                     pause(cx, &job.id)?;
                     return Err(failure);
                 }
                 Err(failure) => {
-                    let _ = jobs::finish(cx, &job.id);
+                    let _ = finish(cx, &job.id);
                     return Err(failure);
                 }
             }
@@ -73,14 +81,14 @@ pub fn run_workflow(cx: &Context, interactive: bool) -> Result<String, Failure> 
                 Ok(message) => say(&message),
                 Err(failure) => {
                     // The job still ends: patch (or evidence), summary, log bundle.
-                    if let Err(end) = jobs::finish(cx, &job.id) {
+                    if let Err(end) = finish(cx, &job.id) {
                         say(&end.message);
                     }
                     return Err(failure);
                 }
             }
         }
-        say(&jobs::finish(cx, &job.id)?);
+        say(&finish(cx, &job.id)?);
     }
     let run = cx.load_run()?;
     Ok(format!("run {}: {}", run.run_id, run.status.as_str()))
@@ -95,7 +103,7 @@ fn say(message: &str) {
 fn pause(cx: &Context, job_id: &str) -> Result<(), Failure> {
     let mut ledger = Ledger::load(cx);
     if let Some(start) = ledger.job_started_at.take() {
-        ledger.wall_clock_used_sec += super::seconds_between(&start, &now()).max(0);
+        ledger.wall_clock_used_sec += seconds_between(&start, &now()).max(0);
     }
     ledger.save(cx)?;
     let mut run = cx.load_run()?;
@@ -128,13 +136,13 @@ fn ask_for_approval(cx: &Context, step_id: &str, reason: &str) -> Result<(), Fai
 }
 
 fn approval_file(run_dir: &Path, step_id: &str) -> PathBuf {
-    run_dir.join("approvals").join(format!("{step_id}.json"))
+    run_dir.join(super::run_dir::approval(step_id))
 }
 
 /// Who approves here: the login name.
 pub fn local_user() -> Result<String, Failure> {
-    super::non_empty_env("USER")
-        .or_else(|| super::non_empty_env("LOGNAME"))
+    non_empty_env("USER")
+        .or_else(|| non_empty_env("LOGNAME"))
         .ok_or_else(|| Failure::usage("cannot tell who approves: neither USER nor LOGNAME is set"))
 }
 
@@ -147,7 +155,7 @@ fn write_approval(run_dir: &Path, step_id: &str, approver: &str) -> Result<(), F
     let mut text = serde_json::to_string_pretty(&approval)
         .map_err(|e| Failure::usage(format!("cannot serialize the approval: {e}")))?;
     text.push('\n');
-    super::atomic_write(&approval_file(run_dir, step_id), text.as_bytes())?;
+    crate::fs::atomic_write(&approval_file(run_dir, step_id), text.as_bytes())?;
     Ok(())
 }
 
@@ -157,7 +165,7 @@ pub fn find_run(run: &str) -> Result<(PathBuf, RunRecord), Failure> {
     let dir = if as_path.join(super::record::RUN_FILE).is_file() {
         as_path.to_path_buf()
     } else {
-        super::runs_dir()?.join(run)
+        run_dir::runs_dir()?.join(run)
     };
     match RunRecord::load(&dir)? {
         Some(record) => Ok((dir, record)),
@@ -231,7 +239,7 @@ pub struct RunSummary {
 
 /// The runs of the runs directory, newest first.
 pub fn list_runs() -> Result<Vec<RunSummary>, Failure> {
-    let dir = super::runs_dir()?;
+    let dir = run_dir::runs_dir()?;
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -255,7 +263,7 @@ pub fn list_runs() -> Result<Vec<RunSummary>, Failure> {
                 run.updated_at.clone()
             };
             Some(RunSummary {
-                seconds: super::seconds_between(&run.started_at, &end).max(0),
+                seconds: seconds_between(&run.started_at, &end).max(0),
                 credits: run.credits.as_ref().map(|c| c.used),
                 run_id: run.run_id,
                 workflow_id: run.workflow_id,
@@ -276,27 +284,4 @@ pub fn list_runs() -> Result<Vec<RunSummary>, Failure> {
 /// Whether approvals can be asked here.
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
-/// The run `coder-step run` works on: `$CODER_RUN_DIR` / `$CODER_RUN_ID` when set; else this
-/// workflow's latest local run if it waits for an approval (a timer firing again re-checks
-/// it rather than piling up runs); else a new run.
-pub fn waiting_or_new_run_dir(workflow_id: &str) -> Result<PathBuf, Failure> {
-    let explicit = super::non_empty_env("CODER_RUN_DIR").is_some()
-        || super::non_empty_env("CODER_RUN_ID").is_some()
-        || super::ci_run_id().is_some();
-    if explicit {
-        return super::run_dir(workflow_id, false);
-    }
-    if let Some(id) = super::latest_run_id(workflow_id) {
-        let dir = super::runs_dir()?.join(id);
-        let waiting = RunRecord::load(&dir)
-            .ok()
-            .flatten()
-            .is_some_and(|run| run.status == Status::WaitingForApproval);
-        if waiting {
-            return Ok(dir);
-        }
-    }
-    super::run_dir(workflow_id, true)
 }

@@ -327,7 +327,7 @@ impl GitMetadata {
                 redactor,
             )?;
             match &self.config {
-                Some(bytes) => super::atomic_write(&self.config_path, bytes)?,
+                Some(bytes) => crate::fs::atomic_write(&self.config_path, bytes)?,
                 None => {
                     let _ = std::fs::remove_file(&self.config_path);
                 }
@@ -350,7 +350,7 @@ impl GitMetadata {
             )?;
             let path = self.hooks_dir.join(name);
             match before {
-                Some(bytes) => super::atomic_write(&path, bytes)?,
+                Some(bytes) => crate::fs::atomic_write(&path, bytes)?,
                 None => {
                     let _ = std::fs::remove_file(&path);
                 }
@@ -427,7 +427,7 @@ fn save_evidence(
     redactor: &super::Redactor,
 ) -> Result<(), String> {
     let bytes = bytes.map_or_else(|| b"(deleted)\n".to_vec(), |b| redactor.redact_bytes(b));
-    super::atomic_write(&dir.join(name), &bytes)
+    Ok(crate::fs::atomic_write(&dir.join(name), &bytes)?)
 }
 
 /// Paths a patch file touches (both sides of renames), from `git apply --numstat`.
@@ -467,7 +467,7 @@ mod tests {
     fn policy(allowed: &[&str], blocked: &[&str]) -> PathPolicy {
         PathPolicy::new(&Policies {
             max_credits: None,
-            max_wall_clock_sec: None,
+            max_wall_clock_sec: crate::ir::DEFAULT_WALL_CLOCK_SEC,
             allowed_paths: allowed.iter().map(|s| s.to_string()).collect(),
             blocked_paths: blocked.iter().map(|s| s.to_string()).collect(),
             ..Policies::default()

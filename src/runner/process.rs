@@ -21,6 +21,11 @@ use super::Redactor;
 /// The output kept in memory for callers that read it (a deploy's URL); the log has it all.
 const CAPTURE_LIMIT: usize = 1 << 20;
 
+/// Make this process the reaper of the orphans a step leaves (Linux), before any step starts.
+pub fn process_supervision() {
+    become_subreaper();
+}
+
 /// Become the reaper of every orphan our descendants leave (Linux); elsewhere a no-op.
 pub fn become_subreaper() {
     #[cfg(target_os = "linux")]

@@ -14,11 +14,13 @@
 
 use serde_json::{Value, json};
 
+use super::env::non_empty_env;
 use super::http::{self, Api};
-use super::jobs::PATCH_FILE;
 use super::record::RunRecord;
+use super::run_dir::PATCH_FILE;
 use super::{Context, Failure, git};
 use crate::ir::Action;
+use crate::protocol::env;
 
 const TOKEN_VAR: &str = "GH_TOKEN";
 
@@ -69,7 +71,7 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
             run.status.as_str()
         )));
     }
-    let on_gitlab = super::non_empty_env("GITLAB_CI").as_deref() == Some("true");
+    let on_gitlab = non_empty_env("GITLAB_CI").as_deref() == Some("true");
     if on_gitlab {
         if let Some(iid) = merge_request_iid()? {
             let url = note_on_merge_request(cx, &iid)?;
@@ -77,7 +79,7 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
             run.save(&cx.run_dir)?;
             return Ok(format!("commented on merge request !{iid}: {url}"));
         }
-    } else if super::non_empty_env("GITHUB_EVENT_NAME").as_deref() == Some("pull_request") {
+    } else if non_empty_env("GITHUB_EVENT_NAME").as_deref() == Some("pull_request") {
         let url = comment_on_pull_request(cx)?;
         run.artifacts.pr_url = Some(url.clone());
         run.save(&cx.run_dir)?;
@@ -92,7 +94,7 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
     if on_gitlab {
         return publish_merge_request(cx, &mut run, &patch_path);
     }
-    let token = super::non_empty_env(TOKEN_VAR).ok_or_else(|| {
+    let token = non_empty_env(TOKEN_VAR).ok_or_else(|| {
         Failure::failed(format!("{TOKEN_VAR} is not set: publishing needs a token"))
     })?;
     let api = Api::from_env(TOKEN_VAR).map_err(Failure::failed)?;
@@ -101,12 +103,12 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
 
     let title = format!("coder: {}", cx.workflow.name);
     let commit = commit_patch(cx, &run.base.sha, &patch_path, &title, &run.run_id)?;
-    let remote = match super::non_empty_env("CODER_PUBLISH_REMOTE") {
+    let remote = match non_empty_env(env::PUBLISH_REMOTE) {
         Some(remote) => remote,
         None => {
-            let server = super::non_empty_env("GITHUB_SERVER_URL")
+            let server = non_empty_env("GITHUB_SERVER_URL")
                 .unwrap_or_else(|| "https://github.com".to_string());
-            let repository = super::non_empty_env("GITHUB_REPOSITORY")
+            let repository = non_empty_env("GITHUB_REPOSITORY")
                 .ok_or_else(|| Failure::failed("GITHUB_REPOSITORY is not set"))?;
             format!("{}/{repository}.git", server.trim_end_matches('/'))
         }
@@ -287,10 +289,10 @@ fn push(cx: &Context, push: &Push) -> Result<String, Failure> {
 
 /// The merge request of a merge request pipeline, if this is one.
 fn merge_request_iid() -> Result<Option<String>, Failure> {
-    if super::non_empty_env("CI_PIPELINE_SOURCE").as_deref() != Some("merge_request_event") {
+    if non_empty_env("CI_PIPELINE_SOURCE").as_deref() != Some("merge_request_event") {
         return Ok(None);
     }
-    let iid = super::non_empty_env("CI_MERGE_REQUEST_IID").ok_or_else(|| {
+    let iid = non_empty_env("CI_MERGE_REQUEST_IID").ok_or_else(|| {
         Failure::failed("CI_MERGE_REQUEST_IID is not set in a merge request pipeline")
     })?;
     // It goes into an API path.
@@ -306,7 +308,7 @@ fn merge_request_iid() -> Result<Option<String>, Failure> {
 /// The GitLab publish token, from the CI/CD variable the configuration names.
 fn gitlab_token(cx: &Context) -> Result<String, Failure> {
     let name = cx.config.gitlab.token_variable();
-    super::non_empty_env(name).ok_or_else(|| {
+    non_empty_env(name).ok_or_else(|| {
         Failure::failed(format!(
             "the CI/CD variable {name} is not set: publishing to GitLab needs a project access token (role Developer, scopes write_repository and api) in it, since CI_JOB_TOKEN cannot push; `[gitlab] token-variable` names another variable"
         ))
@@ -328,12 +330,12 @@ fn publish_merge_request(
     patch_path: &std::path::Path,
 ) -> Result<String, Failure> {
     let token = gitlab_token(cx)?;
-    let remote = match super::non_empty_env("CODER_PUBLISH_REMOTE") {
+    let remote = match non_empty_env(env::PUBLISH_REMOTE) {
         Some(remote) => remote,
         None => {
-            let server = super::non_empty_env("CI_SERVER_URL")
+            let server = non_empty_env("CI_SERVER_URL")
                 .ok_or_else(|| Failure::failed("CI_SERVER_URL is not set"))?;
-            let project = super::non_empty_env("CI_PROJECT_PATH")
+            let project = non_empty_env("CI_PROJECT_PATH")
                 .ok_or_else(|| Failure::failed("CI_PROJECT_PATH is not set"))?;
             format!("{}/{project}.git", server.trim_end_matches('/'))
         }
@@ -382,7 +384,7 @@ fn publish_merge_request(
 /// The review of a merge request pipeline as a note on the merge request.
 fn note_on_merge_request(cx: &Context, iid: &str) -> Result<String, Failure> {
     let token = gitlab_token(cx)?;
-    let project = super::non_empty_env("CI_PROJECT_ID")
+    let project = non_empty_env("CI_PROJECT_ID")
         .ok_or_else(|| Failure::failed("CI_PROJECT_ID is not set"))?;
     let api = Api::gitlab(token).map_err(Failure::failed)?;
     let reply = api
@@ -403,8 +405,8 @@ fn note_on_merge_request(cx: &Context, iid: &str) -> Result<String, Failure> {
         )));
     }
     let note = reply.body.get("id").and_then(Value::as_u64);
-    let project_url = super::non_empty_env("CI_MERGE_REQUEST_PROJECT_URL")
-        .or_else(|| super::non_empty_env("CI_PROJECT_URL"));
+    let project_url =
+        non_empty_env("CI_MERGE_REQUEST_PROJECT_URL").or_else(|| non_empty_env("CI_PROJECT_URL"));
     Ok(match (project_url, note) {
         (Some(project_url), Some(note)) => format!(
             "{}/-/merge_requests/{iid}#note_{note}",
@@ -417,7 +419,7 @@ fn note_on_merge_request(cx: &Context, iid: &str) -> Result<String, Failure> {
 /// The review of a pull-request run as a comment on that pull request: what the read-only
 /// steps (reviewers, architects) wrote to their output files, else the run's summary.
 fn comment_on_pull_request(cx: &Context) -> Result<String, Failure> {
-    let event_path = super::non_empty_env("GITHUB_EVENT_PATH")
+    let event_path = non_empty_env("GITHUB_EVENT_PATH")
         .ok_or_else(|| Failure::failed("GITHUB_EVENT_PATH is not set"))?;
     let event: Value = std::fs::read_to_string(&event_path)
         .ok()

@@ -60,6 +60,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::time::now;
+
 pub const SCHEMA_VERSION: u32 = 1;
 pub const RUN_FILE: &str = "run.json";
 
@@ -228,11 +230,14 @@ impl RunRecord {
 
     /// Write `run.json` atomically, stamping `updated_at`.
     pub fn save(&mut self, run_dir: &Path) -> Result<(), String> {
-        self.updated_at = super::now();
+        self.updated_at = now();
         let mut json = serde_json::to_string_pretty(self)
             .map_err(|e| format!("cannot serialize the run record: {e}"))?;
         json.push('\n');
-        super::atomic_write(&run_dir.join(RUN_FILE), json.as_bytes())
+        Ok(crate::fs::atomic_write(
+            &run_dir.join(RUN_FILE),
+            json.as_bytes(),
+        )?)
     }
 
     /// The last record of `step_id`.

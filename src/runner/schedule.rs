@@ -13,8 +13,8 @@ use crate::schedule;
 /// The decision for `fired` at `now`, as a log line; `run` is set as the step output.
 pub fn tz_gate(cx: &Context, fired: &str, now: Timestamp) -> Result<String, Failure> {
     let (run, reasons) = decide(&cx.workflow.triggers, fired, now)?;
-    super::publish_output(
-        super::CiOutput::ScheduleRun,
+    super::ci_output::publish_output(
+        crate::protocol::CiOutput::ScheduleRun,
         if run { "true" } else { "false" },
     )?;
     Ok(reasons.join("; "))

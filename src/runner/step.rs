@@ -1,15 +1,24 @@
 //! `coder-step step`: run one agent, deploy or command step and record it.
+//!
+//! A step goes through its phases in order: [`start`] records it as running, [`budget_spent`]
+//! refuses it once the run's budget is gone, [`Before::snapshot`] keeps what an agent step may
+//! not change, [`run_action`] runs it ([`run_agent`], [`run_command`], [`run_deploy`]),
+//! [`check_policies`] judges what an agent changed, and [`record`] writes how it ended.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::agent::{self, AgentStep};
+use super::env::non_empty_env;
 use super::ledger::{Ledger, round};
 use super::paths::{self, Found, GitMetadata, PathPolicy};
 use super::process::{self, Ending, Launch, Watch};
 use super::record::{Current, RunRecord, Status, StepRecord};
+use super::time::now;
 use super::usage::{ModelUsage, OutputParser, Pricing, StepUsage, UsageFile, Verdict, merge};
-use super::{Context, Failure, deploy, git, now};
-use crate::ir::Action;
+use super::{Context, Failure, deploy, git, run_dir};
+use crate::ir::{Action, Job, Step};
+use crate::protocol::env;
 
 /// Seconds between SIGINT and SIGKILL at the deadline; `CODER_KILL_GRACE_SEC` overrides it.
 const DEFAULT_GRACE_SEC: u64 = 10;
@@ -21,29 +30,70 @@ struct Ended {
     message: Option<String>,
 }
 
+impl Ended {
+    fn failed(message: String) -> Ended {
+        Ended {
+            status: Status::Failed,
+            exit_code: None,
+            message: Some(message),
+        }
+    }
+
+    fn budget_exceeded(message: String) -> Ended {
+        Ended {
+            status: Status::BudgetExceeded,
+            exit_code: None,
+            message: Some(message),
+        }
+    }
+}
+
+/// `coder-step step`: run `step_id` under the run's budget and policies, and record it.
 pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
     let (job, step) = cx.find_step(step_id)?;
-    let kind = match &step.action {
-        Action::Agent { .. } => "agent",
-        Action::Command { .. } => "command",
-        Action::Deploy { .. } => "deploy",
-        Action::Approve { .. } => {
-            return Err(Failure::usage(format!(
-                "step `{step_id}` is an approval: use `coder-step gate`"
-            )));
-        }
+    let mut run = start(cx, job, step)?;
+    let mut ledger = Ledger::load(cx);
+    run.credits = Some(ledger.credits());
+    let remaining_sec = ledger.remaining_sec();
+    if let Some(spent) = budget_spent(&ledger, remaining_sec, step) {
+        return record(cx, &mut run, step_id, spent, Vec::new());
+    }
+    let launcher = Launcher::new(cx, step_id, remaining_sec);
+    let before = Before::snapshot(cx, step)?;
+    let ended = run_action(cx, &launcher, step, &mut run, &mut ledger)?;
+    let (ended, changed) = match before {
+        Some(before) => check_policies(cx, &mut run, step, before, ended)?,
+        None => (ended, Vec::new()),
     };
+    record(cx, &mut run, step_id, ended, changed)
+}
+
+/// The step's kind as the run record names it; approvals run through `coder-step gate`.
+fn kind(step: &Step) -> Result<&'static str, Failure> {
+    match &step.action {
+        Action::Agent { .. } => Ok("agent"),
+        Action::Command { .. } => Ok("command"),
+        Action::Deploy { .. } => Ok("deploy"),
+        Action::Approve { .. } => Err(Failure::usage(format!(
+            "step `{}` is an approval: use `coder-step gate`",
+            step.step_id
+        ))),
+    }
+}
+
+/// Record the step as running, in its job.
+fn start(cx: &Context, job: &Job, step: &Step) -> Result<RunRecord, Failure> {
+    let kind = kind(step)?;
     let mut run = cx.load_run()?;
-    let log = super::step_log(step_id);
     run.steps.push(StepRecord {
-        step_id: step_id.to_string(),
+        step_id: step.step_id.clone(),
         job: Some(job.id.clone()),
         kind: kind.to_string(),
         status: Status::Running,
         started_at: now(),
         finished_at: None,
         exit_code: None,
-        log: Some(log.clone()),
+        log: Some(run_dir::step_log(&step.step_id)),
         changed_files: Vec::new(),
         message: None,
         usage: None,
@@ -52,209 +102,285 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
     run.status = Status::Running;
     run.current = Some(Current {
         job: Some(job.id.clone()),
-        step: Some(step_id.to_string()),
+        step: Some(step.step_id.clone()),
     });
     run.save(&cx.run_dir)?;
+    Ok(run)
+}
 
-    let mut ledger = Ledger::load(cx);
-    run.credits = Some(ledger.credits());
-    let remaining = ledger.remaining_sec();
-    if remaining <= 0 {
-        let ended = Ended {
-            status: Status::BudgetExceeded,
-            exit_code: None,
-            message: Some("the run's wall-clock budget is spent".to_string()),
-        };
-        return record(cx, &mut run, step_id, ended, Vec::new());
+/// How the step ends without running, when the run's wall clock (or, for an agent, its
+/// credits) is spent.
+fn budget_spent(ledger: &Ledger, remaining_sec: i64, step: &Step) -> Option<Ended> {
+    if remaining_sec <= 0 {
+        return Some(Ended::budget_exceeded(
+            "the run's wall-clock budget is spent".to_string(),
+        ));
     }
     let is_agent = matches!(step.action, Action::Agent { .. });
-    if is_agent && ledger.remaining_credits() <= 0.0 {
-        let ended = Ended {
-            status: Status::BudgetExceeded,
-            exit_code: None,
-            message: Some(format!(
-                "the run's credits are spent ({} of {})",
-                round(ledger.credits_used),
-                ledger.credit_limit()
-            )),
-        };
-        return record(cx, &mut run, step_id, ended, Vec::new());
+    (is_agent && ledger.remaining_credits() <= 0.0).then(|| {
+        Ended::budget_exceeded(format!(
+            "the run's credits are spent ({} of {})",
+            round(ledger.credits_used),
+            ledger.credit_limit()
+        ))
+    })
+}
+
+/// How the step's processes start: in the checkout, logged to the step's log, stopped at the
+/// run's deadline.
+struct Launcher<'a> {
+    cx: &'a Context,
+    log: PathBuf,
+    seconds_left: u64,
+    deadline: Instant,
+    grace: Duration,
+}
+
+impl<'a> Launcher<'a> {
+    fn new(cx: &'a Context, step_id: &str, remaining_sec: i64) -> Launcher<'a> {
+        let seconds_left = remaining_sec.unsigned_abs();
+        Launcher {
+            cx,
+            log: cx.run_dir.join(run_dir::step_log(step_id)),
+            seconds_left,
+            deadline: Instant::now() + Duration::from_secs(seconds_left),
+            grace: Duration::from_secs(
+                non_empty_env(env::KILL_GRACE_SEC)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(DEFAULT_GRACE_SEC),
+            ),
+        }
     }
-    let deadline = Instant::now() + Duration::from_secs(remaining.unsigned_abs());
-    let grace = Duration::from_secs(
-        super::non_empty_env("CODER_KILL_GRACE_SEC")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(DEFAULT_GRACE_SEC),
-    );
-    let scratch = cx.run_dir.join("tmp");
-    // The tree before an agent step, for its path policy. Command and deploy steps are the
-    // spec author's own; `finish` counts their changes into the run's patch.
-    let before = if is_agent {
-        Some(git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed)?)
-    } else {
-        None
-    };
-    // What the agent may not touch beside the tree: HEAD, `.git/config`, hooks.
-    let metadata = if is_agent {
-        Some(GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?)
-    } else {
-        None
-    };
-    let launch = |program: String, args: Vec<String>, env, stdin| Launch {
-        program,
-        args,
-        cwd: cx.checkout.clone(),
-        env,
-        stdin,
-        deadline,
-        grace,
-        log: cx.run_dir.join(&log),
-    };
-    let shell = |command: &str| {
-        launch(
+
+    fn launch(
+        &self,
+        program: String,
+        args: Vec<String>,
+        env: Option<Vec<(String, String)>>,
+        stdin: Option<Vec<u8>>,
+    ) -> Launch {
+        Launch {
+            program,
+            args,
+            cwd: self.cx.checkout.clone(),
+            env,
+            stdin,
+            deadline: self.deadline,
+            grace: self.grace,
+            log: self.log.clone(),
+        }
+    }
+
+    fn shell(&self, command: &str) -> Launch {
+        self.launch(
             "sh".to_string(),
             vec!["-c".to_string(), command.to_string()],
             None,
             None,
         )
-    };
+    }
+}
 
-    let mut read_only = false;
-    let ended = match &step.action {
+/// What an agent step may not change, seen before it runs: the tree (for the path policy)
+/// and, beside it, HEAD, `.git/config` and hooks. Command and deploy steps are the spec
+/// author's own; `finish` counts their changes into the run's patch.
+struct Before {
+    tree: String,
+    metadata: GitMetadata,
+    read_only: bool,
+}
+
+impl Before {
+    fn snapshot(cx: &Context, step: &Step) -> Result<Option<Before>, Failure> {
+        let Action::Agent { read_only, .. } = step.action else {
+            return Ok(None);
+        };
+        let tree = git::worktree_tree(&cx.checkout, &scratch(cx)).map_err(Failure::failed)?;
+        let metadata = GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?;
+        Ok(Some(Before {
+            tree,
+            metadata,
+            read_only,
+        }))
+    }
+}
+
+/// Where git writes its temporary index while reading the working tree.
+fn scratch(cx: &Context) -> PathBuf {
+    cx.run_dir.join(run_dir::SCRATCH)
+}
+
+/// Run the step's agent, command or deploy.
+fn run_action(
+    cx: &Context,
+    launcher: &Launcher<'_>,
+    step: &Step,
+    run: &mut RunRecord,
+    ledger: &mut Ledger,
+) -> Result<Ended, Failure> {
+    let step_id = step.step_id.as_str();
+    match &step.action {
         Action::Agent {
             role,
             goal,
-            read_only: reads_only,
+            read_only,
         } => {
-            read_only = *reads_only;
-            let prepared = agent::prepare(
-                cx,
-                &AgentStep {
-                    step_id,
-                    role: *role,
-                    goal,
-                    seconds_left: remaining.unsigned_abs(),
-                    read_only: *reads_only,
-                    remaining_credits: ledger.remaining_credits(),
-                    credit_usd: ledger.credit_usd(),
-                },
-            );
-            match prepared {
-                Err(failure) => Ended {
-                    status: Status::Failed,
-                    exit_code: None,
-                    message: Some(failure.message),
-                },
-                Ok(prepared) => {
-                    let model = cx.config.agent.model.as_deref();
-                    let mut meter = Meter {
-                        parser: OutputParser::new(prepared.format, model),
-                        file: UsageFile::new(agent::usage_file(cx, step_id), model),
-                        pricing: Pricing::from_config(&cx.config),
-                        remaining: ledger.remaining_credits(),
-                        next_poll: Instant::now(),
-                    };
-                    let stdin = prepared
-                        .prompt_on_stdin
-                        .then(|| prepared.prompt.into_bytes());
-                    let outcome = process::run_watched(
-                        launch(prepared.program, prepared.args, Some(prepared.env), stdin),
-                        &cx.redactor,
-                        Some(&mut meter),
-                    )?;
-                    let exit_code = match outcome.ending {
-                        Ending::Exited(code) => Some(code),
-                        _ => None,
-                    };
-                    meter.parser.end(exit_code);
-                    meter.file.finish();
-                    let usage = meter.priced();
-                    ledger.charge(step_id, &usage);
-                    ledger.save(cx)?;
-                    run.credits = Some(ledger.credits());
-                    let ended = agent_ended(&outcome.ending, &meter, &usage, &ledger);
-                    if let Some(record) = run.step_mut(step_id) {
-                        record.usage = Some(usage);
-                    }
-                    ended
-                }
-            }
+            let agent_step = AgentStep {
+                step_id,
+                role: *role,
+                goal,
+                seconds_left: launcher.seconds_left,
+                read_only: *read_only,
+                remaining_credits: ledger.remaining_credits(),
+                credit_usd: ledger.credit_usd(),
+            };
+            run_agent(cx, launcher, &agent_step, run, ledger)
         }
-        Action::Command { command } => {
-            let outcome = process::run(shell(command), &cx.redactor)?;
-            if let Some(record) = run.step_mut(step_id) {
-                record.tests = super::test_report::parse_summary(&outcome.output);
-            }
-            ended_by(&outcome.ending, "the command")
-        }
-        Action::Deploy { target } => match deploy::command(cx, target) {
-            Err(failure) => Ended {
-                status: Status::Failed,
-                exit_code: None,
-                message: Some(failure.message),
-            },
-            Ok((command, url_file)) => {
-                // The deploy command may read the workflow's secrets; on a systemd host they
-                // are credentials, not environment variables, until here.
-                let env: Vec<(String, String)> =
-                    std::env::vars()
-                        .chain(cx.workflow.policies.secrets.iter().filter_map(|name| {
-                            Some((name.clone(), super::agent::secret_value(name)?))
-                        }))
-                        .collect();
-                let mut deploy = shell(&command);
-                deploy.env = Some(env);
-                let outcome = process::run(deploy, &cx.redactor)?;
-                let mut ended = ended_by(&outcome.ending, "the deploy command");
-                if ended.status == Status::Succeeded {
-                    match deploy::find_url(&cx.checkout, url_file.as_deref(), &outcome.output) {
-                        Some(url) => {
-                            deploy::write_output(&url)?;
-                            ended.message = Some(format!("deployed to {url}"));
-                            run.artifacts.deploy_url = Some(url);
-                        }
-                        None if url_file.is_some() => {
-                            ended.status = Status::Failed;
-                            ended.message = Some(format!(
-                                "the deploy command wrote no URL to `{}`",
-                                url_file.unwrap_or_default()
-                            ));
-                        }
-                        None => {}
-                    }
-                }
-                ended
-            }
-        },
-        Action::Approve { .. } => unreachable_approve(),
-    };
+        Action::Command { command } => run_command(cx, launcher, command, run, step_id),
+        Action::Deploy { target } => run_deploy(cx, launcher, target, run),
+        Action::Approve { .. } => Ok(unreachable_approve()),
+    }
+}
 
-    let evidence_rel = format!("evidence/{step_id}");
-    let evidence = cx.run_dir.join(&evidence_rel);
-    // First put back what the agent did to `.git/config` and hooks, before any git of ours
-    // reads them.
-    let mut found: Vec<Found> = match &metadata {
-        Some(metadata) => metadata
-            .check_and_restore(&cx.checkout, &evidence, &cx.redactor)
-            .map_err(Failure::failed)?,
-        None => Vec::new(),
+/// Run the agent, metered: its usage is charged to the ledger and recorded with the step.
+fn run_agent(
+    cx: &Context,
+    launcher: &Launcher<'_>,
+    step: &AgentStep<'_>,
+    run: &mut RunRecord,
+    ledger: &mut Ledger,
+) -> Result<Ended, Failure> {
+    let prepared = match agent::prepare(cx, step) {
+        Ok(prepared) => prepared,
+        Err(failure) => return Ok(Ended::failed(failure.message)),
     };
-    let Some(before) = before else {
-        return record(cx, &mut run, step_id, ended, Vec::new());
+    let model = cx.config.agent.model.as_deref();
+    let mut meter = Meter {
+        parser: OutputParser::new(prepared.format, model),
+        file: UsageFile::new(agent::usage_file(cx, step.step_id), model),
+        pricing: Pricing::from_config(&cx.config),
+        remaining: ledger.remaining_credits(),
+        next_poll: Instant::now(),
     };
+    let stdin = prepared
+        .prompt_on_stdin
+        .then(|| prepared.prompt.into_bytes());
+    let outcome = process::run_watched(
+        launcher.launch(prepared.program, prepared.args, Some(prepared.env), stdin),
+        &cx.redactor,
+        Some(&mut meter),
+    )?;
+    let exit_code = match outcome.ending {
+        Ending::Exited(code) => Some(code),
+        _ => None,
+    };
+    meter.parser.end(exit_code);
+    meter.file.finish();
+    let usage = meter.priced();
+    ledger.charge(step.step_id, &usage);
+    ledger.save(cx)?;
+    run.credits = Some(ledger.credits());
+    let ended = agent_ended(&outcome.ending, &meter, &usage, ledger);
+    if let Some(record) = run.step_mut(step.step_id) {
+        record.usage = Some(usage);
+    }
+    Ok(ended)
+}
+
+/// Run a command step with `sh -c`; the test summary it printed is kept with the step.
+fn run_command(
+    cx: &Context,
+    launcher: &Launcher<'_>,
+    command: &str,
+    run: &mut RunRecord,
+    step_id: &str,
+) -> Result<Ended, Failure> {
+    let outcome = process::run(launcher.shell(command), &cx.redactor)?;
+    if let Some(record) = run.step_mut(step_id) {
+        record.tests = super::test_report::parse_summary(&outcome.output);
+    }
+    Ok(ended_by(&outcome.ending, "the command"))
+}
+
+/// Run the configured deploy command of `target` and find the URL it deployed to, which
+/// becomes the run's and the CI's (see [`deploy::write_output`]).
+fn run_deploy(
+    cx: &Context,
+    launcher: &Launcher<'_>,
+    target: &str,
+    run: &mut RunRecord,
+) -> Result<Ended, Failure> {
+    let (command, url_file) = match deploy::command(cx, target) {
+        Ok(found) => found,
+        Err(failure) => return Ok(Ended::failed(failure.message)),
+    };
+    // The deploy command may read the workflow's secrets; on a systemd host they are
+    // credentials, not environment variables, until here.
+    let env: Vec<(String, String)> = std::env::vars()
+        .chain(
+            cx.workflow
+                .policies
+                .secrets
+                .iter()
+                .filter_map(|name| Some((name.clone(), agent::secret_value(name)?))),
+        )
+        .collect();
+    let mut launch = launcher.shell(&command);
+    launch.env = Some(env);
+    let outcome = process::run(launch, &cx.redactor)?;
+    let mut ended = ended_by(&outcome.ending, "the deploy command");
+    if ended.status != Status::Succeeded {
+        return Ok(ended);
+    }
+    match deploy::find_url(&cx.checkout, url_file.as_deref(), &outcome.output) {
+        Some(url) => {
+            deploy::write_output(&url)?;
+            ended.message = Some(format!("deployed to {url}"));
+            run.artifacts.deploy_url = Some(url);
+        }
+        None if url_file.is_some() => {
+            ended.status = Status::Failed;
+            ended.message = Some(format!(
+                "the deploy command wrote no URL to `{}`",
+                url_file.unwrap_or_default()
+            ));
+        }
+        None => {}
+    }
+    Ok(ended)
+}
+
+/// Judge what an agent step changed: first put back what it did to `.git/config` and hooks
+/// (before any git of ours reads them), then its changes against the path policy and, for a
+/// read-only role, against none at all. Returns how the step ended and the files it changed.
+fn check_policies(
+    cx: &Context,
+    run: &mut RunRecord,
+    step: &Step,
+    before: Before,
+    ended: Ended,
+) -> Result<(Ended, Vec<String>), Failure> {
+    let step_id = step.step_id.as_str();
+    let evidence = cx.run_dir.join(evidence_dir(step_id));
+    let mut found: Vec<Found> = before
+        .metadata
+        .check_and_restore(&cx.checkout, &evidence, &cx.redactor)
+        .map_err(Failure::failed)?;
+    let scratch = scratch(cx);
     let after = git::worktree_tree(&cx.checkout, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let after = after.map_err(Failure::failed)?;
-    let changed = git::changed_files(&cx.checkout, &before, &after).map_err(Failure::failed)?;
+    let changed =
+        git::changed_files(&cx.checkout, &before.tree, &after).map_err(Failure::failed)?;
     run.changed_files =
         git::changed_files(&cx.checkout, &run.base.sha, &after).map_err(Failure::failed)?;
-    let changes = paths::changes(&cx.checkout, &before, &after).map_err(Failure::failed)?;
+    let changes = paths::changes(&cx.checkout, &before.tree, &after).map_err(Failure::failed)?;
     found.extend(paths::check(
         &cx.checkout,
         &PathPolicy::new(&cx.workflow.policies),
         &changes,
     ));
-    if read_only && !changed.is_empty() {
+    if before.read_only && !changed.is_empty() {
         found.push(Found {
             kind: "read_only_changed",
             message: format!(
@@ -265,38 +391,46 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
             paths: changed.clone(),
         });
     }
-    let ended = if found.is_empty() {
-        ended
-    } else {
-        // The evidence: the step's whole diff, redacted, beside what was restored.
-        let diff = git::patch(&cx.checkout, &before, &after).map_err(Failure::failed)?;
-        super::atomic_write(
-            &evidence.join("changes.diff"),
-            &cx.redactor.redact_bytes(&diff),
-        )?;
-        let message = found
-            .iter()
-            .map(|f| f.message.clone())
-            .collect::<Vec<_>>()
-            .join("; ");
-        for f in found {
-            run.violations
-                .push(f.into_violation(Some(step_id), Some(format!("{evidence_rel}/"))));
-        }
-        Ended {
-            status: if ended.status.is_failure() {
-                ended.status
-            } else {
-                Status::Failed
-            },
-            exit_code: ended.exit_code,
-            message: Some(match ended.message {
-                Some(first) if ended.status.is_failure() => format!("{first}; {message}"),
-                _ => format!("policy violation: {message}"),
-            }),
-        }
-    };
-    record(cx, &mut run, step_id, ended, changed)
+    if found.is_empty() {
+        return Ok((ended, changed));
+    }
+    // The evidence: the step's whole diff, redacted, beside what was restored.
+    let diff = git::patch(&cx.checkout, &before.tree, &after).map_err(Failure::failed)?;
+    crate::fs::atomic_write(
+        &evidence.join("changes.diff"),
+        &cx.redactor.redact_bytes(&diff),
+    )?;
+    Ok((violated(run, step_id, found, ended), changed))
+}
+
+/// Where a step's evidence is kept, relative to the run directory.
+fn evidence_dir(step_id: &str) -> String {
+    format!("evidence/{step_id}")
+}
+
+/// Record the violations `found` and fail the step with them (keeping an earlier failure).
+fn violated(run: &mut RunRecord, step_id: &str, found: Vec<Found>, ended: Ended) -> Ended {
+    let message = found
+        .iter()
+        .map(|f| f.message.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    for f in found {
+        run.violations
+            .push(f.into_violation(Some(step_id), Some(format!("{}/", evidence_dir(step_id)))));
+    }
+    Ended {
+        status: if ended.status.is_failure() {
+            ended.status
+        } else {
+            Status::Failed
+        },
+        exit_code: ended.exit_code,
+        message: Some(match ended.message {
+            Some(first) if ended.status.is_failure() => format!("{first}; {message}"),
+            _ => format!("policy violation: {message}"),
+        }),
+    }
 }
 
 /// Live metering of an agent: its stdout parsed in its format, the usage file polled, and a

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::GeneratedFile;
 use super::output::header;
 use crate::ir::{Action, Artifact, Job, Trigger, Workflow};
+use crate::protocol::{self, CiOutput, Invocation, env};
 use crate::schedule;
 use crate::workspace::config::{GithubConfig, RunsOn, TimezoneMode};
 
@@ -37,8 +38,6 @@ pub fn workflow_path(workflow_id: &str) -> String {
 const RUN_DIR: &str = "${{ runner.temp }}/coder-run";
 /// Hosted jobs stop after 6 hours.
 const MAX_TIMEOUT_MINUTES: i64 = HOSTED_JOB_LIMIT_SEC / 60;
-/// Without a wall-clock budget, the job limit the runner's own deadline also uses.
-const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
 /// Pushing a branch and opening a pull request.
 const PUBLISH_TIMEOUT_MINUTES: i64 = 10;
 const DEFAULT_RUNS_ON: &str = "ubuntu-latest";
@@ -501,12 +500,12 @@ impl Emitter<'_> {
         }
     }
 
-    fn coder_step(&self, subcommand: &str, extra: &[(&str, &str)]) -> String {
-        super::coder_step_line(self.workflow, subcommand, extra)
+    fn coder_step(&self, invocation: Invocation<'_>) -> String {
+        protocol::coder_step_line(self.workflow, invocation)
     }
 
     fn run_dir_env() -> IndexMap<String, String> {
-        IndexMap::from([("CODER_RUN_DIR".to_string(), RUN_DIR.to_string())])
+        IndexMap::from([(env::RUN_DIR.to_string(), RUN_DIR.to_string())])
     }
 
     /// Checkout, runner setup and `coder-step` on the `PATH`: how every job starts.
@@ -595,7 +594,7 @@ impl Emitter<'_> {
         }
         steps.push(GhStep {
             name: Some("Begin".to_string()),
-            run: Some(self.coder_step("begin", &[("job", &job.id)])),
+            run: Some(self.coder_step(Invocation::Begin { job: &job.id })),
             env: Self::run_dir_env(),
             ..GhStep::default()
         });
@@ -610,7 +609,9 @@ impl Emitter<'_> {
             );
             steps.push(GhStep {
                 name: Some("Check the approval".to_string()),
-                run: Some(self.coder_step("gate", &[("step", &approval.step_id)])),
+                run: Some(self.coder_step(Invocation::Gate {
+                    step: &approval.step_id,
+                })),
                 env,
                 ..GhStep::default()
             });
@@ -631,7 +632,9 @@ impl Emitter<'_> {
                         id = Some(DEPLOY_STEP_ID.to_string());
                         deploy_step = true;
                     }
-                    self.coder_step("step", &[("step", &step.step_id)])
+                    self.coder_step(Invocation::Step {
+                        step: &step.step_id,
+                    })
                 }
             };
             steps.push(GhStep {
@@ -645,14 +648,11 @@ impl Emitter<'_> {
         steps.push(GhStep {
             name: Some("Finish".to_string()),
             condition: Some("always()".to_string()),
-            run: Some(self.coder_step("finish", &[("job", &job.id)])),
+            run: Some(self.coder_step(Invocation::Finish { job: &job.id })),
             env: {
                 // A plain `run:` command step that failed is seen only through the job status.
                 let mut env = Self::run_dir_env();
-                env.insert(
-                    "CODER_JOB_STATUS".to_string(),
-                    "${{ job.status }}".to_string(),
-                );
+                env.insert(env::JOB_STATUS.to_string(), "${{ job.status }}".to_string());
                 env
             },
             ..GhStep::default()
@@ -660,7 +660,7 @@ impl Emitter<'_> {
         steps.push(self.keep_run_dir(&job.id));
         let environment = job_environment(workflow, job).map(|name| {
             if deploy_step && job.approval.is_none() {
-                json!({ "name": name, "url": format!("${{{{ steps.{DEPLOY_STEP_ID}.outputs.url }}}}") })
+                json!({ "name": name, "url": format!("${{{{ steps.{DEPLOY_STEP_ID}.outputs.{} }}}}", CiOutput::DeployUrl.step_output_name()) })
             } else {
                 json!(name)
             }
@@ -690,13 +690,13 @@ impl Emitter<'_> {
         let mut env = Self::run_dir_env();
         // The UTC cron that fired: text of this workflow file, passed as data all the same.
         env.insert(
-            "CODER_SCHEDULE".to_string(),
+            env::SCHEDULE.to_string(),
             "${{ github.event.schedule }}".to_string(),
         );
         steps.push(GhStep {
             name: Some("Check the local time".to_string()),
             id: Some(SCHEDULE_GATE_STEP_ID.to_string()),
-            run: Some(self.coder_step("tz-gate", &[])),
+            run: Some(self.coder_step(Invocation::TzGate)),
             env,
             ..GhStep::default()
         });
@@ -710,7 +710,10 @@ impl Emitter<'_> {
             environment: None,
             outputs: Some(IndexMap::from([(
                 "run",
-                format!("${{{{ steps.{SCHEDULE_GATE_STEP_ID}.outputs.run }}}}"),
+                format!(
+                    "${{{{ steps.{SCHEDULE_GATE_STEP_ID}.outputs.{} }}}}",
+                    CiOutput::ScheduleRun.step_output_name()
+                ),
             )])),
             steps,
         }
@@ -737,7 +740,7 @@ impl Emitter<'_> {
         };
         steps.push(GhStep {
             name: Some(name.to_string()),
-            run: Some(self.coder_step("publish", &[])),
+            run: Some(self.coder_step(Invocation::Publish)),
             env,
             ..GhStep::default()
         });
@@ -755,11 +758,7 @@ impl Emitter<'_> {
     }
 
     fn timeout_minutes(&self) -> i64 {
-        self.workflow
-            .policies
-            .max_wall_clock_sec
-            .map_or(DEFAULT_TIMEOUT_MINUTES, |s| (s + 59) / 60)
-            .min(MAX_TIMEOUT_MINUTES)
+        ((self.workflow.policies.max_wall_clock_sec + 59) / 60).min(MAX_TIMEOUT_MINUTES)
     }
 }
 

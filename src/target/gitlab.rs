@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::GeneratedFile;
 use super::github::{publish_job_id, publishes};
 use super::output::header;
-use super::shell_quote;
 use crate::ir::{Action, Job, Trigger, Workflow};
+use crate::protocol::{self, CiOutput, Invocation, env, shell_quote};
 use crate::workspace::config::{GitlabConfig, ReportConfig};
 
 /// Where a workflow's pipeline file lives; the root file includes every one of them.
@@ -44,8 +44,6 @@ pub const WORKFLOW_VARIABLE: &str = "CODER_WORKFLOW";
 /// (`$CI_BUILDS_DIR` is not always outside the checkout), one per job.
 const ARTIFACT_DIR: &str = ".coder-run";
 const RUN_DIR: &str = "/tmp/coder-run-$CI_JOB_ID";
-/// Without a wall-clock budget, the job limit the runner's own deadline also uses.
-const DEFAULT_TIMEOUT_MINUTES: i64 = 60;
 /// Where the default install puts `coder-step`, outside the checkout (so never in a patch).
 const INSTALL_ROOT: &str = "$HOME/.coder-step";
 /// Jobs without `stage:` land in `test`; named, so a user's `stages:` list shows what it
@@ -385,8 +383,8 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    fn coder_step(&self, subcommand: &str, extra: &[(&str, &str)]) -> String {
-        super::coder_step_line(self.workflow, subcommand, extra)
+    fn coder_step(&self, invocation: Invocation<'_>) -> String {
+        protocol::coder_step_line(self.workflow, invocation)
     }
 
     /// How `coder-step` gets on the `PATH` of the shell this runs in.
@@ -425,12 +423,17 @@ impl Emitter<'_> {
 
         let mut script = vec![
             // A fresh run directory outside the checkout, holding the previous job's.
-            "rm -rf \"$CODER_RUN_DIR\"".to_string(),
-            format!("if [ -d {ARTIFACT_DIR} ]; then mv {ARTIFACT_DIR} \"$CODER_RUN_DIR\"; fi"),
-            self.coder_step("begin", &[("job", &job.id)]),
+            format!("rm -rf \"${}\"", env::RUN_DIR),
+            format!(
+                "if [ -d {ARTIFACT_DIR} ]; then mv {ARTIFACT_DIR} \"${}\"; fi",
+                env::RUN_DIR
+            ),
+            self.coder_step(Invocation::Begin { job: &job.id }),
         ];
         if let Some(approval) = &job.approval {
-            script.push(self.coder_step("gate", &[("step", &approval.step_id)]));
+            script.push(self.coder_step(Invocation::Gate {
+                step: &approval.step_id,
+            }));
         }
         for step in &job.steps {
             match &step.action {
@@ -438,23 +441,27 @@ impl Emitter<'_> {
                 Action::Approve { .. } => {}
                 Action::Command { command } => script.push(command.clone()),
                 Action::Agent { .. } | Action::Deploy { .. } => {
-                    script.push(self.coder_step("step", &[("step", &step.step_id)]));
+                    script.push(self.coder_step(Invocation::Step {
+                        step: &step.step_id,
+                    }));
                 }
             }
         }
         // In `script`, so that a run `finish` finds failed (a secret in the patch) fails the
         // job; `after_script` finishes a job whose script stopped early.
-        script.push(self.coder_step("finish", &[("job", &job.id)]));
+        script.push(self.coder_step(Invocation::Finish { job: &job.id }));
         // `after_script` stops at its first failing command, and the job has failed already:
         // `finish` saying so again must not keep the run directory from its artifact.
         let after_script = vec![
             self.install(),
             format!(
-                "if [ \"$CI_JOB_STATUS\" != success ]; then CODER_JOB_STATUS=failure {} || true; fi",
-                self.coder_step("finish", &[("job", &job.id)])
+                "if [ \"$CI_JOB_STATUS\" != success ]; then {}=failure {} || true; fi",
+                env::JOB_STATUS,
+                self.coder_step(Invocation::Finish { job: &job.id })
             ),
             format!(
-                "if [ -d \"$CODER_RUN_DIR\" ]; then rm -rf {ARTIFACT_DIR} && mv \"$CODER_RUN_DIR\" {ARTIFACT_DIR}; fi"
+                "if [ -d \"${run_dir}\" ]; then rm -rf {ARTIFACT_DIR} && mv \"${run_dir}\" {ARTIFACT_DIR}; fi",
+                run_dir = env::RUN_DIR
             ),
         ];
         let mut before_script = self.config.setup.clone();
@@ -462,7 +469,7 @@ impl Emitter<'_> {
 
         let environment = job.environment.as_ref().map(|target| Environment {
             name: target.clone(),
-            url: format!("${}", crate::runner::CiOutput::DeployUrl.dotenv_name()),
+            url: format!("${}", CiOutput::DeployUrl.dotenv_name()),
             deployment_tier: match target.as_str() {
                 "prod" => Some("production"),
                 // Review apps are GitLab's `development` tier.
@@ -470,13 +477,10 @@ impl Emitter<'_> {
                 _ => None,
             },
         });
-        let mut variables = IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]);
+        let mut variables = IndexMap::from([(env::RUN_DIR, RUN_DIR.to_string())]);
         let mut reports = Reports::default();
         if job.environment.is_some() {
-            variables.insert(
-                crate::runner::DOTENV_VARIABLE,
-                format!("{RUN_DIR}/{DOTENV_FILE}"),
-            );
+            variables.insert(env::DOTENV, format!("{RUN_DIR}/{DOTENV_FILE}"));
             reports.dotenv = Some(format!("{ARTIFACT_DIR}/{DOTENV_FILE}"));
         }
         // Only command steps write test reports.
@@ -547,16 +551,17 @@ impl Emitter<'_> {
             timeout: format!("{PUBLISH_TIMEOUT_MINUTES} minutes"),
             environment: None,
             resource_group: None,
-            variables: IndexMap::from([("CODER_RUN_DIR", RUN_DIR.to_string())]),
+            variables: IndexMap::from([(env::RUN_DIR, RUN_DIR.to_string())]),
             before_script,
             script: vec![
-                "rm -rf \"$CODER_RUN_DIR\"".to_string(),
-                format!("mv {ARTIFACT_DIR} \"$CODER_RUN_DIR\""),
-                self.coder_step("publish", &[]),
+                format!("rm -rf \"${}\"", env::RUN_DIR),
+                format!("mv {ARTIFACT_DIR} \"${}\"", env::RUN_DIR),
+                self.coder_step(Invocation::Publish),
             ],
             // The run record, with the merge request's address, for whoever looks.
             after_script: vec![format!(
-                "if [ -d \"$CODER_RUN_DIR\" ]; then rm -rf {ARTIFACT_DIR} && mv \"$CODER_RUN_DIR\" {ARTIFACT_DIR}; fi"
+                "if [ -d \"${run_dir}\" ]; then rm -rf {ARTIFACT_DIR} && mv \"${run_dir}\" {ARTIFACT_DIR}; fi",
+                run_dir = env::RUN_DIR
             )],
             artifacts: Artifacts {
                 name: format!("coder-run-{}", publish_job_id(self.workflow)),
@@ -569,10 +574,7 @@ impl Emitter<'_> {
     }
 
     fn timeout_minutes(&self) -> i64 {
-        self.workflow
-            .policies
-            .max_wall_clock_sec
-            .map_or(DEFAULT_TIMEOUT_MINUTES, |s| (s + 59) / 60)
+        (self.workflow.policies.max_wall_clock_sec + 59) / 60
     }
 }
 

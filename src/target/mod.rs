@@ -117,33 +117,3 @@ pub struct GeneratedFile {
     pub path: String,
     pub contents: String,
 }
-
-/// A POSIX shell word for `text`: spec strings reach a shell only through this.
-pub fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@".contains(&b))
-    {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
-/// The `coder-step` command line a CI job runs: references only (the spec's path, its source
-/// hash, a job or step id), every value a shell word. Spec text never reaches it.
-pub(crate) fn coder_step_line(
-    workflow: &crate::ir::Workflow,
-    subcommand: &str,
-    extra: &[(&str, &str)],
-) -> String {
-    let mut line = format!(
-        "coder-step {subcommand} --spec {} --source-hash {}",
-        shell_quote(&workflow.source),
-        shell_quote(&workflow.source_hash)
-    );
-    for (flag, value) in extra {
-        line.push_str(&format!(" --{flag} {}", shell_quote(value)));
-    }
-    line
-}

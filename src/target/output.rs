@@ -1,9 +1,8 @@
-//! Generated files: the header every one starts with, atomic writes that touch a file only
-//! when its content changes, and drift (what `coder compile --check` and `coder check` report).
-//! Target-neutral: every target's emitter hands its files here.
+//! Generated files: the header every one starts with and drift (what `coder compile --check`
+//! and `coder check` report). Target-neutral: every target's emitter hands its files here.
+//! They are written by [`crate::fs::write_if_changed`].
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+// Where `coder compile` found the writer before it moved to `crate::fs`.
 
 /// The version line is left out when comparing: a newer coder that emits the same bytes is
 /// not drift.
@@ -57,7 +56,7 @@ pub fn recorded(text: &str) -> Recorded {
 }
 
 /// Whether the file at `path` is one coder generated (it starts with coder's header).
-pub fn is_generated(path: &Path) -> bool {
+pub fn is_generated(path: &std::path::Path) -> bool {
     use std::io::Read;
     let Ok(file) = std::fs::File::open(path) else {
         return false;
@@ -116,35 +115,6 @@ pub fn drift(existing: Option<&str>, expected: &str) -> Drift {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Written {
-    Unchanged,
-    Written,
-}
-
-/// Write `contents` to `path` unless it already holds exactly that. The new content goes to a
-/// temporary file in the same folder, is flushed to disk, then renamed over `path`, so a reader
-/// (or a crash) never sees half a file.
-pub fn write_if_changed(path: &Path, contents: &str) -> std::io::Result<Written> {
-    if std::fs::read(path).is_ok_and(|old| old == contents.as_bytes()) {
-        return Ok(Written::Unchanged);
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("coder");
-    let temp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.map(|()| Written::Written)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,37 +165,5 @@ mod tests {
                 recorded_hash: None
             }
         );
-    }
-
-    #[test]
-    fn writes_only_changes_and_leaves_no_temp_files() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("deep/coder-a.yml");
-        assert_eq!(
-            write_if_changed(&path, "a\n").expect("write"),
-            Written::Written
-        );
-        let modified = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .expect("mtime");
-        assert_eq!(
-            write_if_changed(&path, "a\n").expect("write"),
-            Written::Unchanged
-        );
-        assert_eq!(
-            std::fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .expect("mtime"),
-            modified
-        );
-        assert_eq!(
-            write_if_changed(&path, "b\n").expect("write"),
-            Written::Written
-        );
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), "b\n");
-        let entries = std::fs::read_dir(path.parent().expect("dir"))
-            .expect("list")
-            .count();
-        assert_eq!(entries, 1, "no temporary file left behind");
     }
 }

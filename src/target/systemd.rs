@@ -5,6 +5,7 @@
 use super::GeneratedFile;
 use super::output::header;
 use crate::ir::{Trigger, Workflow};
+use crate::protocol::{self, EXIT_WAITING, Invocation, env};
 use crate::schedule::cron::{CronExpr, CronField, FieldKind, parse_cron};
 use crate::workspace::config::SystemdConfig;
 
@@ -14,13 +15,9 @@ pub const DEFAULT_CODER_STEP: &str = "/usr/local/bin/coder-step";
 pub const DEFAULT_CREDENTIALS_DIR: &str = "/etc/credstore";
 /// The checkout is assumed under this folder unless `[systemd] working-directory` is set.
 pub const DEFAULT_CHECKOUT_PARENT: &str = "/srv/coder";
-/// Without a wall-clock budget, the limit the GitHub target also uses.
-const DEFAULT_TIMEOUT_SEC: i64 = 3600;
 /// The runner stops itself at the budget; systemd kills the unit this much later, so the
 /// runner's own deadline (which records the run as failed) comes first.
 const DEADLINE_GRACE_SEC: i64 = 60;
-/// `coder-step run` exits 3 when the run waits for an approval: a held run, not a failure.
-const EXIT_AWAITING_APPROVAL: u8 = 3;
 
 pub fn service_path(workflow_id: &str) -> String {
     format!("systemd/coder-{workflow_id}.service")
@@ -227,11 +224,7 @@ pub fn service(workflow: &Workflow, config: &SystemdConfig) -> Unit {
         .credentials_dir
         .clone()
         .unwrap_or_else(|| DEFAULT_CREDENTIALS_DIR.to_string());
-    let timeout = workflow
-        .policies
-        .max_wall_clock_sec
-        .unwrap_or(DEFAULT_TIMEOUT_SEC)
-        + DEADLINE_GRACE_SEC;
+    let timeout = workflow.policies.max_wall_clock_sec + DEADLINE_GRACE_SEC;
     let unit = Section::new("Unit")
         .text("Description", &workflow.name)
         // Agents and deploys talk to the network.
@@ -241,24 +234,23 @@ pub fn service(workflow: &Workflow, config: &SystemdConfig) -> Unit {
         .text("Type", "oneshot")
         .push(
             "ExecStart",
-            UnitValue::Command(vec![
-                coder_step,
-                "run".to_string(),
-                "--spec".to_string(),
-                workflow.source.clone(),
-                "--source-hash".to_string(),
-                workflow.source_hash.clone(),
-            ]),
+            UnitValue::Command(
+                std::iter::once(coder_step)
+                    .chain(protocol::coder_step_args(workflow, Invocation::Run))
+                    .collect(),
+            ),
         )
         .push("WorkingDirectory", UnitValue::Path(checkout.clone()))
-        .text("SuccessExitStatus", EXIT_AWAITING_APPROVAL.to_string())
+        // A run waiting for an approval is held, not failed.
+        .text("SuccessExitStatus", EXIT_WAITING.to_string())
         .text("TimeoutStartSec", timeout.to_string())
         .text("StateDirectory", state_directory(&workflow.workflow_id))
         .push(
             "Environment",
             // The workflow id is `[A-Za-z0-9][A-Za-z0-9_-]*`: nothing to escape.
             UnitValue::WithSpecifiers(format!(
-                "CODER_RUN_DIR=%S/{}",
+                "{}=%S/{}",
+                env::RUN_DIR,
                 state_directory(&workflow.workflow_id)
             )),
         );

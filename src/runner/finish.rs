@@ -1,0 +1,266 @@
+//! `coder-step finish`: a CI job's end, whatever happened in it. Its phases: steps left
+//! running are marked interrupted, the patch is sealed (or withheld as evidence when the run
+//! broke a policy), the test report and release notes are collected, the job closed, its wall
+//! clock charged, and the summary and log bundle written.
+
+use std::path::Path;
+
+use super::env::non_empty_env;
+use super::ledger::Ledger;
+use super::paths::{self, PathPolicy};
+use super::record::{RunRecord, Status, Violation};
+use super::run_dir::{self, PATCH_FILE};
+use super::time::{now, seconds_between};
+use super::{Context, Failure, bundle, git};
+use crate::ir::Job;
+use crate::protocol::env;
+
+/// Where a withheld patch is kept (redacted) for people to see what was refused.
+const EVIDENCE_PATCH: &str = "evidence/patch.diff";
+
+/// `coder-step finish`: the job's end, whatever happened in it.
+pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
+    let job = cx.find_job(job_id)?;
+    let mut run = cx.load_run()?;
+    let finished = now();
+    mark_interrupted(&mut run, job_id, &finished);
+    let withheld = seal_patch(cx, &mut run)?;
+    collect_test_report(cx, &mut run, job_id)?;
+    if let Some(notes) = release_notes(cx, &run)? {
+        run.artifacts.release_notes = Some(notes);
+    }
+    let status = close_job(cx, &mut run, job, withheld, &finished);
+    charge_wall_clock(cx, &mut run, &finished)?;
+    write_reports(cx, &mut run)?;
+    let text = format!(
+        "job {job_id}: {}; run {}: {}",
+        status.as_str(),
+        run.run_id,
+        run.status.as_str()
+    );
+    if status.is_failure() {
+        Err(Failure::failed(text))
+    } else {
+        Ok(text)
+    }
+}
+
+/// Steps coder-step started and never finished were interrupted (killed, cancelled).
+fn mark_interrupted(run: &mut RunRecord, job_id: &str, finished: &str) {
+    for step in run.steps.iter_mut() {
+        if step.job.as_deref() == Some(job_id) && step.status == Status::Running {
+            step.status = Status::Failed;
+            step.finished_at = Some(finished.to_string());
+            step.message = Some("interrupted: the step did not finish".to_string());
+        }
+    }
+}
+
+/// The run's patch: the working tree against the base, untracked files included, judged as
+/// a whole (a secret in it, the path policy). A run with any violation keeps its patch only
+/// as redacted evidence: never a `patch.diff` that a later job applies or publish pushes.
+/// Returns whether the patch was withheld.
+fn seal_patch(cx: &Context, run: &mut RunRecord) -> Result<bool, Failure> {
+    let scratch = cx.run_dir.join(run_dir::SCRATCH);
+    let tree = git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let tree = tree?;
+    let patch = git::patch(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    run.changed_files =
+        git::changed_files(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    check_for_secrets(cx, run, &patch);
+    // The patch as a whole answers to the path policy too: command steps, earlier jobs.
+    let changes = paths::changes(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    let policy = PathPolicy::new(&cx.workflow.policies);
+    for found in paths::check(&cx.checkout, &policy, &changes) {
+        let known = run
+            .violations
+            .iter()
+            .any(|v| v.kind == found.kind && found.paths.iter().all(|p| v.paths.contains(p)));
+        if !known {
+            run.violations
+                .push(found.into_violation(None, Some(EVIDENCE_PATCH.to_string())));
+        }
+    }
+    let patch_path = cx.run_dir.join(PATCH_FILE);
+    let withheld = !run.violations.is_empty();
+    if withheld {
+        let _ = std::fs::remove_file(&patch_path);
+        run.artifacts.patch = None;
+        crate::fs::atomic_write(
+            &cx.run_dir.join(EVIDENCE_PATCH),
+            &cx.redactor.redact_bytes(&patch),
+        )?;
+    } else {
+        crate::fs::atomic_write(&patch_path, &patch)?;
+        run.artifacts.patch = Some(PATCH_FILE.to_string());
+    }
+    Ok(withheld)
+}
+
+/// A secret's value in the patch is a violation (recorded once per run).
+fn check_for_secrets(cx: &Context, run: &mut RunRecord, patch: &[u8]) {
+    let leaked = cx.redactor.found_in(patch);
+    if !leaked.is_empty() && !run.violations.iter().any(|v| v.kind == "secret_in_patch") {
+        run.violations.push(Violation {
+            step_id: None,
+            kind: "secret_in_patch".to_string(),
+            message: format!(
+                "the changes contain the value of secret {}: the patch is withheld",
+                leaked.join(", ")
+            ),
+            paths: Vec::new(),
+            evidence: Some(EVIDENCE_PATCH.to_string()),
+        });
+    }
+}
+
+/// JUnit files say more than summary lines; without any, the command steps' summaries count.
+fn collect_test_report(cx: &Context, run: &mut RunRecord, job_id: &str) -> Result<(), Failure> {
+    match super::junit::collect(&cx.checkout, &cx.run_dir, job_id, &cx.config.report.junit)? {
+        Some(counts) => run.test_report = Some(counts),
+        None => {
+            let summed = run
+                .steps
+                .iter()
+                .filter_map(|s| s.tests)
+                .reduce(|a, b| a + b);
+            if summed.is_some() {
+                run.test_report = summed;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Record the job's status, and the run's: running on to the next job, or ended.
+fn close_job(
+    cx: &Context,
+    run: &mut RunRecord,
+    job: &Job,
+    withheld: bool,
+    finished: &str,
+) -> Status {
+    let status = job_status(run, job, withheld);
+    if let Some(record) = run.job_mut(&job.id) {
+        record.finished_at = Some(finished.to_string());
+        record.status = status;
+    }
+    let last_job = cx.workflow.jobs.last().is_some_and(|j| j.id == job.id);
+    run.status = match status {
+        Status::Succeeded if last_job => Status::Succeeded,
+        Status::Succeeded => Status::Running,
+        other => other,
+    };
+    run.current = None;
+    status
+}
+
+/// The job's wall clock, from `begin` to now, into the ledger.
+fn charge_wall_clock(cx: &Context, run: &mut RunRecord, finished: &str) -> Result<(), Failure> {
+    let mut ledger = Ledger::load(cx);
+    if let Some(start) = ledger.job_started_at.take() {
+        ledger.wall_clock_used_sec += seconds_between(&start, finished).max(0);
+    }
+    ledger.save(cx)?;
+    run.credits = Some(ledger.credits());
+    Ok(())
+}
+
+/// Save the run record, then the summary (also GitHub's job summary) and the log bundle.
+fn write_reports(cx: &Context, run: &mut RunRecord) -> Result<(), Failure> {
+    run.artifacts.summary = Some(bundle::SUMMARY_FILE.to_string());
+    run.artifacts.log_bundle = Some(bundle::BUNDLE_FILE.to_string());
+    run.save(&cx.run_dir)?;
+    let summary = bundle::summary(cx, run);
+    crate::fs::atomic_write(&cx.run_dir.join(bundle::SUMMARY_FILE), summary.as_bytes())?;
+    if let Some(path) = non_empty_env("GITHUB_STEP_SUMMARY") {
+        append(Path::new(&path), summary.as_bytes())?;
+    }
+    bundle::write_log_bundle(&cx.run_dir)?;
+    Ok(())
+}
+
+/// A job's status from the steps coder-step recorded: the first that failed decides; a step
+/// it should have run and did not means the job stopped early. `CODER_JOB_STATUS` (GitHub's
+/// `job.status`, when the workflow passes it) catches a plain `run:` step that failed.
+fn job_status(run: &RunRecord, job: &Job, withheld: bool) -> Status {
+    if withheld {
+        return Status::Failed;
+    }
+    let mut status = Status::Succeeded;
+    for step in &job.steps {
+        let recorded = run
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.step_id == step.step_id && s.job.as_deref() == Some(job.id.as_str()));
+        match recorded.map(|s| s.status) {
+            Some(s) if s.is_failure() => return s,
+            Some(Status::WaitingForApproval) => status = Status::WaitingForApproval,
+            Some(_) => {}
+            // Command steps run as plain `run:` in CI and leave no record.
+            None if matches!(step.action, crate::ir::Action::Command { .. }) => {}
+            None => return Status::Failed,
+        }
+    }
+    match non_empty_env(env::JOB_STATUS).as_deref() {
+        Some("failure") | Some("cancelled") if status == Status::Succeeded => Status::Failed,
+        _ => status,
+    }
+}
+
+fn append(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| format!("cannot append to {}: {e}", path.display()))
+}
+
+/// The release notes artifact: what the release engineer steps wrote to their output file
+/// (`$CODER_STEP_OUTPUT`), else printed, redacted, in `release-notes.md`.
+fn release_notes(cx: &Context, run: &RunRecord) -> Result<Option<String>, Failure> {
+    use crate::ir::{Action, Artifact};
+    use crate::model::Role;
+    if !cx.workflow.artifacts.contains(&Artifact::ReleaseNotes) {
+        return Ok(None);
+    }
+    let mut notes = String::new();
+    for step in cx.workflow.jobs.iter().flat_map(|j| &j.steps) {
+        let Action::Agent {
+            role: Role::ReleaseEngineer,
+            ..
+        } = step.action
+        else {
+            continue;
+        };
+        if !run
+            .steps
+            .iter()
+            .any(|s| s.step_id == step.step_id && s.status == Status::Succeeded)
+        {
+            continue;
+        }
+        let written = cx.step_output_file(&step.step_id);
+        let printed = cx.run_dir.join(run_dir::step_log(&step.step_id));
+        if let Ok(text) =
+            std::fs::read_to_string(&written).or_else(|_| std::fs::read_to_string(&printed))
+        {
+            notes.push_str(text.trim_end());
+            notes.push('\n');
+        }
+    }
+    if notes.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::fs::atomic_write(
+        &cx.run_dir.join(RELEASE_NOTES_FILE),
+        cx.redactor.redact(&notes).as_bytes(),
+    )?;
+    Ok(Some(RELEASE_NOTES_FILE.to_string()))
+}
+
+const RELEASE_NOTES_FILE: &str = "release-notes.md";
