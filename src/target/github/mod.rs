@@ -13,7 +13,7 @@ use crate::schedule;
 use crate::workspace::config::{GithubConfig, RunsOn, TimezoneMode};
 
 /// `targets/github/actions.toml`: every action a generated workflow uses, pinned.
-const ACTIONS_TABLE: &str = include_str!("../../targets/github/actions.toml");
+const ACTIONS_TABLE: &str = include_str!("../../../targets/github/actions.toml");
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct PinnedAction {
