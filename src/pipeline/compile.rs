@@ -53,15 +53,14 @@ fn targets_of(
     if !asked.is_empty() {
         return Ok(asked.to_vec());
     }
+    // Its own targets were checked with it; one it only has files for is checked here, and a
+    // target that cannot express the workflow writes nothing (skipped, see `plan`).
     let mut targets = spec.checked.targets.clone();
-    for present in present_targets(workflow, root) {
-        if !targets.contains(&present) {
+    for present in present_targets(workflow, root, &targets) {
+        if !target::cannot_express(&present.limits(workflow, config)) {
             targets.push(present);
         }
     }
-    // A target that cannot express the workflow writes nothing (its errors were reported
-    // where it was asked for; config-added and existing ones are skipped).
-    targets.retain(|t| !target::cannot_express(&t.limits(workflow, config)));
     if targets.is_empty() && spec.checked.targets.is_empty() {
         return Err(Error(format!(
             "`{}` names no `project.provider` and the git remote names none: pass `--target github`",
@@ -71,11 +70,17 @@ fn targets_of(
     Ok(targets)
 }
 
-/// The targets `workflow` has generated files for under `root`.
-fn present_targets(workflow: &Workflow, root: &Path) -> Vec<&'static dyn Target> {
+/// The targets besides `known` that `workflow` has generated files for under `root` (files
+/// with coder's header: a file of the user's at the same path is not one).
+fn present_targets(
+    workflow: &Workflow,
+    root: &Path,
+    known: &[&'static dyn Target],
+) -> Vec<&'static dyn Target> {
     target::TARGETS
         .iter()
         .copied()
+        .filter(|t| !known.contains(t))
         .filter(|t| {
             t.paths(&workflow.workflow_id)
                 .iter()
@@ -100,7 +105,7 @@ pub fn plan(
         let root = out_dir.unwrap_or(&repository.root);
         let targets = targets_of(spec, workflow, &repository.config, asked, root)?;
         if asked.is_empty() {
-            let present = present_targets(workflow, root);
+            let present = present_targets(workflow, root, &targets);
             let added = repository
                 .config
                 .targets
@@ -274,12 +279,25 @@ pub(super) fn report_drift(session: &mut Session) {
             continue;
         };
         let repository = session.repository_of(spec);
-        let mut targets = spec.checked.targets.clone();
-        for present in present_targets(workflow, &repository.root) {
-            if !targets.contains(&present) {
-                targets.push(present);
-            }
-        }
+        // Only targets with a file on disk: checking stays instant for specs never compiled.
+        // A workflow's own targets count any file at their paths; others need coder's header.
+        let exists = |t: &&'static dyn Target| {
+            t.paths(&workflow.workflow_id)
+                .iter()
+                .any(|path| repository.root.join(path).exists())
+        };
+        let mut targets: Vec<&'static dyn Target> = spec
+            .checked
+            .targets
+            .iter()
+            .copied()
+            .filter(exists)
+            .collect();
+        targets.extend(present_targets(
+            workflow,
+            &repository.root,
+            &spec.checked.targets,
+        ));
         for target in targets {
             let limits = target.limits(workflow, &repository.config);
             let files = target.emit(workflow, &repository.config);
