@@ -9,6 +9,7 @@ use super::check::{check_session, render_problems};
 use super::step::{WhichRun, load_context};
 use super::{ColorChoice, EXIT_FAILED, EXIT_OK, Stream, usage_error};
 use crate::protocol::EXIT_WAITING;
+use crate::runner::run_dir::{self, Host};
 use crate::runner::{self, Failure, local};
 
 #[derive(Debug, Args)]
@@ -126,8 +127,17 @@ pub fn approve(args: ApproveArgs) -> u8 {
         "coder: step `{}` of run {} approved by {}",
         args.step, approved.run.run_id, approved.approver
     );
-    // A local run knows its checkout: continue it there. A CI or systemd run continues
-    // when its runner runs again.
+    match run_dir::host_of(&approved.run_dir) {
+        // A unit's run continues in its unit: its user, credentials and sandbox.
+        Host::SystemUnit { workflow_id } => start_unit(&workflow_id, false),
+        Host::UserUnit { workflow_id } => start_unit(&workflow_id, true),
+        Host::Local => resume_here(&approved),
+    }
+}
+
+/// A local run knows its checkout: continue it there. A run of CI continues when its
+/// runner runs again.
+fn resume_here(approved: &local::Approved) -> u8 {
     let Some(checkout) = approved.run.checkout.clone() else {
         eprintln!(
             "coder: continue the run with `coder-step run --spec {} --source-hash {}` (CODER_RUN_DIR={})",
@@ -152,6 +162,51 @@ pub fn approve(args: ApproveArgs) -> u8 {
     runner::process_supervision();
     let result = runner::run(&cx);
     report(result, &cx.run_dir)
+}
+
+/// Start the unit of `workflow_id` (`systemctl [--user] start --no-block`), which continues
+/// its latest run from the gate. Without the block: the run may take as long as its budget,
+/// and the unit's journal is where it reports. When systemctl cannot start it, the approval
+/// stays recorded and the command to run is printed.
+fn start_unit(workflow_id: &str, user: bool) -> u8 {
+    let unit = crate::target::systemd::unit_name(workflow_id);
+    let mut args: Vec<&str> = Vec::new();
+    if user {
+        args.push("--user");
+    }
+    args.extend(["start", "--no-block", unit.as_str()]);
+    let command = format!("systemctl {}", args.join(" "));
+    let journal = format!(
+        "journalctl {}-u {unit} -f",
+        if user { "--user " } else { "" }
+    );
+    let started = std::process::Command::new("systemctl")
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output();
+    match started {
+        Ok(out) if out.status.success() => {
+            eprintln!("coder: started {unit}, which continues the run (follow it: {journal})");
+        }
+        Ok(out) => {
+            let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            eprintln!(
+                "coder: `{command}` failed{}{said}",
+                if said.is_empty() { "" } else { ": " }
+            );
+            eprintln!(
+                "coder: the approval is recorded; continue the run with: {}{command}",
+                if user { "" } else { "sudo " }
+            );
+        }
+        Err(e) => {
+            eprintln!("coder: cannot run systemctl: {e}");
+            eprintln!(
+                "coder: the approval is recorded; continue the run on the unit's host with: {command}"
+            );
+        }
+    }
+    EXIT_OK
 }
 
 /// `coder runs`.

@@ -139,11 +139,19 @@ fn approval_file(run_dir: &Path, step_id: &str) -> PathBuf {
     run_dir.join(super::run_dir::approval(step_id))
 }
 
-/// Who approves here: the login name.
+/// Who approves here: the login name (`$USER`, `$LOGNAME`), else the name of this process's
+/// user id (a service, `env -i`, a container without `USER`). Never blank.
 pub fn local_user() -> Result<String, Failure> {
-    non_empty_env("USER")
-        .or_else(|| non_empty_env("LOGNAME"))
-        .ok_or_else(|| Failure::usage("cannot tell who approves: neither USER nor LOGNAME is set"))
+    if let Some(name) = non_empty_env("USER").or_else(|| non_empty_env("LOGNAME")) {
+        return Ok(name);
+    }
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) if !user.name.trim().is_empty() => Ok(user.name),
+        _ => Err(Failure::usage(format!(
+            "cannot tell who approves: neither USER nor LOGNAME is set, and user id {uid} has no name"
+        ))),
+    }
 }
 
 fn write_approval(run_dir: &Path, step_id: &str, approver: &str) -> Result<(), Failure> {
@@ -159,20 +167,33 @@ fn write_approval(run_dir: &Path, step_id: &str, approver: &str) -> Result<(), F
     Ok(())
 }
 
-/// A run named by its id (a folder of the runs directory) or by its directory.
+/// A run named by its directory, or by its id: a folder of this process's runs directory or
+/// of a unit's state directory ([`run_dir::run_folders`]).
 pub fn find_run(run: &str) -> Result<(PathBuf, RunRecord), Failure> {
     let as_path = Path::new(run);
     let dir = if as_path.join(super::record::RUN_FILE).is_file() {
-        as_path.to_path_buf()
+        Some(as_path.to_path_buf())
+    } else if as_path.components().count() == 1 {
+        run_dir::run_folders()
+            .into_iter()
+            .map(|(folder, _)| folder.join(run))
+            .find(|dir| dir.join(super::record::RUN_FILE).is_file())
     } else {
-        run_dir::runs_dir()?.join(run)
+        None
     };
-    match RunRecord::load(&dir)? {
-        Some(record) => Ok((dir, record)),
-        None => Err(Failure::usage(format!(
-            "no run `{run}`: give a run id (`coder runs` lists them) or a run directory"
-        ))),
+    match dir {
+        Some(dir) => match RunRecord::load(&dir)? {
+            Some(record) => Ok((dir, record)),
+            None => Err(not_found(run)),
+        },
+        None => Err(not_found(run)),
     }
+}
+
+fn not_found(run: &str) -> Failure {
+    Failure::usage(format!(
+        "no run `{run}`: give a run id (`coder runs` lists them) or a run directory"
+    ))
 }
 
 /// What `coder approve` found and did.
@@ -237,42 +258,40 @@ pub struct RunSummary {
     pub dir: PathBuf,
 }
 
-/// The runs of the runs directory, newest first.
+/// The runs of every runs folder ([`run_dir::run_folders`]: local runs and units'), newest
+/// first.
 pub fn list_runs() -> Result<Vec<RunSummary>, Failure> {
-    let dir = run_dir::runs_dir()?;
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(Failure::usage(format!(
-                "cannot read {}: {e}",
-                dir.display()
-            )));
-        }
-    };
-    let mut runs: Vec<RunSummary> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let path = e.path();
-            // A record from another coder version, or half a directory: skipped, not fatal.
-            let run = RunRecord::load(&path).ok()??;
-            let end = if run.status == Status::Running {
-                now()
-            } else {
-                run.updated_at.clone()
-            };
-            Some(RunSummary {
-                seconds: seconds_between(&run.started_at, &end).max(0),
-                credits: run.credits.as_ref().map(|c| c.used),
-                run_id: run.run_id,
-                workflow_id: run.workflow_id,
-                status: run.status.as_str().to_string(),
-                started_at: run.started_at,
-                dir: path,
-            })
-        })
-        .collect();
+    let mut runs: Vec<RunSummary> = Vec::new();
+    for (folder, _) in run_dir::run_folders() {
+        // A unit's folder this user may not read holds no runs for them.
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        runs.extend(
+            entries
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| {
+                    let path = e.path();
+                    // A record from another coder version, or half a directory: skipped, not fatal.
+                    let run = RunRecord::load(&path).ok()??;
+                    let end = if run.status == Status::Running {
+                        now()
+                    } else {
+                        run.updated_at.clone()
+                    };
+                    Some(RunSummary {
+                        seconds: seconds_between(&run.started_at, &end).max(0),
+                        credits: run.credits.as_ref().map(|c| c.used),
+                        run_id: run.run_id,
+                        workflow_id: run.workflow_id,
+                        status: run.status.as_str().to_string(),
+                        started_at: run.started_at,
+                        dir: path,
+                    })
+                }),
+        );
+    }
     runs.sort_by(|a, b| {
         b.started_at
             .cmp(&a.started_at)
