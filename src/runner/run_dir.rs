@@ -254,6 +254,24 @@ pub fn run_id(run_dir: &Path, workflow_id: &str) -> String {
 /// The run's changes against its base, which a later job applies and `publish` pushes.
 pub const PATCH_FILE: &str = "patch.diff";
 
+/// The checkout before a local run (`coder run`, `coder-step run`): the tree of its working
+/// tree, uncommitted files included (their bytes are in git's object store from then on), and
+/// a copy of git's index. A run's changes are measured from that tree, and a failed run puts
+/// the checkout back to it.
+pub const BEFORE_TREE: &str = "before/tree";
+pub const BEFORE_INDEX: &str = "before/index";
+
+/// What a run's changes are measured from: the checkout before the run when it was recorded
+/// (a local run, whose checkout may hold uncommitted work that is not the run's), else the
+/// run's base commit. The one place `finish` and `step` ask.
+pub fn changes_from(run_dir: &Path, base_sha: &str) -> String {
+    std::fs::read_to_string(run_dir.join(BEFORE_TREE))
+        .ok()
+        .map(|tree| tree.trim().to_string())
+        .filter(|tree| !tree.is_empty())
+        .unwrap_or_else(|| base_sha.to_string())
+}
+
 /// Scratch space (git's temporary index while it reads the working tree).
 pub const SCRATCH: &str = "tmp";
 

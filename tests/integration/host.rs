@@ -443,3 +443,213 @@ fn approving_a_user_unit_run_starts_the_user_unit() {
         "--user start --no-block coder-release.service\n"
     );
 }
+
+/// `coder …` in the fixture crate, as its developer runs it: runs kept in `state`, `PATH`
+/// with the stand-in cargo (or `cargo_dir`'s first).
+fn coder_here(host: &Host, state: &Path, cargo_dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coder"));
+    let path = match cargo_dir {
+        Some(dir) => format!("{}:{}", dir.display(), path_with_stand_ins()),
+        None => path_with_stand_ins(),
+    };
+    cmd.current_dir(host.repo.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", host.home.path())
+        .env("USER", "dev")
+        .env("XDG_STATE_HOME", state)
+        .env("CODER_KILL_GRACE_SEC", "1");
+    cmd
+}
+
+/// The developer's uncommitted work: an edit to a tracked file, a staged edit, an untracked
+/// file outside the allowed paths.
+fn make_dirty(repo: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    let edits: [(&str, &[u8]); 3] = [
+        (
+            "crates/app/src/lib.rs",
+            b"pub fn answer() -> u32 {\n    41 + 1 // mine\n}\n",
+        ),
+        (
+            "docs/CHANGELOG.md",
+            b"# Changelog\n\n- my unreleased note\r\n\xff",
+        ),
+        ("scratch/notes.txt", b"half-written plan\n"),
+    ];
+    for (path, bytes) in edits {
+        let path = repo.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, bytes).expect("write");
+    }
+    git(repo, &["add", "docs/CHANGELOG.md"]);
+    edits.iter().map(|(p, b)| (*p, b.to_vec())).collect()
+}
+
+/// The lines a diff adds or removes (context lines left out).
+fn changed_lines(diff: &str) -> String {
+    diff.lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn status(repo: &Path) -> String {
+    git(repo, &["status", "--porcelain=v1", "--untracked-files=all"])
+}
+
+/// A checkout with uncommitted changes is refused, naming them, before any run starts.
+#[test]
+fn coder_run_refuses_a_dirty_checkout() {
+    let host = Host::new();
+    make_dirty(host.repo.path());
+    let state = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) = run(coder_here(&host, state.path(), None).args(["run", "bump"]));
+    assert_eq!(code, 2, "{stderr}");
+    for file in [
+        "crates/app/src/lib.rs",
+        "docs/CHANGELOG.md",
+        "scratch/notes.txt",
+    ] {
+        assert!(stderr.contains(file), "{file}: {stderr}");
+    }
+    assert!(stderr.contains("--allow-dirty"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(!state.path().join("coder/runs").exists(), "no run started");
+}
+
+/// With `--allow-dirty`, the developer's work is not the agent's: a rogue agent's run fails on
+/// its own files only, every violation is printed with its paths, and the checkout is put back
+/// byte for byte, the index included; the run directory keeps the evidence.
+#[test]
+fn a_failed_run_puts_the_checkout_back_and_blames_only_the_run() {
+    let host = Host::new();
+    let repo = host.repo.path();
+    let mine = make_dirty(repo);
+    let status_before = status(repo);
+    let staged_before = git(repo, &["diff", "--cached"]);
+    let state = tempfile::tempdir().expect("tempdir");
+    let rogue = format!("{} {{goal}}", agent("rogue.sh"));
+    let (code, stdout, stderr) = run(coder_here(&host, state.path(), None).args([
+        "run",
+        "bump",
+        "--allow-dirty",
+        "--agent",
+        &rogue,
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    let run_dir = PathBuf::from(last_line(&stdout));
+    let run = record(&run_dir);
+    let blamed: Vec<&str> = run["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .flat_map(|v| v["paths"].as_array().into_iter().flatten())
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert!(blamed.contains(&"rogue.txt"), "{run:#}");
+    assert!(blamed.contains(&"README.md"), "{run:#}");
+    for (path, _) in &mine {
+        assert!(!blamed.contains(path), "{path} is the developer's: {run:#}");
+    }
+    assert!(stderr.contains("violation"), "{stderr}");
+    assert!(stderr.contains("rogue.txt"), "{stderr}");
+    assert!(stderr.contains("put the checkout back"), "{stderr}");
+
+    for (path, bytes) in &mine {
+        assert_eq!(
+            &std::fs::read(repo.join(path)).expect("kept"),
+            bytes,
+            "{path}"
+        );
+    }
+    assert!(!repo.join("rogue.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(repo.join("README.md")).expect("README"),
+        "# app\n"
+    );
+    assert_eq!(status(repo), status_before);
+    assert_eq!(git(repo, &["diff", "--cached"]), staged_before);
+    let evidence = std::fs::read_to_string(run_dir.join("evidence/patch.diff")).expect("evidence");
+    assert!(evidence.contains("rogue.txt"), "{evidence}");
+    assert!(!evidence.contains("half-written plan"), "{evidence}");
+    assert!(!changed_lines(&evidence).contains("// mine"), "{evidence}");
+}
+
+/// A run that succeeds with `--allow-dirty` leaves its changes on top of the developer's,
+/// and its patch holds only its own.
+#[test]
+fn a_dirty_run_patch_holds_only_the_run_changes() {
+    let host = Host::new();
+    let repo = host.repo.path();
+    make_dirty(repo);
+    let state = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) = run(coder_here(&host, state.path(), None).args([
+        "run",
+        ".coder/workflows/bump.yml",
+        "--allow-dirty",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let run_dir = PathBuf::from(last_line(&stdout));
+    let patch = std::fs::read_to_string(run_dir.join("patch.diff")).expect("patch");
+    assert!(patch.contains("+// s1: Bump the dependencies"), "{patch}");
+    assert!(!changed_lines(&patch).contains("// mine"), "{patch}");
+    assert!(!patch.contains("notes.txt"), "{patch}");
+    assert!(!patch.contains("CHANGELOG"), "{patch}");
+    assert_eq!(
+        record(&run_dir)["changed_files"],
+        serde_json::json!(["crates/app/src/lib.rs"])
+    );
+    let lib = std::fs::read_to_string(repo.join("crates/app/src/lib.rs")).expect("lib");
+    assert!(
+        lib.contains("// mine") && lib.contains("// s1: Bump"),
+        "{lib}"
+    );
+    assert!(repo.join("scratch/notes.txt").is_file());
+}
+
+/// A run whose tests fail after the agent's edit, on a clean checkout: the checkout is clean
+/// again, and the run directory holds the patch.
+#[test]
+fn a_run_whose_tests_fail_leaves_the_checkout_clean() {
+    let host = Host::new();
+    let repo = host.repo.path();
+    let failing = tempfile::tempdir().expect("tempdir");
+    let cargo = failing.path().join("cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/sh\necho 'test result: FAILED. 1 passed; 1 failed'\nexit 101\n",
+    )
+    .expect("write");
+    let _ = Command::new("chmod").arg("+x").arg(&cargo).status();
+    let state = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) =
+        run(coder_here(&host, state.path(), Some(failing.path())).args(["run", "bump"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(status(repo), "", "{stderr}");
+    let run_dir = PathBuf::from(last_line(&stdout));
+    let patch = std::fs::read_to_string(run_dir.join("patch.diff")).expect("patch");
+    assert!(patch.contains("+// s1: Bump the dependencies"), "{patch}");
+    assert!(
+        stderr.contains(&run_dir.join("patch.diff").display().to_string()),
+        "{stderr}"
+    );
+}
+
+/// `coder run` takes a spec's path as `check` and `compile` do; a path that is not there is
+/// a usage error.
+#[test]
+fn coder_run_takes_a_spec_path() {
+    let host = Host::new();
+    let state = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) =
+        run(coder_here(&host, state.path(), None).args(["run", ".coder/workflows/bump.yml"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) =
+        run(coder_here(&host, state.path(), None).args(["run", ".coder/workflows/nope.yml"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no spec file"), "{stderr}");
+}
