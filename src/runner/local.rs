@@ -320,7 +320,8 @@ fn approval_file(run_dir: &Path, step_id: &str) -> PathBuf {
 /// Who approves here: the login name (`$USER`, `$LOGNAME`), else the name of this process's
 /// user id (a service, `env -i`, a container without `USER`). Never blank.
 pub fn local_user() -> Result<String, Failure> {
-    if let Some(name) = non_empty_env("USER").or_else(|| non_empty_env("LOGNAME")) {
+    let named = |var: &str| non_empty_env(var).filter(|name| !name.trim().is_empty());
+    if let Some(name) = named("USER").or_else(|| named("LOGNAME")) {
         return Ok(name);
     }
     let uid = nix::unistd::getuid();
