@@ -110,6 +110,9 @@ pub mod env {
     pub const RUN_DIR: &str = "CODER_RUN_DIR";
     /// The run's id, naming its directory under the state directory.
     pub const RUN_ID: &str = "CODER_RUN_ID";
+    /// The folder that holds a workflow's runs, one directory each (a systemd unit's state
+    /// directory); locally `<state>/coder/runs`.
+    pub const RUNS_DIR: &str = "CODER_RUNS_DIR";
     /// The file of a GitLab job's `reports: dotenv`, where the runner writes its outputs.
     pub const DOTENV: &str = "CODER_DOTENV";
     /// The UTC cron that fired (`github.event.schedule`), for `tz-gate`.

@@ -37,9 +37,10 @@ enum Command {
     /// Run a workflow on this machine through the runner, under the same policies as in CI.
     #[command(after_help = run::RUN_AFTER_HELP)]
     Run(run::RunArgs),
-    /// Record an approval of a step a local run waits for, and continue the run.
+    /// Record an approval of a step a run waits for, and continue the run (here, or by
+    /// starting its systemd unit).
     Approve(run::ApproveArgs),
-    /// List recent local runs: status, credits, duration.
+    /// List recent runs of this machine (local and systemd units'): status, credits, duration.
     Runs(run::RunsArgs),
     /// Explain a diagnostic code, or list them all.
     Explain(explain::ExplainArgs),

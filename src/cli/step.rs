@@ -16,7 +16,8 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 done; 1 the step failed (policy, budget, deploy, gate refused, or the spec \
 changed since `coder compile`); 2 usage or internal error; 3 waiting for approval.
 
-The run directory is $CODER_RUN_DIR, or else $XDG_STATE_HOME/coder/runs/<run-id> \
+The run directory is $CODER_RUN_DIR, or else <runs>/<run-id>, where <runs> is \
+$CODER_RUNS_DIR (a systemd unit's state directory) or $XDG_STATE_HOME/coder/runs \
 (~/.local/state/… without XDG_STATE_HOME); it lives outside the working tree. Run it from the \
 repository root.";
 
@@ -99,8 +100,9 @@ enum StepCommand {
         spec: SpecRef,
     },
     /// Run the whole workflow here (systemd hosts, `coder run`): every job in order, in this
-    /// checkout. A run waiting for approval (this workflow's latest, or $CODER_RUN_DIR)
-    /// continues from its gate once `coder approve` recorded one.
+    /// checkout. Each call is a new run, except that this workflow's latest run (or
+    /// $CODER_RUN_DIR), while it waits for an approval, continues from its gate once
+    /// `coder approve` recorded one.
     #[command(after_help = AFTER_HELP)]
     Run {
         #[command(flatten)]

@@ -7,6 +7,7 @@ use super::{CheckedSpec, Error, Session};
 use crate::diag::{Code, Diagnostic};
 use crate::fs::{Written, write_if_changed};
 use crate::ir::Workflow;
+use crate::model::Provider;
 use crate::target::output::{self, Drift};
 use crate::target::{self, GeneratedFile, Target};
 use crate::workspace::{Config, display_path};
@@ -260,12 +261,87 @@ pub fn notes(session: &Session, plan: &Plan, out_dir: Option<&Path>) -> String {
         }
     }
     for target in target::TARGETS {
+        let mut compiled: Vec<(&Workflow, &crate::workspace::Repository)> = Vec::new();
         for (index, targets) in &plan.targets {
             let spec = &session.specs[*index];
             if let (true, Some(workflow)) = (targets.contains(target), spec.workflow()) {
-                out.push_str(&target.notes(workflow, &session.repository_of(spec).config));
+                let repository = session.repository_of(spec);
+                out.push_str(&target.notes(workflow, &repository.config));
+                compiled.push((workflow, repository));
             }
         }
+        out.push_str(&forge_notes(*target, &compiled));
+    }
+    out
+}
+
+/// Once per forge target a compile wrote files for: a warning when the repository's git
+/// remote is on another forge (the files would never run, and publishing fails only at run
+/// time), and the line that installs `coder-step` in every job, with the key that changes it.
+fn forge_notes(
+    target: &'static dyn Target,
+    compiled: &[(&Workflow, &crate::workspace::Repository)],
+) -> String {
+    let Some(&(_, repository)) = compiled.first() else {
+        return String::new();
+    };
+    let Some(provider) = target.provider() else {
+        return String::new();
+    };
+    let forge = |p: Provider| match p {
+        Provider::Github => "GitHub",
+        Provider::Gitlab => "GitLab",
+    };
+    let mut out = String::new();
+    let mut mismatched: Vec<&str> = Vec::new();
+    let mut remote_forge = None;
+    for (workflow, repository) in compiled {
+        if let Some(remote) = &repository.git.remote
+            && let Some(hosted) = remote.provider
+            && hosted != provider
+        {
+            mismatched.push(&workflow.workflow_id);
+            remote_forge = Some((hosted, format!("{}/{}", remote.owner, remote.repo)));
+        }
+    }
+    if let Some((hosted, name)) = remote_forge {
+        out.push_str(&format!(
+            "\nwarning: compiled {} for {} ({}), but the git remote `origin` is on {} ({name}): {} runs none of it there, and its publish step would fail at run time; compile with `--target {}` instead\n",
+            mismatched
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            forge(provider),
+            target.name(),
+            forge(hosted),
+            forge(hosted),
+            hosted.as_str(),
+        ));
+    }
+    let (key, configured, default) = match provider {
+        Provider::Github => (
+            "[github] install",
+            &repository.config.github.install,
+            target::github::default_install(),
+        ),
+        Provider::Gitlab => (
+            "[gitlab] install",
+            &repository.config.gitlab.install,
+            target::gitlab::default_install(),
+        ),
+    };
+    match configured {
+        Some(line) => out.push_str(&format!(
+            "\n{} jobs install coder-step with `{key}` from the configuration: {}\n",
+            forge(provider),
+            line.lines().next().unwrap_or_default(),
+        )),
+        None => out.push_str(&format!(
+            "\n{} jobs install coder-step with\n  {default}\nwhich needs `coder-workflows` {} on crates.io; to install it another way (a git URL, a prebuilt binary, a runner image that has it), set `{key}` in .coder/config.toml\n",
+            forge(provider),
+            env!("CARGO_PKG_VERSION"),
+        )),
     }
     out
 }

@@ -65,12 +65,12 @@ fn seal_patch(cx: &Context, run: &mut RunRecord) -> Result<bool, Failure> {
     let tree = git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed);
     let _ = std::fs::remove_dir_all(&scratch);
     let tree = tree?;
-    let patch = git::patch(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
-    run.changed_files =
-        git::changed_files(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    let from = run_dir::changes_from(&cx.run_dir, &run.base.sha);
+    let patch = git::patch(&cx.checkout, &from, &tree).map_err(Failure::failed)?;
+    run.changed_files = git::changed_files(&cx.checkout, &from, &tree).map_err(Failure::failed)?;
     check_for_secrets(cx, run, &patch);
     // The patch as a whole answers to the path policy too: command steps, earlier jobs.
-    let changes = paths::changes(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
+    let changes = paths::changes(&cx.checkout, &from, &tree).map_err(Failure::failed)?;
     let policy = PathPolicy::new(&cx.workflow.policies);
     for found in paths::check(&cx.checkout, &policy, &changes) {
         let known = run

@@ -11,7 +11,7 @@ use super::env::non_empty_env;
 use super::ledger::Ledger;
 use super::record::{RunRecord, Status};
 use super::time::{now, seconds_between};
-use super::{Context, Failure, finish, run_dir};
+use super::{Context, Failure, finish, git, run_dir};
 use crate::ir::Action;
 
 /// `coder-step run`, `coder run`: the whole workflow here, asking for approvals when a person
@@ -23,9 +23,11 @@ pub fn run(cx: &Context) -> Result<String, Failure> {
 /// Run the workflow from where its run stands: a new run from the first job; a run waiting
 /// for approval from its gate (jobs that succeeded are not run again). `Ok`: the run
 /// succeeded; a failure's code is 1 (a step failed), 2 (usage) or 3 (waiting for approval).
+/// A run that fails or breaks a policy is reported with its violations, and its checkout is
+/// put back as it was before the run (the run directory keeps the changes).
 pub fn run_workflow(cx: &Context, interactive: bool) -> Result<String, Failure> {
-    if let Some(run) = RunRecord::load(&cx.run_dir)? {
-        match run.status {
+    match RunRecord::load(&cx.run_dir)? {
+        Some(run) => match run.status {
             Status::WaitingForApproval => {}
             Status::Succeeded => {
                 return Ok(format!("run {} already succeeded", run.run_id));
@@ -43,8 +45,27 @@ pub fn run_workflow(cx: &Context, interactive: bool) -> Result<String, Failure> 
                     status.as_str()
                 )));
             }
-        }
+        },
+        None => remember_checkout(cx)?,
     }
+    let result = run_jobs(cx, interactive);
+    match &result {
+        Err(failure) if !failure.is_waiting() => {
+            report_violations(cx);
+            match put_back(cx) {
+                Ok(Some(message)) => say(&message),
+                Ok(None) => {}
+                Err(e) => say(&format!(
+                    "could not put the checkout back as it was before the run: {e}"
+                )),
+            }
+        }
+        _ => {}
+    }
+    result
+}
+
+fn run_jobs(cx: &Context, interactive: bool) -> Result<String, Failure> {
     for job in &cx.workflow.jobs {
         let done = RunRecord::load(&cx.run_dir)?.and_then(|run| {
             run.jobs
@@ -98,6 +119,163 @@ fn say(message: &str) {
     eprintln!("coder: {message}");
 }
 
+/// Files with uncommitted changes in `checkout`, as `git status` lists them (tracked changes
+/// and untracked files, ignored ones left out), relative to the repository root.
+pub fn uncommitted_files(checkout: &Path) -> Result<Vec<String>, Failure> {
+    let out = git::output(
+        git::command(checkout).args([
+            "-c",
+            "status.relativePaths=false",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+        ]),
+        "list the uncommitted files",
+    )
+    .map_err(Failure::usage)?;
+    let mut files = Vec::new();
+    let mut entries = out.split(|b| *b == 0).filter(|e| !e.is_empty());
+    while let Some(entry) = entries.next() {
+        let Some(path) = entry.get(3..) else { continue };
+        files.push(String::from_utf8_lossy(path).into_owned());
+        // A rename or copy names its source next.
+        if matches!(entry.first(), Some(b'R' | b'C')) {
+            entries.next();
+        }
+    }
+    Ok(files)
+}
+
+/// Before a new run: the checkout's tree, uncommitted work included, and a copy of git's
+/// index ([`run_dir::BEFORE_TREE`]): the run's changes are measured from them, and a failed
+/// run is put back to them.
+fn remember_checkout(cx: &Context) -> Result<(), Failure> {
+    let scratch = cx.run_dir.join(run_dir::SCRATCH);
+    let tree = git::worktree_tree(&cx.checkout, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let tree = tree.map_err(Failure::usage)?;
+    crate::fs::atomic_write(&cx.run_dir.join(run_dir::BEFORE_TREE), tree.as_bytes())?;
+    let index = index_file(&cx.checkout).map_err(Failure::usage)?;
+    if let Ok(bytes) = std::fs::read(&index) {
+        crate::fs::atomic_write(&cx.run_dir.join(run_dir::BEFORE_INDEX), &bytes)?;
+    }
+    Ok(())
+}
+
+fn index_file(checkout: &Path) -> Result<PathBuf, String> {
+    let path = git::run(
+        checkout,
+        &["rev-parse", "--path-format=absolute", "--git-path", "index"],
+        "find git's index",
+    )?;
+    Ok(PathBuf::from(path))
+}
+
+/// A failed run's checkout, put back as it was before the run: a commit made during the run
+/// undone (it stays in the reflog), every file the run added, changed or removed as it was
+/// (from the tree [`remember_checkout`] recorded, which holds the user's uncommitted bytes),
+/// and git's index. Files ignored by git are left alone. `None` when nothing had changed.
+fn put_back(cx: &Context) -> Result<Option<String>, String> {
+    let Ok(before) = std::fs::read_to_string(cx.run_dir.join(run_dir::BEFORE_TREE)) else {
+        return Ok(None);
+    };
+    let before = before.trim();
+    // A run that never started changed nothing.
+    let Ok(run) = cx.load_run() else {
+        return Ok(None);
+    };
+    let checkout = &cx.checkout;
+    let head = git::head_sha(checkout)?;
+    let moved = head != run.base.sha;
+    if moved {
+        git::run(
+            checkout,
+            &["reset", "--quiet", "--soft", &run.base.sha],
+            "move HEAD back to the run's base",
+        )?;
+    }
+    let scratch = cx.run_dir.join(run_dir::SCRATCH);
+    let now = git::worktree_tree(checkout, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let now = now?;
+    let out = git::output(
+        git::command(checkout).args(["diff", "--name-status", "-z", "--no-renames", before, &now]),
+        "list what the run changed",
+    )?;
+    let mut fields = out.split(|b| *b == 0).filter(|f| !f.is_empty());
+    let mut restore: Vec<String> = Vec::new();
+    let mut added: Vec<String> = Vec::new();
+    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
+        let path = String::from_utf8_lossy(path).into_owned();
+        if status.first() == Some(&b'A') {
+            added.push(path);
+        } else {
+            restore.push(path);
+        }
+    }
+    for path in &added {
+        let full = checkout.join(path);
+        let removed = match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&full),
+            Ok(_) => std::fs::remove_file(&full),
+            Err(_) => Ok(()),
+        };
+        removed.map_err(|e| format!("cannot remove {path}: {e}"))?;
+    }
+    if !restore.is_empty() {
+        let mut cmd = git::command(checkout);
+        // File names are names, not patterns.
+        cmd.env("GIT_LITERAL_PATHSPECS", "1")
+            .args(["restore", "--worktree", "--source", before, "--"])
+            .args(&restore);
+        git::output(&mut cmd, "restore the files the run changed")?;
+    }
+    if let Ok(bytes) = std::fs::read(cx.run_dir.join(run_dir::BEFORE_INDEX)) {
+        crate::fs::atomic_write(&index_file(checkout)?, &bytes).map_err(|e| e.to_string())?;
+    }
+    if !moved && added.is_empty() && restore.is_empty() {
+        return Ok(None);
+    }
+    let kept = if run.artifacts.patch.is_some() {
+        cx.run_dir.join(run_dir::PATCH_FILE)
+    } else {
+        cx.run_dir.join("evidence")
+    };
+    Ok(Some(format!(
+        "put the checkout back as it was before the run ({} file(s){}); the run's changes are in {}",
+        added.len() + restore.len(),
+        if moved { ", and HEAD" } else { "" },
+        kept.display()
+    )))
+}
+
+/// Each of the run's violations, with its paths, on stderr.
+fn report_violations(cx: &Context) {
+    let Ok(run) = cx.load_run() else { return };
+    for violation in &run.violations {
+        let step = violation
+            .step_id
+            .as_deref()
+            .map(|s| format!("step `{s}`"))
+            .unwrap_or_else(|| "the run's changes".to_string());
+        let mut line = format!(
+            "violation ({}) in {step}: {}",
+            violation.kind, violation.message
+        );
+        if !violation.paths.is_empty() {
+            line.push_str(&format!("\n  paths: {}", violation.paths.join(", ")));
+        }
+        if let Some(evidence) = &violation.evidence {
+            line.push_str(&format!(
+                "\n  evidence: {}",
+                cx.run_dir.join(evidence).display()
+            ));
+        }
+        eprintln!("error: {line}");
+    }
+}
+
 /// A job stopped at its gate: its wall clock stops (waiting does not count) and the run is
 /// saved as waiting.
 fn pause(cx: &Context, job_id: &str) -> Result<(), Failure> {
@@ -139,11 +317,20 @@ fn approval_file(run_dir: &Path, step_id: &str) -> PathBuf {
     run_dir.join(super::run_dir::approval(step_id))
 }
 
-/// Who approves here: the login name.
+/// Who approves here: the login name (`$USER`, `$LOGNAME`), else the name of this process's
+/// user id (a service, `env -i`, a container without `USER`). Never blank.
 pub fn local_user() -> Result<String, Failure> {
-    non_empty_env("USER")
-        .or_else(|| non_empty_env("LOGNAME"))
-        .ok_or_else(|| Failure::usage("cannot tell who approves: neither USER nor LOGNAME is set"))
+    let named = |var: &str| non_empty_env(var).filter(|name| !name.trim().is_empty());
+    if let Some(name) = named("USER").or_else(|| named("LOGNAME")) {
+        return Ok(name);
+    }
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) if !user.name.trim().is_empty() => Ok(user.name),
+        _ => Err(Failure::usage(format!(
+            "cannot tell who approves: neither USER nor LOGNAME is set, and user id {uid} has no name"
+        ))),
+    }
 }
 
 fn write_approval(run_dir: &Path, step_id: &str, approver: &str) -> Result<(), Failure> {
@@ -159,20 +346,33 @@ fn write_approval(run_dir: &Path, step_id: &str, approver: &str) -> Result<(), F
     Ok(())
 }
 
-/// A run named by its id (a folder of the runs directory) or by its directory.
+/// A run named by its directory, or by its id: a folder of this process's runs directory or
+/// of a unit's state directory ([`run_dir::run_folders`]).
 pub fn find_run(run: &str) -> Result<(PathBuf, RunRecord), Failure> {
     let as_path = Path::new(run);
     let dir = if as_path.join(super::record::RUN_FILE).is_file() {
-        as_path.to_path_buf()
+        Some(as_path.to_path_buf())
+    } else if as_path.components().count() == 1 {
+        run_dir::run_folders()
+            .into_iter()
+            .map(|(folder, _)| folder.join(run))
+            .find(|dir| dir.join(super::record::RUN_FILE).is_file())
     } else {
-        run_dir::runs_dir()?.join(run)
+        None
     };
-    match RunRecord::load(&dir)? {
-        Some(record) => Ok((dir, record)),
-        None => Err(Failure::usage(format!(
-            "no run `{run}`: give a run id (`coder runs` lists them) or a run directory"
-        ))),
+    match dir {
+        Some(dir) => match RunRecord::load(&dir)? {
+            Some(record) => Ok((dir, record)),
+            None => Err(not_found(run)),
+        },
+        None => Err(not_found(run)),
     }
+}
+
+fn not_found(run: &str) -> Failure {
+    Failure::usage(format!(
+        "no run `{run}`: give a run id (`coder runs` lists them) or a run directory"
+    ))
 }
 
 /// What `coder approve` found and did.
@@ -237,42 +437,40 @@ pub struct RunSummary {
     pub dir: PathBuf,
 }
 
-/// The runs of the runs directory, newest first.
+/// The runs of every runs folder ([`run_dir::run_folders`]: local runs and units'), newest
+/// first.
 pub fn list_runs() -> Result<Vec<RunSummary>, Failure> {
-    let dir = run_dir::runs_dir()?;
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(Failure::usage(format!(
-                "cannot read {}: {e}",
-                dir.display()
-            )));
-        }
-    };
-    let mut runs: Vec<RunSummary> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let path = e.path();
-            // A record from another coder version, or half a directory: skipped, not fatal.
-            let run = RunRecord::load(&path).ok()??;
-            let end = if run.status == Status::Running {
-                now()
-            } else {
-                run.updated_at.clone()
-            };
-            Some(RunSummary {
-                seconds: seconds_between(&run.started_at, &end).max(0),
-                credits: run.credits.as_ref().map(|c| c.used),
-                run_id: run.run_id,
-                workflow_id: run.workflow_id,
-                status: run.status.as_str().to_string(),
-                started_at: run.started_at,
-                dir: path,
-            })
-        })
-        .collect();
+    let mut runs: Vec<RunSummary> = Vec::new();
+    for (folder, _) in run_dir::run_folders() {
+        // A unit's folder this user may not read holds no runs for them.
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        runs.extend(
+            entries
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| {
+                    let path = e.path();
+                    // A record from another coder version, or half a directory: skipped, not fatal.
+                    let run = RunRecord::load(&path).ok()??;
+                    let end = if run.status == Status::Running {
+                        now()
+                    } else {
+                        run.updated_at.clone()
+                    };
+                    Some(RunSummary {
+                        seconds: seconds_between(&run.started_at, &end).max(0),
+                        credits: run.credits.as_ref().map(|c| c.used),
+                        run_id: run.run_id,
+                        workflow_id: run.workflow_id,
+                        status: run.status.as_str().to_string(),
+                        started_at: run.started_at,
+                        dir: path,
+                    })
+                }),
+        );
+    }
     runs.sort_by(|a, b| {
         b.started_at
             .cmp(&a.started_at)

@@ -372,8 +372,8 @@ fn check_policies(
     let after = after.map_err(Failure::failed)?;
     let changed =
         git::changed_files(&cx.checkout, &before.tree, &after).map_err(Failure::failed)?;
-    run.changed_files =
-        git::changed_files(&cx.checkout, &run.base.sha, &after).map_err(Failure::failed)?;
+    let from = run_dir::changes_from(&cx.run_dir, &run.base.sha);
+    run.changed_files = git::changed_files(&cx.checkout, &from, &after).map_err(Failure::failed)?;
     let changes = paths::changes(&cx.checkout, &before.tree, &after).map_err(Failure::failed)?;
     found.extend(paths::check(
         &cx.checkout,

@@ -407,3 +407,68 @@ fn a_file_without_coder_header_is_not_taken_for_a_target() {
         "[Service]\nExecStart=/bin/true\n"
     );
 }
+
+/// Compiling for the other forge than the remote's is warned about when compiling, not
+/// found out when publishing fails; a matching forge gets no warning.
+#[test]
+fn compiling_for_another_forge_than_the_remote_is_a_warning() {
+    let dir = repo(&[(".coder/workflows/nightly.yml", SPEC), REMOTE]);
+    let (code, stdout, stderr) = compile(dir.path(), &["--target", "gitlab"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("warning: compiled `nightly` for GitLab (gitlab), but the git remote `origin` is on GitHub (acme/app)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("`--target github`"), "{stdout}");
+    let (code, stdout, stderr) = compile(dir.path(), &["--target", "github"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+    let gitlab_remote = (
+        ".git/config",
+        "[remote \"origin\"]\n\turl = git@gitlab.com:acme/app.git\n",
+    );
+    let dir = repo(&[(".coder/workflows/nightly.yml", SPEC), gitlab_remote]);
+    let (_, stdout, _) = compile(dir.path(), &["--target", "github"]);
+    assert!(
+        stdout.contains("for GitHub (github), but the git remote `origin` is on GitLab"),
+        "{stdout}"
+    );
+}
+
+/// `coder compile` names the line that installs coder-step in the jobs and the key that
+/// changes it; a configured line is named as the configuration's.
+#[test]
+fn compile_names_the_install_line() {
+    let dir = repo(&[(".coder/workflows/nightly.yml", SPEC), REMOTE]);
+    let (_, stdout, _) = compile(dir.path(), &[]);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        stdout.contains(&format!(
+            "GitHub jobs install coder-step with\n  cargo install --locked --root ~/.coder-step --version {version} coder-workflows --bin coder-step\n"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("set `[github] install` in .coder/config.toml"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(dir.path().join(WORKFLOW)).expect("read");
+    assert!(
+        text.contains(&format!("cargo install --locked --root ~/.coder-step --version {version} coder-workflows --bin coder-step")),
+        "the note names the generated line: {text}"
+    );
+    let (_, stdout, _) = compile(dir.path(), &["--target", "gitlab"]);
+    assert!(stdout.contains("set `[gitlab] install`"), "{stdout}");
+
+    let config = "[github]\ninstall = \"cargo binstall -y coder-workflows\"\n";
+    let dir = repo(&[
+        (".coder/workflows/nightly.yml", SPEC),
+        (".coder/config.toml", config),
+        REMOTE,
+    ]);
+    let (_, stdout, _) = compile(dir.path(), &[]);
+    assert!(
+        stdout.contains("GitHub jobs install coder-step with `[github] install` from the configuration: cargo binstall -y coder-workflows"),
+        "{stdout}"
+    );
+}

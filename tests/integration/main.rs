@@ -8,6 +8,7 @@ mod compile;
 mod fixtures;
 mod github;
 mod gitlab;
+mod host;
 mod ir;
 mod layers;
 mod pipeline;

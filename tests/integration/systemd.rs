@@ -488,7 +488,7 @@ fn unescape_text(value: &str) -> String {
 
 /// An `ExecStart=` value split as systemd.service(5) does: whitespace between words, double
 /// quotes around one, C escapes inside; `$$` and `%%` are a literal `$` and `%`.
-fn command_words(value: &str) -> Vec<String> {
+pub(crate) fn command_words(value: &str) -> Vec<String> {
     let value = value.replace("$$", "$").replace("%%", "%");
     let mut words = Vec::new();
     let mut chars = value.chars().peekable();

@@ -41,6 +41,15 @@ const MAX_TIMEOUT_MINUTES: i64 = HOSTED_JOB_LIMIT_SEC / 60;
 /// Pushing a branch and opening a pull request.
 const PUBLISH_TIMEOUT_MINUTES: i64 = 10;
 const DEFAULT_RUNS_ON: &str = "ubuntu-latest";
+/// The default line that installs `coder-step` in a job (unless `[github] install` replaces
+/// it): this package at the compiling version, from crates.io, into the cached folder.
+pub fn default_install() -> String {
+    format!(
+        "cargo install --locked --root {INSTALL_ROOT} --version {} coder-workflows --bin coder-step",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// Where the default install puts `coder-step`; cached between runs.
 const INSTALL_ROOT: &str = "~/.coder-step";
 /// The `id:` of a deploy step, whose `url` output the job's environment shows.
@@ -548,9 +557,10 @@ impl Emitter<'_> {
                     name: Some(format!("Install coder-step {version}")),
                     run: Some(format!(
                         "if [ ! -x {INSTALL_ROOT}/bin/coder-step ]; then\n  \
-                         cargo install --locked --root {INSTALL_ROOT} --version {version} coder-workflows --bin coder-step\n\
+                         {}\n\
                          fi\n\
-                         echo {INSTALL_ROOT}/bin >> \"$GITHUB_PATH\""
+                         echo {INSTALL_ROOT}/bin >> \"$GITHUB_PATH\"",
+                        default_install()
                     )),
                     ..GhStep::default()
                 });

@@ -20,7 +20,12 @@ pub const DEFAULT_CHECKOUT_PARENT: &str = "/srv/coder";
 const DEADLINE_GRACE_SEC: i64 = 60;
 
 pub fn service_path(workflow_id: &str) -> String {
-    format!("systemd/coder-{workflow_id}.service")
+    format!("systemd/{}", unit_name(workflow_id))
+}
+
+/// The service's unit name, what `systemctl start` takes.
+pub fn unit_name(workflow_id: &str) -> String {
+    format!("coder-{workflow_id}.service")
 }
 
 pub fn timer_path(workflow_id: &str) -> String {
@@ -44,9 +49,10 @@ pub fn working_directory(workflow: &Workflow, config: &SystemdConfig) -> String 
     }
 }
 
-/// The run directory of a workflow's runs, relative to systemd's state directory (`%S`,
-/// `/var/lib` for system units): one per workflow, so a run held at a gate is where the next
-/// `coder-step run` (after `coder approve`) finds it.
+/// The folder of a workflow's runs, relative to systemd's state directory (`%S`: `/var/lib`
+/// for system units, `~/.local/state` for user units): one per workflow, holding one
+/// directory per run, so every firing of the timer starts a run of its own and a run held at
+/// a gate is where the next `coder-step run` (after `coder approve`) finds it.
 pub fn state_directory(workflow_id: &str) -> String {
     format!("coder/{workflow_id}")
 }
@@ -250,7 +256,7 @@ pub fn service(workflow: &Workflow, config: &SystemdConfig) -> Unit {
             // The workflow id is `[A-Za-z0-9][A-Za-z0-9_-]*`: nothing to escape.
             UnitValue::WithSpecifiers(format!(
                 "{}=%S/{}",
-                env::RUN_DIR,
+                env::RUNS_DIR,
                 state_directory(&workflow.workflow_id)
             )),
         );
