@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Context;
-use super::record::RunRecord;
+use super::record::{RunRecord, StepRecord};
 use super::time::seconds_between;
 
 pub const SUMMARY_FILE: &str = "summary.md";
@@ -30,9 +30,22 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
         short(&run.base.sha),
         escape(&run.spec),
     );
-    if !run.steps.is_empty() {
+    // A step recorded twice (waiting for an approval, then approved; a retried job) shows
+    // as it ended: its last record.
+    let steps: Vec<&StepRecord> = run
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, step)| {
+            !run.steps[i + 1..]
+                .iter()
+                .any(|later| later.step_id == step.step_id)
+        })
+        .map(|(_, step)| step)
+        .collect();
+    if !steps.is_empty() {
         out.push_str("| Step | Kind | Status | Seconds | Exit |\n|---|---|---|---|---|\n");
-        for step in &run.steps {
+        for step in &steps {
             let seconds = step
                 .finished_at
                 .as_deref()
@@ -47,7 +60,7 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
             ));
         }
         out.push('\n');
-        for step in run.steps.iter().filter(|s| s.message.is_some()) {
+        for step in steps.iter().filter(|s| s.message.is_some()) {
             if let Some(message) = &step.message {
                 out.push_str(&format!("- `{}`: {}\n", step.step_id, escape(message)));
             }

@@ -62,7 +62,8 @@ fn mark_interrupted(run: &mut RunRecord, job_id: &str, finished: &str) {
 /// Returns whether the patch was withheld.
 fn seal_patch(cx: &Context, run: &mut RunRecord) -> Result<bool, Failure> {
     let scratch = cx.run_dir.join(run_dir::SCRATCH);
-    let tree = git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed);
+    let outside = super::begin::outside_the_patch(cx);
+    let tree = git::worktree_tree(&cx.checkout, &scratch, &outside).map_err(Failure::failed);
     let _ = std::fs::remove_dir_all(&scratch);
     let tree = tree?;
     let patch = git::patch(&cx.checkout, &run.base.sha, &tree).map_err(Failure::failed)?;
@@ -117,7 +118,9 @@ fn check_for_secrets(cx: &Context, run: &mut RunRecord, patch: &[u8]) {
 
 /// JUnit files say more than summary lines; without any, the command steps' summaries count.
 fn collect_test_report(cx: &Context, run: &mut RunRecord, job_id: &str) -> Result<(), Failure> {
-    match super::junit::collect(&cx.checkout, &cx.run_dir, job_id, &cx.config.report.junit)? {
+    let before = super::begin::JobStart::load(cx).reports;
+    let junit = &cx.config.report.junit;
+    match super::junit::collect(&cx.checkout, &cx.run_dir, job_id, junit, &before)? {
         Some(counts) => run.test_report = Some(counts),
         None => {
             let summed = run

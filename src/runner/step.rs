@@ -195,7 +195,9 @@ impl Before {
         let Action::Agent { read_only, .. } = step.action else {
             return Ok(None);
         };
-        let tree = git::worktree_tree(&cx.checkout, &scratch(cx)).map_err(Failure::failed)?;
+        let outside = super::begin::outside_the_patch(cx);
+        let tree =
+            git::worktree_tree(&cx.checkout, &scratch(cx), &outside).map_err(Failure::failed)?;
         let metadata = GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?;
         Ok(Some(Before {
             tree,
@@ -367,7 +369,8 @@ fn check_policies(
         .check_and_restore(&cx.checkout, &evidence, &cx.redactor)
         .map_err(Failure::failed)?;
     let scratch = scratch(cx);
-    let after = git::worktree_tree(&cx.checkout, &scratch);
+    let outside = super::begin::outside_the_patch(cx);
+    let after = git::worktree_tree(&cx.checkout, &scratch, &outside);
     let _ = std::fs::remove_dir_all(&scratch);
     let after = after.map_err(Failure::failed)?;
     let changed =

@@ -12,6 +12,7 @@ mod ir;
 mod layers;
 mod pipeline;
 mod props;
+mod release_train;
 mod runner;
 mod schema;
 mod step;

@@ -479,18 +479,18 @@ fn deploys_find_their_url() {
 
 /// A loopback HTTP server answering from `routes` (method, path with query, body → status,
 /// body), recording every request. Serves a bounded number of connections.
-struct MockApi {
-    url: String,
+pub(crate) struct MockApi {
+    pub(crate) url: String,
     requests: Arc<Mutex<Vec<Request>>>,
 }
 
 /// Method, path with query, body, Authorization header.
-type Request = (String, String, String, String);
+pub(crate) type Request = (String, String, String, String);
 
-type Routes = Arc<dyn Fn(&str, &str, &str) -> (u16, String) + Send + Sync>;
+pub(crate) type Routes = Arc<dyn Fn(&str, &str, &str) -> (u16, String) + Send + Sync>;
 
 impl MockApi {
-    fn start(routes: Routes) -> MockApi {
+    pub(crate) fn start(routes: Routes) -> MockApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -536,7 +536,7 @@ impl MockApi {
         MockApi { url, requests }
     }
 
-    fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         self.requests.lock().expect("log").clone()
     }
 }
@@ -936,4 +936,53 @@ fn finish_counts_the_junit_reports_the_config_names() {
         summary.contains("Tests: 1 passed, 1 failed, 1 skipped."),
         "{summary}"
     );
+}
+
+const JUNIT: &str = r#"<testsuites><testsuite name="s"><testcase name="a"/><testcase name="b"/></testsuite></testsuites>"#;
+
+/// A test report is an output: copied and counted, never part of the patch nor judged by the
+/// path policy, even outside the allowed paths.
+#[test]
+fn a_test_report_is_no_change_of_the_run() {
+    let script = format!(
+        "mkdir -p src reports\necho fixed > src/lib.txt\ncat > reports/pytest.xml <<'XML'\n{JUNIT}\nXML\n"
+    );
+    let f = Fixture::with_files(
+        "name: Tests\npolicies:\n  repo:\n    allowed_paths: [\"src/\"]\nsteps:\n  - type: command\n    command: sh tools/test.sh\n",
+        Some("[report]\njunit = [\"reports/*.xml\"]\n"),
+        &[("tools/test.sh", &script)],
+    );
+    let (code, _, stderr) = run(&mut f.command("begin", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(&mut f.command("step", &["--step", "s1"]));
+    assert_eq!(code, 0, "{stdout}{stderr}{}", f.read("logs/s1.log"));
+    let (code, stdout, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["violations"], serde_json::json!([]), "{record:#}");
+    assert_eq!(record["changed_files"], serde_json::json!(["src/lib.txt"]));
+    assert_eq!(
+        record["test_report"],
+        serde_json::json!({"passed": 2, "failed": 0, "skipped": 0})
+    );
+    assert!(!f.read("patch.diff").contains("reports/pytest.xml"));
+}
+
+/// A report left from an earlier run (here untracked, there before the job began) is not
+/// this run's result.
+#[test]
+fn a_report_left_from_an_earlier_run_does_not_count() {
+    let f = Fixture::new(
+        "name: Tests\nsteps:\n  - type: command\n    command: \"true\"\n",
+        Some("[report]\njunit = [\"reports/*.xml\"]\n"),
+    );
+    std::fs::create_dir_all(f.repo.path().join("reports")).expect("mkdir");
+    std::fs::write(f.repo.path().join("reports/pytest.xml"), JUNIT).expect("write");
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    assert_eq!(run(&mut f.command("step", &["--step", "s1"])).0, 0);
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["test_report"], serde_json::Value::Null, "{record:#}");
+    assert!(!f.run_dir().join("reports/junit/wf-1/0-pytest.xml").exists());
 }
