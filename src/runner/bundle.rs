@@ -81,6 +81,20 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
             escape(&violation.message)
         ));
     }
+    for step in &steps {
+        let Some(text) = step
+            .output
+            .as_deref()
+            .and_then(|output| std::fs::read_to_string(cx.run_dir.join(output)).ok())
+        else {
+            continue;
+        };
+        out.push_str(&format!(
+            "\n### `{}` said\n\n{}\n",
+            step.step_id,
+            inert_html(&truncate(text.trim(), OUTPUT_LIMIT))
+        ));
+    }
     if let Some(tests) = &run.test_report {
         out.push_str(&format!("\nTests: {tests}.\n"));
     }
@@ -102,6 +116,29 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
         out.push_str(&format!("\nPull request: {url}\n"));
     }
     cx.redactor.redact(&out)
+}
+
+/// How much of one step's final message the summary shows (GitHub caps a job summary at
+/// 1 MiB); the whole message is in the step's output file.
+const OUTPUT_LIMIT: usize = 16 * 1024;
+
+fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let cut = (0..=limit)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!(
+        "{}\n\n… (the rest is in the step's output file)",
+        &text[..cut]
+    )
+}
+
+/// An agent's Markdown kept as Markdown, but with no HTML of its own.
+fn inert_html(text: &str) -> String {
+    text.replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn short(sha: &str) -> &str {

@@ -146,6 +146,14 @@ pub fn patch(checkout: &Path, base: &str, tree: &str) -> Result<Vec<u8>, String>
     )
 }
 
+/// A readable diff between two commits (text, no binary payloads), as a reviewer reads it.
+pub fn diff(checkout: &Path, from: &str, to: &str) -> Result<Vec<u8>, String> {
+    output(
+        command(checkout).args(["diff", "--no-color", "--no-ext-diff", from, to, "--"]),
+        "compute the change's diff",
+    )
+}
+
 /// Apply `patch_file` to the working tree and index of `checkout`.
 ///
 /// The index's stat data is refreshed first: in a copied or cache-restored checkout (act,

@@ -98,6 +98,7 @@ fn start(cx: &Context, job: &Job, step: &Step) -> Result<RunRecord, Failure> {
         message: None,
         usage: None,
         tests: None,
+        output: None,
     });
     run.status = Status::Running;
     run.current = Some(Current {
@@ -263,6 +264,7 @@ fn run_agent(
         pricing: Pricing::from_config(&cx.config),
         remaining: ledger.remaining_credits(),
         next_poll: Instant::now(),
+        printed: String::new(),
     };
     let stdin = prepared
         .prompt_on_stdin
@@ -283,8 +285,18 @@ fn run_agent(
     ledger.save(cx)?;
     run.credits = Some(ledger.credits());
     let ended = agent_ended(&outcome.ending, &meter, &usage, ledger);
+    let output = agent::keep_final_message(
+        cx,
+        step.step_id,
+        agent::FinalMessage {
+            reported: meter.parser.parsed.summary.take(),
+            printed: std::mem::take(&mut meter.printed),
+            preset: prepared.format != super::usage::OutputFormat::Text,
+        },
+    )?;
     if let Some(record) = run.step_mut(step.step_id) {
         record.usage = Some(usage);
+        record.output = output;
     }
     Ok(ended)
 }
@@ -445,7 +457,12 @@ struct Meter {
     /// The credits the run had left when the step began.
     remaining: f64,
     next_poll: Instant,
+    /// What the agent printed on stdout (the last `PRINTED_LIMIT` bytes): its final message
+    /// when it gives no other.
+    printed: String,
 }
+
+const PRINTED_LIMIT: usize = 256 * 1024;
 
 impl Meter {
     fn usage(&self) -> Vec<ModelUsage> {
@@ -466,6 +483,14 @@ impl Meter {
 impl Watch for Meter {
     fn stdout_line(&mut self, line: &str) {
         self.parser.line(line);
+        self.printed.push_str(line);
+        if self.printed.len() > PRINTED_LIMIT {
+            let cut = self.printed.len() - PRINTED_LIMIT / 2;
+            let cut = (cut..self.printed.len())
+                .find(|&i| self.printed.is_char_boundary(i))
+                .unwrap_or(0);
+            self.printed.drain(..cut);
+        }
     }
 
     fn should_stop(&mut self) -> bool {

@@ -660,7 +660,11 @@ fn publish_api() -> MockApi {
     }))
 }
 
-fn publish_command<'c>(cmd: &'c mut Command, api: &MockApi, remote: &Path) -> &'c mut Command {
+pub(crate) fn publish_command<'c>(
+    cmd: &'c mut Command,
+    api: &MockApi,
+    remote: &Path,
+) -> &'c mut Command {
     github_env(cmd, api)
         .env_remove("GITHUB_ACTIONS")
         .env("GH_TOKEN", "ghs_publish_token")
@@ -985,4 +989,37 @@ fn a_report_left_from_an_earlier_run_does_not_count() {
     let record = f.run_json();
     assert_eq!(record["test_report"], serde_json::Value::Null, "{record:#}");
     assert!(!f.run_dir().join("reports/junit/wf-1/0-pytest.xml").exists());
+}
+
+/// The command adapter's final message: the file it wrote to `$CODER_STEP_OUTPUT`, else its
+/// stdout; either way the step's output, in `run.json` and the summary.
+#[test]
+fn an_agent_steps_final_message_is_its_output() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f.command("step", &["--step", "s1"]).env(
+        "CODER_AGENT",
+        "sh -c 'echo Verdict: approve. One nit in README.md:1; echo noise >&2'",
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        f.read("outputs/s1.md"),
+        "Verdict: approve. One nit in README.md:1\n"
+    );
+    assert_eq!(f.run_json()["steps"][0]["output"], "outputs/s1.md");
+    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+    let summary = f.read("summary.md");
+    assert!(
+        summary.contains("### `s1` said\n\nVerdict: approve. One nit in README.md:1\n"),
+        "{summary}"
+    );
+
+    // A written file wins over what the agent printed.
+    let g = Fixture::new(&agent_spec("implementer", 60), None);
+    assert_eq!(run(&mut g.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(g
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(g.read("outputs/s1.md"), "review: looks fine\n");
 }
