@@ -1023,3 +1023,61 @@ fn an_agent_steps_final_message_is_its_output() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(g.read("outputs/s1.md"), "review: looks fine\n");
 }
+
+/// In CI the command steps are plain CI steps: `finish` records them as the job's course
+/// proves (one record shape everywhere), and a failed job's log says why.
+#[test]
+fn finish_records_the_cis_command_steps_and_says_why_a_job_failed() {
+    let spec = "name: CI\npolicies:\n  secrets: [ALLOWED_SECRET]\nsteps:\n  - type: command\n    command: cargo build\n  - type: agent\n    role: implementer\n    goal: Change it\n  - type: command\n    command: cargo test\n";
+    let f = Fixture::new(spec, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s2"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(f
+        .command("finish", &["--job", "wf-1"])
+        .env("CODER_JOB_STATUS", "failure"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("job wf-1: failed") && stderr.contains("step `s3` (command) failed"),
+        "{stderr}"
+    );
+    let record = f.run_json();
+    let steps: Vec<(&str, &str)> = record["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["step_id"].as_str().unwrap_or_default(),
+                s["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [("s1", "succeeded"), ("s2", "succeeded"), ("s3", "failed")],
+        "{record:#}"
+    );
+    let summary = f.read("summary.md");
+    assert!(summary.contains("| `s3` | command | failed |"), "{summary}");
+}
+
+#[test]
+fn a_violating_job_names_the_violation_and_its_paths() {
+    let spec = "name: Paths\npolicies:\n  secrets: [ALLOWED_SECRET]\n  repo:\n    allowed_paths: [\"src/\"]\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change it\n";
+    let f = Fixture::new(spec, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, _) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 1);
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("violation outside_allowed_paths in step `s1`")
+            && stderr.contains("(paths: agent-output.txt)"),
+        "{stderr}"
+    );
+}
