@@ -268,11 +268,13 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
             .iter()
             .filter_map(|name| Some((name.clone(), secret_value(name)?))),
     );
-    // The model credential: to agent steps only (and redacted, see `Context::new`).
+    // The model credential: to agent steps only (and redacted, see `Context::new`). An agent
+    // given for this run replaces the configured one: its key is passed when set, never
+    // demanded.
     if let Some(name) = credential_name(&cx.config.agent) {
         match std::env::var(&name) {
             Ok(value) if !value.is_empty() => env.push((name, value)),
-            _ if cx.config.agent.credential.is_some() => {
+            _ if cx.config.agent.credential.is_some() && agent_override(cx).is_none() => {
                 return Err(Failure::failed(format!(
                     "the agent's credential `{name}` (config `[agent] credential`) is not set in coder-step's environment"
                 )));

@@ -258,10 +258,17 @@ fn run_agent(
         Err(failure) => return Ok(Ended::failed(failure.message)),
     };
     let model = cx.config.agent.model.as_deref();
+    // A configured model without a price, under a credit cap: refused before it spends.
+    let pricing = Pricing::from_config(&cx.config);
+    if let Some((message, true)) =
+        super::ledger::unpriced_verdict(cx, &super::ledger::unpriced(&pricing, model))
+    {
+        return Ok(Ended::failed(message));
+    }
     let mut meter = Meter {
         parser: OutputParser::new(prepared.format, model),
         file: UsageFile::new(agent::usage_file(cx, step.step_id), model),
-        pricing: Pricing::from_config(&cx.config),
+        pricing,
         remaining: ledger.remaining_credits(),
         next_poll: Instant::now(),
         printed: String::new(),
@@ -284,7 +291,12 @@ fn run_agent(
     ledger.charge(step.step_id, &usage);
     ledger.save(cx)?;
     run.credits = Some(ledger.credits());
-    let ended = agent_ended(&outcome.ending, &meter, &usage, ledger);
+    let mut ended = agent_ended(&outcome.ending, &meter, &usage, ledger);
+    match super::ledger::unpriced_verdict(cx, &usage.unpriced_models) {
+        Some((message, true)) if !ended.status.is_failure() => ended = Ended::failed(message),
+        Some((warning, _)) => eprintln!("{}", cx.redactor.redact(&warning)),
+        None => {}
+    }
     let output = agent::keep_final_message(
         cx,
         step.step_id,
