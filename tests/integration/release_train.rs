@@ -27,7 +27,7 @@ steps:
     goal: "Add line counting and release 0.4.0"
   - type: command
     name: "Test"
-    command: cargo test --offline --quiet
+    command: cargo test --offline --quiet && sh ci/junit.sh
 {APPROVE}  - type: deploy
     target: preview
   - type: command
@@ -49,7 +49,7 @@ fn config(target_section: &str) -> String {
         )
     };
     format!(
-        "[agent]\ncommand = [{agent:?}]\n\n[deploy.preview]\n{}\n\n[deploy.prod]\n{}\n\n{target_section}",
+        "[agent]\ncommand = [{agent:?}]\n\n[report]\njunit = [\"reports/*.xml\"]\n\n[deploy.preview]\n{}\n\n[deploy.prod]\n{}\n\n{target_section}",
         deploy("https://preview.tally.test"),
         deploy("https://tally.test"),
         agent = agent.display().to_string()
@@ -97,8 +97,14 @@ fn position(log: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("`{needle}` not in the log:\n{log}"))
 }
 
+/// The test report the crate's CI wrote in the first job (`ci/junit.sh`), counted though it
+/// is no part of the patch.
+fn junit_counts() -> serde_json::Value {
+    serde_json::json!({"passed": 3, "failed": 0, "skipped": 0})
+}
+
 /// The files the release changes: the implementer's edits of tracked files, and the lock
-/// file the crate's tests brought up to the new version.
+/// file the crate's tests brought up to the new version (the JUnit report is an output).
 fn released_files() -> serde_json::Value {
     serde_json::json!([
         "Cargo.lock",
@@ -171,6 +177,7 @@ fn act_runs_the_release_train_past_its_deploys() {
     assert_eq!(record["approvals"][0]["approver"], "alice", "{record:#}");
     assert_eq!(record["artifacts"]["deploy_url"], "https://tally.test");
     assert_eq!(record["changed_files"], released_files(), "{record:#}");
+    assert_eq!(record["test_report"], junit_counts(), "{record:#}");
     // The publish job pushed the edited crate and opened its pull request.
     let shown = Command::new("git")
         .args(["show", "coder/release:Cargo.toml"])
@@ -242,6 +249,7 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
     assert_eq!(record["approvals"][0]["approver"], "alice", "{record:#}");
     assert_eq!(record["artifacts"]["deploy_url"], "https://tally.test");
     assert_eq!(record["changed_files"], released_files(), "{record:#}");
+    assert_eq!(record["test_report"], junit_counts(), "{record:#}");
     // What was published is the edited crate.
     let shown = Command::new("git")
         .args(["show", "coder/release:Cargo.toml"])
@@ -285,6 +293,7 @@ fn coder_run_runs_the_release_train_through_its_approval() {
     assert_eq!(record["status"], "succeeded", "{record:#}");
     assert_eq!(record["artifacts"]["deploy_url"], "https://tally.test");
     assert_eq!(record["changed_files"], released_files(), "{record:#}");
+    assert_eq!(record["test_report"], junit_counts(), "{record:#}");
     let summary =
         std::fs::read_to_string(runs.join(id.trim()).join("summary.md")).expect("summary");
     assert!(!summary.contains("waiting_for_approval"), "{summary}");
