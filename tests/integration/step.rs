@@ -1081,3 +1081,54 @@ fn a_violating_job_names_the_violation_and_its_paths() {
         "{stderr}"
     );
 }
+
+/// A merge-request pipeline tells the agent which change it reviews, with its diff.
+#[test]
+fn a_merge_request_runs_prompt_names_the_change_and_carries_its_diff() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    let base = git(f.repo.path(), &["rev-parse", "HEAD"]);
+    std::fs::write(f.repo.path().join("README.md"), "hello, merge request\n").expect("write");
+    git(f.repo.path(), &["commit", "-qam", "Change the greeting"]);
+    let head = git(f.repo.path(), &["rev-parse", "HEAD"]);
+    let mr = |cmd: &mut Command| {
+        cmd.env("CI_MERGE_REQUEST_IID", "5")
+            .env(
+                "CI_MERGE_REQUEST_PROJECT_URL",
+                "https://gitlab.example/acme/app",
+            )
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+            .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "greeting")
+            .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", base.trim())
+            .env("CI_COMMIT_SHA", head.trim());
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    mr(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = f.command("step", &["--step", "s1"]);
+    mr(&mut step);
+    let (code, _, stderr) = run(step.env("CODER_AGENT", "sh -c 'cat > /dev/null; echo LGTM'"));
+    assert_eq!(code, 0, "{stderr}");
+    let prompt = f.read("prompts/s1.md");
+    assert!(
+        prompt.contains(&format!(
+            "Merge request !5: `greeting` ({}) into `main` ({}). https://gitlab.example/acme/app/-/merge_requests/5",
+            head.trim(),
+            base.trim()
+        )),
+        "{prompt}"
+    );
+    assert!(prompt.contains("+hello, merge request"), "{prompt}");
+    assert!(
+        f.read("change.diff")
+            .contains("-hello\n+hello, merge request")
+    );
+
+    // Any other run's prompt has no such section.
+    let g = Fixture::new(&agent_spec("reviewer", 60), None);
+    assert_eq!(run(&mut g.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(g
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", "sh -c 'cat > /dev/null; echo LGTM'"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!g.read("prompts/s1.md").contains("The change under review"));
+}
