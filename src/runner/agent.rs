@@ -228,7 +228,9 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
         list(&policies.allowed_paths)
     };
     let blocked = list(&policies.blocked_paths);
+    let change = change_section(cx)?;
     let prompt = substitute(PROMPT_TEMPLATE, |name| match name {
+        "change" => Some(change.as_str()),
         "charter" => Some(charter(step.role).trim_end()),
         "seconds_left" => Some(seconds_left.as_str()),
         "allowed_paths" => Some(allowed.as_str()),
@@ -266,11 +268,13 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
             .iter()
             .filter_map(|name| Some((name.clone(), secret_value(name)?))),
     );
-    // The model credential: to agent steps only (and redacted, see `Context::new`).
+    // The model credential: to agent steps only (and redacted, see `Context::new`). An agent
+    // given for this run replaces the configured one: its key is passed when set, never
+    // demanded.
     if let Some(name) = credential_name(&cx.config.agent) {
         match std::env::var(&name) {
             Ok(value) if !value.is_empty() => env.push((name, value)),
-            _ if cx.config.agent.credential.is_some() => {
+            _ if cx.config.agent.credential.is_some() && agent_override(cx).is_none() => {
                 return Err(Failure::failed(format!(
                     "the agent's credential `{name}` (config `[agent] credential`) is not set in coder-step's environment"
                 )));
@@ -307,6 +311,169 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
         prompt_on_stdin,
         format,
     })
+}
+
+/// What a step's final message is made of, in the order it is looked for.
+pub struct FinalMessage {
+    /// What the agent CLI reported as its result (a preset's parsed output).
+    pub reported: Option<String>,
+    /// What it printed on stdout (the command adapter's answer when it wrote no file).
+    pub printed: String,
+    /// Whether a preset ran (its result comes first), or the command adapter (its file does).
+    pub preset: bool,
+}
+
+/// Keep the step's final message as its output, `outputs/<step>.md` (what `$CODER_STEP_OUTPUT`
+/// names): a preset's result as the CLI reported it; the command adapter's file when it wrote
+/// one, else its stdout. Redacted. Returns the run-dir-relative path, or `None` when the agent
+/// said nothing.
+pub fn keep_final_message(
+    cx: &Context,
+    step_id: &str,
+    message: FinalMessage,
+) -> Result<Option<String>, Failure> {
+    let file = cx.step_output_file(step_id);
+    let written = std::fs::read_to_string(&file)
+        .ok()
+        .filter(|text| !text.trim().is_empty());
+    let reported = message.reported.filter(|text| !text.trim().is_empty());
+    let printed = Some(message.printed).filter(|text| !text.trim().is_empty());
+    let text = if message.preset {
+        reported.or(written).or(printed)
+    } else {
+        written.or(printed)
+    };
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let mut text = cx.redactor.redact(text.trim());
+    text.push('\n');
+    crate::fs::atomic_write(&file, text.as_bytes())?;
+    Ok(Some(
+        super::run_dir::step_output(step_id)
+            .to_string_lossy()
+            .into_owned(),
+    ))
+}
+
+/// Where the diff of the change under review is kept, in the run directory.
+pub const CHANGE_DIFF: &str = "change.diff";
+
+/// A diff this size or smaller goes into the prompt itself (an agent in a read-only mode may
+/// not be allowed to read files outside the checkout).
+const INLINE_DIFF_LIMIT: usize = 64 * 1024;
+
+/// The pull or merge request a run was started for, as its CI describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeUnderReview {
+    /// `#5` on GitHub, `!5` on GitLab.
+    pub reference: String,
+    pub url: Option<String>,
+    pub base_ref: String,
+    pub base_sha: String,
+    pub head_ref: String,
+    pub head_sha: String,
+}
+
+impl ChangeUnderReview {
+    /// The change of this run: GitHub's pull-request event payload, or GitLab's merge-request
+    /// pipeline variables; `None` for any other run.
+    pub fn from_ci() -> Option<ChangeUnderReview> {
+        let event = non_empty_env("GITHUB_EVENT_NAME").unwrap_or_default();
+        if event.starts_with("pull_request") {
+            let payload: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(non_empty_env("GITHUB_EVENT_PATH")?).ok()?,
+            )
+            .ok()?;
+            let pr = payload.get("pull_request")?;
+            let text = |v: &serde_json::Value, a: &str, b: &str| {
+                v.get(a)
+                    .and_then(|v| v.get(b))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            return Some(ChangeUnderReview {
+                reference: format!("#{}", pr.get("number")?.as_u64()?),
+                url: pr
+                    .get("html_url")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string),
+                base_ref: text(pr, "base", "ref"),
+                base_sha: text(pr, "base", "sha"),
+                head_ref: text(pr, "head", "ref"),
+                head_sha: text(pr, "head", "sha"),
+            });
+        }
+        let iid = non_empty_env("CI_MERGE_REQUEST_IID")?;
+        let var = |name: &str| non_empty_env(name).unwrap_or_default();
+        Some(ChangeUnderReview {
+            url: non_empty_env("CI_MERGE_REQUEST_PROJECT_URL")
+                .map(|project| format!("{}/-/merge_requests/{iid}", project.trim_end_matches('/'))),
+            reference: format!("!{iid}"),
+            base_ref: var("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+            base_sha: non_empty_env("CI_MERGE_REQUEST_DIFF_BASE_SHA")
+                .unwrap_or_else(|| var("CI_MERGE_REQUEST_TARGET_BRANCH_SHA")),
+            head_ref: var("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"),
+            head_sha: var("CI_COMMIT_SHA"),
+        })
+    }
+}
+
+/// The prompt's section on the change under review: which it is, and its diff (written to
+/// `change.diff` in the run directory, and inline when small). Empty outside such runs.
+fn change_section(cx: &Context) -> Result<String, Failure> {
+    let Some(change) = ChangeUnderReview::from_ci() else {
+        return Ok(String::new());
+    };
+    let mut out = format!(
+        "\n## The change under review\n\n{} {}: `{}` ({}) into `{}` ({}).{}\n",
+        if change.reference.starts_with('!') {
+            "Merge request"
+        } else {
+            "Pull request"
+        },
+        change.reference,
+        change.head_ref,
+        change.head_sha,
+        change.base_ref,
+        change.base_sha,
+        change
+            .url
+            .as_deref()
+            .map(|url| format!(" {url}"))
+            .unwrap_or_default(),
+    );
+    let diff = if change.base_sha.is_empty() {
+        Err("the CI named no base commit".to_string())
+    } else {
+        let head = if change.head_sha.is_empty() {
+            "HEAD"
+        } else {
+            change.head_sha.as_str()
+        };
+        super::git::diff(&cx.checkout, &change.base_sha, head)
+    };
+    match diff {
+        Ok(diff) => {
+            let diff = cx.redactor.redact(&String::from_utf8_lossy(&diff));
+            let path = cx.run_dir.join(CHANGE_DIFF);
+            crate::fs::atomic_write(&path, diff.as_bytes())?;
+            out.push_str(&format!("\nIts diff is in `{}`", path.display()));
+            if diff.len() <= INLINE_DIFF_LIMIT {
+                out.push_str(":\n\n````diff\n");
+                out.push_str(diff.trim_end());
+                out.push_str("\n````\n");
+            } else {
+                out.push_str(&format!(" ({} bytes).\n", diff.len()));
+            }
+        }
+        Err(_) => out.push_str(&format!(
+            "\nThis checkout lacks the base commit: fetch it (`git fetch --depth=1 origin {}`), then read `git diff {}...HEAD`.\n",
+            change.base_sha, change.base_sha
+        )),
+    }
+    Ok(out)
 }
 
 /// The variable holding the model key: `[agent] credential`, else the preset's usual one.

@@ -2,7 +2,10 @@
 //! the run is the same spec and base, and restores the working tree from the base plus the
 //! previous jobs' patch. Either way the job's start is recorded.
 
+use serde::{Deserialize, Serialize};
+
 use super::env::non_empty_env;
+use super::junit::{self, ReportStamp};
 use super::ledger::Ledger;
 use super::record::{Artifacts, Base, Current, JobRecord, RunRecord, SCHEMA_VERSION, Status};
 use super::run_dir::{self, PATCH_FILE};
@@ -21,12 +24,75 @@ pub fn begin(cx: &Context, job_id: &str) -> Result<String, Failure> {
 pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Failure> {
     cx.find_job(job_id)?;
     let head = git::head_sha(&cx.checkout).map_err(Failure::failed)?;
+    // Seen before the patch is restored: what the checkout held that this run did not make.
+    let job_start = JobStart::seen(cx, local)?;
     let (mut run, message) = match RunRecord::load(&cx.run_dir)? {
         None => new_run(cx, head, local),
         Some(run) => continue_run(cx, run, &head, local)?,
     };
+    job_start.save(cx)?;
     start_job(cx, &mut run, job_id)?;
     Ok(message)
+}
+
+const JOB_START_FILE: &str = "job-start.json";
+
+/// What the checkout held when the job began, for its `finish` (`job-start.json` in the run
+/// directory, replaced by each job): files that are not the run's doing.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct JobStart {
+    /// Untracked files a CI job's checkout held before the run's patch was restored: what the
+    /// CI put there (gitlab-ci-local's report copies, a restored cache), not the run's changes.
+    pub foreign: Vec<String>,
+    /// The `[report] junit` files already there, stamped: left from an earlier run or
+    /// committed, they are not this job's result.
+    pub reports: Vec<ReportStamp>,
+}
+
+impl JobStart {
+    fn seen(cx: &Context, local: bool) -> Result<JobStart, Failure> {
+        Ok(JobStart {
+            // A local run works in the user's checkout, where untracked files are theirs
+            // (`coder run` decides about those).
+            foreign: if local {
+                Vec::new()
+            } else {
+                git::untracked_files(&cx.checkout).map_err(Failure::failed)?
+            },
+            reports: junit::stamps(&cx.checkout, &cx.config.report.junit)?,
+        })
+    }
+
+    /// This job's start, as `begin` saw it (empty for a run directory from before it was kept).
+    pub fn load(cx: &Context) -> JobStart {
+        std::fs::read_to_string(cx.run_dir.join(JOB_START_FILE))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    fn save(&self, cx: &Context) -> Result<(), Failure> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| format!("cannot serialize the job's start: {e}"))?;
+        Ok(crate::fs::atomic_write(
+            &cx.run_dir.join(JOB_START_FILE),
+            &json,
+        )?)
+    }
+}
+
+/// Git pathspecs of what is never part of the run's patch nor judged by its path policy: the
+/// test reports `[report] junit` names (outputs, kept in the run directory instead) and the
+/// files the CI left in this job's checkout.
+pub fn outside_the_patch(cx: &Context) -> Vec<String> {
+    let start = JobStart::load(cx);
+    cx.config
+        .report
+        .junit
+        .iter()
+        .map(|glob| git::exclude_glob(glob))
+        .chain(start.foreign.iter().map(|path| git::exclude_literal(path)))
+        .collect()
 }
 
 /// The record of a run starting at `head`, and what to say about it.

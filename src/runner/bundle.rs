@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Context;
-use super::record::RunRecord;
+use super::record::{RunRecord, StepRecord};
 use super::time::seconds_between;
 
 pub const SUMMARY_FILE: &str = "summary.md";
@@ -30,9 +30,22 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
         short(&run.base.sha),
         escape(&run.spec),
     );
-    if !run.steps.is_empty() {
+    // A step recorded twice (waiting for an approval, then approved; a retried job) shows
+    // as it ended: its last record.
+    let steps: Vec<&StepRecord> = run
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, step)| {
+            !run.steps[i + 1..]
+                .iter()
+                .any(|later| later.step_id == step.step_id)
+        })
+        .map(|(_, step)| step)
+        .collect();
+    if !steps.is_empty() {
         out.push_str("| Step | Kind | Status | Seconds | Exit |\n|---|---|---|---|---|\n");
-        for step in &run.steps {
+        for step in &steps {
             let seconds = step
                 .finished_at
                 .as_deref()
@@ -47,7 +60,7 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
             ));
         }
         out.push('\n');
-        for step in run.steps.iter().filter(|s| s.message.is_some()) {
+        for step in steps.iter().filter(|s| s.message.is_some()) {
             if let Some(message) = &step.message {
                 out.push_str(&format!("- `{}`: {}\n", step.step_id, escape(message)));
             }
@@ -66,6 +79,20 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
             "- **violation** ({}): {}\n",
             violation.kind,
             escape(&violation.message)
+        ));
+    }
+    for step in &steps {
+        let Some(text) = step
+            .output
+            .as_deref()
+            .and_then(|output| std::fs::read_to_string(cx.run_dir.join(output)).ok())
+        else {
+            continue;
+        };
+        out.push_str(&format!(
+            "\n### `{}` said\n\n{}\n",
+            step.step_id,
+            inert_html(&truncate(text.trim(), OUTPUT_LIMIT))
         ));
     }
     if let Some(tests) = &run.test_report {
@@ -89,6 +116,29 @@ pub fn summary(cx: &Context, run: &RunRecord) -> String {
         out.push_str(&format!("\nPull request: {url}\n"));
     }
     cx.redactor.redact(&out)
+}
+
+/// How much of one step's final message the summary shows (GitHub caps a job summary at
+/// 1 MiB); the whole message is in the step's output file.
+const OUTPUT_LIMIT: usize = 16 * 1024;
+
+fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let cut = (0..=limit)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!(
+        "{}\n\n… (the rest is in the step's output file)",
+        &text[..cut]
+    )
+}
+
+/// An agent's Markdown kept as Markdown, but with no HTML of its own.
+fn inert_html(text: &str) -> String {
+    text.replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn short(sha: &str) -> &str {

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::env::non_empty_env;
 use super::ledger::Ledger;
 use super::paths::{self, PathPolicy};
-use super::record::{RunRecord, Status, Violation};
+use super::record::{RunRecord, Status, StepRecord, Violation};
 use super::run_dir::{self, PATCH_FILE};
 use super::time::{now, seconds_between};
 use super::{Context, Failure, bundle, git};
@@ -24,6 +24,7 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
     let mut run = cx.load_run()?;
     let finished = now();
     mark_interrupted(&mut run, job_id, &finished);
+    let unknown = record_plain_commands(&mut run, job, &finished);
     let withheld = seal_patch(cx, &mut run)?;
     collect_test_report(cx, &mut run, job_id)?;
     if let Some(notes) = release_notes(cx, &run)? {
@@ -39,7 +40,8 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
         run.status.as_str()
     );
     if status.is_failure() {
-        Err(Failure::failed(text))
+        let why = why_it_failed(&run, job_id, &unknown);
+        Err(Failure::failed(cx.redactor.redact(&format!("{text}{why}"))))
     } else {
         Ok(text)
     }
@@ -56,13 +58,139 @@ fn mark_interrupted(run: &mut RunRecord, job_id: &str, finished: &str) {
     }
 }
 
+/// In CI, command steps are the CI's own plain steps, which coder-step does not run: record
+/// what the job's course proves about them, so `run.json` and the summary have every step,
+/// as a local run's do. A command step before a step coder-step ran, or in a job that
+/// succeeded, succeeded; one after a step that failed never ran. When the job failed in its
+/// plain steps, a single candidate failed; with several, the CI's log tells which: they are
+/// returned instead.
+fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<String> {
+    // A local run records its command steps itself.
+    if run.checkout.is_some() {
+        return Vec::new();
+    }
+    let in_job = |run: &RunRecord, step_id: &str| {
+        run.steps
+            .iter()
+            .any(|s| s.step_id == step_id && s.job.as_deref() == Some(job.id.as_str()))
+    };
+    let last_recorded = job.steps.iter().rposition(|s| in_job(run, &s.step_id));
+    let stopped = run.steps.iter().any(|s| {
+        s.job.as_deref() == Some(job.id.as_str())
+            && (s.status.is_failure() || s.status == Status::WaitingForApproval)
+    });
+    let job_failed = matches!(
+        non_empty_env(env::JOB_STATUS).as_deref(),
+        Some("failure") | Some("cancelled")
+    );
+    let mut succeeded = Vec::new();
+    let mut candidates = Vec::new();
+    for (index, step) in job.steps.iter().enumerate() {
+        if !matches!(step.action, crate::ir::Action::Command { .. }) || in_job(run, &step.step_id) {
+            continue;
+        }
+        if last_recorded.is_some_and(|last| index < last) || !(stopped || job_failed) {
+            succeeded.push(step.step_id.clone());
+        } else if !stopped {
+            candidates.push(step.step_id.clone());
+        }
+    }
+    let plain = |step_id: &str, status: Status, message: &str| StepRecord {
+        step_id: step_id.to_string(),
+        job: Some(job.id.clone()),
+        kind: "command".to_string(),
+        status,
+        started_at: finished.to_string(),
+        finished_at: Some(finished.to_string()),
+        exit_code: None,
+        log: None,
+        changed_files: Vec::new(),
+        message: Some(message.to_string()),
+        usage: None,
+        tests: None,
+        output: None,
+    };
+    let mut records: Vec<StepRecord> = succeeded
+        .iter()
+        .map(|id| plain(id, Status::Succeeded, "run by the CI as a plain step"))
+        .collect();
+    if let [only] = candidates.as_slice() {
+        records.push(plain(
+            only,
+            Status::Failed,
+            "the command failed (run by the CI as a plain step: its output is in the CI job's log)",
+        ));
+        candidates.clear();
+    }
+    // In the job's order, before the records of the steps that came after them.
+    for record in records {
+        let order = |id: &str| job.steps.iter().position(|s| s.step_id == id);
+        let mine = order(&record.step_id);
+        let at = run
+            .steps
+            .iter()
+            .position(|s| s.job.as_deref() == Some(job.id.as_str()) && order(&s.step_id) > mine)
+            .unwrap_or(run.steps.len());
+        run.steps.insert(at, record);
+    }
+    candidates
+}
+
+/// Why the job failed, for its log: the steps that failed and the violations, with paths.
+fn why_it_failed(run: &RunRecord, job_id: &str, unknown: &[String]) -> String {
+    let mut why = String::new();
+    for step in run
+        .steps
+        .iter()
+        .filter(|s| s.job.as_deref() == Some(job_id) && s.status.is_failure())
+    {
+        why.push_str(&format!(
+            "\n  step `{}` ({}) {}: {}",
+            step.step_id,
+            step.kind,
+            step.status.as_str(),
+            step.message.as_deref().unwrap_or("no reason recorded")
+        ));
+    }
+    if !unknown.is_empty() {
+        why.push_str(&format!(
+            "\n  one of the command steps {} failed (the CI ran them as plain steps: see its log)",
+            unknown
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for violation in &run.violations {
+        why.push_str(&format!(
+            "\n  violation {}{}: {}",
+            violation.kind,
+            violation
+                .step_id
+                .as_deref()
+                .map(|id| format!(" in step `{id}`"))
+                .unwrap_or_default(),
+            violation.message
+        ));
+        if !violation.paths.is_empty() {
+            why.push_str(&format!(" (paths: {})", violation.paths.join(", ")));
+        }
+        if let Some(evidence) = &violation.evidence {
+            why.push_str(&format!("; evidence: {evidence} in the run directory"));
+        }
+    }
+    why
+}
+
 /// The run's patch: the working tree against the base, untracked files included, judged as
 /// a whole (a secret in it, the path policy). A run with any violation keeps its patch only
 /// as redacted evidence: never a `patch.diff` that a later job applies or publish pushes.
 /// Returns whether the patch was withheld.
 fn seal_patch(cx: &Context, run: &mut RunRecord) -> Result<bool, Failure> {
     let scratch = cx.run_dir.join(run_dir::SCRATCH);
-    let tree = git::worktree_tree(&cx.checkout, &scratch).map_err(Failure::failed);
+    let outside = super::begin::outside_the_patch(cx);
+    let tree = git::worktree_tree(&cx.checkout, &scratch, &outside).map_err(Failure::failed);
     let _ = std::fs::remove_dir_all(&scratch);
     let tree = tree?;
     let from = run_dir::changes_from(&cx.run_dir, &run.base.sha);
@@ -117,7 +245,9 @@ fn check_for_secrets(cx: &Context, run: &mut RunRecord, patch: &[u8]) {
 
 /// JUnit files say more than summary lines; without any, the command steps' summaries count.
 fn collect_test_report(cx: &Context, run: &mut RunRecord, job_id: &str) -> Result<(), Failure> {
-    match super::junit::collect(&cx.checkout, &cx.run_dir, job_id, &cx.config.report.junit)? {
+    let before = super::begin::JobStart::load(cx).reports;
+    let junit = &cx.config.report.junit;
+    match super::junit::collect(&cx.checkout, &cx.run_dir, job_id, junit, &before)? {
         Some(counts) => run.test_report = Some(counts),
         None => {
             let summed = run

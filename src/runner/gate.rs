@@ -127,6 +127,7 @@ fn approve_step(
         message,
         usage: None,
         tests: None,
+        output: None,
     }
 }
 

@@ -59,8 +59,14 @@ pub fn current_branch(checkout: &Path) -> Option<String> {
 }
 
 /// The tree of the working tree as it is now (tracked and untracked files, ignored ones left
-/// out), staged into a temporary index so the user's own index is never touched.
-pub fn worktree_tree(checkout: &Path, scratch: &Path) -> Result<String, String> {
+/// out), staged into a temporary index so the user's own index is never touched. Paths that
+/// `outside` matches (git pathspecs, e.g. `:(exclude,glob)out/**/*.xml`) keep HEAD's version:
+/// they are not the run's changes.
+pub fn worktree_tree(
+    checkout: &Path,
+    scratch: &Path,
+    outside: &[String],
+) -> Result<String, String> {
     std::fs::create_dir_all(scratch)
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     let index = scratch.join(format!("index.{}", std::process::id()));
@@ -75,7 +81,8 @@ pub fn worktree_tree(checkout: &Path, scratch: &Path) -> Result<String, String> 
         output(
             command(checkout)
                 .env("GIT_INDEX_FILE", &index)
-                .args(["add", "-A", "--", "."]),
+                .args(["add", "-A", "--", "."])
+                .args(outside),
             "stage the working tree into a temporary index",
         )?;
         output(
@@ -87,6 +94,32 @@ pub fn worktree_tree(checkout: &Path, scratch: &Path) -> Result<String, String> 
     })();
     let _ = std::fs::remove_file(&index);
     Ok(String::from_utf8_lossy(&staged?).trim().to_string())
+}
+
+/// A pathspec that leaves out exactly `path` (no glob characters interpreted).
+pub fn exclude_literal(path: &str) -> String {
+    format!(":(exclude,literal){path}")
+}
+
+/// A pathspec that leaves out what the glob `pattern` matches (`*` stays within a folder,
+/// `**` crosses folders, as `[report] junit` globs mean).
+pub fn exclude_glob(pattern: &str) -> String {
+    format!(":(exclude,glob){pattern}")
+}
+
+/// Untracked files of the working tree (ignored ones left out), sorted.
+pub fn untracked_files(checkout: &Path) -> Result<Vec<String>, String> {
+    let out = output(
+        command(checkout).args(["ls-files", "--others", "--exclude-standard", "-z"]),
+        "list the untracked files",
+    )?;
+    let mut files: Vec<String> = out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Paths that differ between two tree-ish objects, sorted.
@@ -113,8 +146,27 @@ pub fn patch(checkout: &Path, base: &str, tree: &str) -> Result<Vec<u8>, String>
     )
 }
 
+/// A readable diff between two commits (text, no binary payloads), as a reviewer reads it.
+pub fn diff(checkout: &Path, from: &str, to: &str) -> Result<Vec<u8>, String> {
+    output(
+        command(checkout).args(["diff", "--no-color", "--no-ext-diff", from, to, "--"]),
+        "compute the change's diff",
+    )
+}
+
 /// Apply `patch_file` to the working tree and index of `checkout`.
+///
+/// The index's stat data is refreshed first: in a copied or cache-restored checkout (act,
+/// gitlab-ci-local, CI caches) every file's mtime and inode differ from what the index
+/// recorded, and `git apply --index` would refuse each file the patch edits with "does not
+/// match index" although its content is unchanged.
 pub fn apply(checkout: &Path, patch_file: &Path) -> Result<(), String> {
+    // Exits 1 when files differ from the index; `apply` itself then judges them.
+    let _ = command(checkout)
+        .args(["update-index", "-q", "--refresh"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     output(
         command(checkout)
             .args(["apply", "--index", "--binary", "--whitespace=nowarn"])

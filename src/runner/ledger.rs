@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::Context;
 use super::record::{Credits, SCHEMA_VERSION};
 use super::time::{now, seconds_between};
-use super::usage::{DEFAULT_CREDIT_USD, StepUsage};
+use super::usage::{DEFAULT_CREDIT_USD, ModelUsage, Pricing, StepUsage};
 
 const LEDGER_FILE: &str = "ledger.json";
 
@@ -136,4 +136,58 @@ fn credit_limit(cx: &Context) -> f64 {
         .max_credits
         .or(cx.config.budget.default_max_credits)
         .unwrap_or(DEFAULT_MAX_CREDITS)
+}
+
+/// Whether the run's credits are capped on purpose: the spec's `max_credits` or the
+/// configuration's `[budget] default-max-credits` (not only coder's default cap).
+fn credit_cap_set(cx: &Context) -> bool {
+    cx.workflow.policies.max_credits.is_some() || cx.config.budget.default_max_credits.is_some()
+}
+
+/// Of `models`, those `pricing` has no price for (a `"*"` price covers every model).
+pub fn unpriced<'m>(pricing: &Pricing, models: impl IntoIterator<Item = &'m str>) -> Vec<String> {
+    models
+        .into_iter()
+        .filter(|model| {
+            let probe = ModelUsage {
+                model: model.to_string(),
+                input_tokens: 1,
+                ..ModelUsage::default()
+            };
+            !pricing.price_usage(&[probe]).unpriced_models.is_empty()
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// What to say about tokens of `models` that count no credits: a warning always, and, when
+/// the run's credits are capped on purpose, the refusal that fails the step (a cap that
+/// cannot count is no cap). `None` when every model has a price.
+pub fn unpriced_verdict(cx: &Context, models: &[String]) -> Option<(String, bool)> {
+    if models.is_empty() {
+        return None;
+    }
+    let names = models
+        .iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fix = format!(
+        "add `[agent.prices.\"{}\"]` (or a `\"*\"` price for every model) to `{}`",
+        models[0],
+        crate::workspace::config::CONFIG_FILE
+    );
+    Some(if credit_cap_set(cx) {
+        (
+            format!(
+                "model {names} has no price, so the run's credit cap cannot count its tokens: {fix}"
+            ),
+            true,
+        )
+    } else {
+        (
+            format!("warning: model {names} has no price: its tokens count 0 credits; {fix}"),
+            false,
+        )
+    })
 }

@@ -49,7 +49,9 @@
 //! "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd" (as the agent
 //! reported it, or null)}], "credits", "estimated", "unpriced_models": [...]}` (null for other
 //! steps); a command step whose output held a test summary has `"tests": {"passed", "failed",
-//! "skipped"}`. Fields added after version 1 first shipped (`paths`, `evidence`, `credits`,
+//! "skipped"}`; an agent step that said something has `"output"`: its final message (a preset's
+//! result, else what the agent wrote to `$CODER_STEP_OUTPUT`, else its stdout), run-dir-relative
+//! (`outputs/<step>.md`). Fields added after version 1 first shipped (`paths`, `evidence`, `credits`,
 //! `checkout`, `usage`, `test_report`) may be missing from older records; readers take them as empty.
 //!
 //! A step that appears twice (a retried job) keeps both entries; the last one counts.
@@ -173,6 +175,9 @@ pub struct StepRecord {
     /// A command step's test counts, from the summary its test runner printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<super::test_report::TestCounts>,
+    /// An agent step's final message, run-dir-relative (`outputs/<step>.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

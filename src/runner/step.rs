@@ -98,6 +98,7 @@ fn start(cx: &Context, job: &Job, step: &Step) -> Result<RunRecord, Failure> {
         message: None,
         usage: None,
         tests: None,
+        output: None,
     });
     run.status = Status::Running;
     run.current = Some(Current {
@@ -195,7 +196,9 @@ impl Before {
         let Action::Agent { read_only, .. } = step.action else {
             return Ok(None);
         };
-        let tree = git::worktree_tree(&cx.checkout, &scratch(cx)).map_err(Failure::failed)?;
+        let outside = super::begin::outside_the_patch(cx);
+        let tree =
+            git::worktree_tree(&cx.checkout, &scratch(cx), &outside).map_err(Failure::failed)?;
         let metadata = GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?;
         Ok(Some(Before {
             tree,
@@ -255,12 +258,20 @@ fn run_agent(
         Err(failure) => return Ok(Ended::failed(failure.message)),
     };
     let model = cx.config.agent.model.as_deref();
+    // A configured model without a price, under a credit cap: refused before it spends.
+    let pricing = Pricing::from_config(&cx.config);
+    if let Some((message, true)) =
+        super::ledger::unpriced_verdict(cx, &super::ledger::unpriced(&pricing, model))
+    {
+        return Ok(Ended::failed(message));
+    }
     let mut meter = Meter {
         parser: OutputParser::new(prepared.format, model),
         file: UsageFile::new(agent::usage_file(cx, step.step_id), model),
-        pricing: Pricing::from_config(&cx.config),
+        pricing,
         remaining: ledger.remaining_credits(),
         next_poll: Instant::now(),
+        printed: String::new(),
     };
     let stdin = prepared
         .prompt_on_stdin
@@ -280,9 +291,24 @@ fn run_agent(
     ledger.charge(step.step_id, &usage);
     ledger.save(cx)?;
     run.credits = Some(ledger.credits());
-    let ended = agent_ended(&outcome.ending, &meter, &usage, ledger);
+    let mut ended = agent_ended(&outcome.ending, &meter, &usage, ledger);
+    match super::ledger::unpriced_verdict(cx, &usage.unpriced_models) {
+        Some((message, true)) if !ended.status.is_failure() => ended = Ended::failed(message),
+        Some((warning, _)) => eprintln!("{}", cx.redactor.redact(&warning)),
+        None => {}
+    }
+    let output = agent::keep_final_message(
+        cx,
+        step.step_id,
+        agent::FinalMessage {
+            reported: meter.parser.parsed.summary.take(),
+            printed: std::mem::take(&mut meter.printed),
+            preset: prepared.format != super::usage::OutputFormat::Text,
+        },
+    )?;
     if let Some(record) = run.step_mut(step.step_id) {
         record.usage = Some(usage);
+        record.output = output;
     }
     Ok(ended)
 }
@@ -367,7 +393,8 @@ fn check_policies(
         .check_and_restore(&cx.checkout, &evidence, &cx.redactor)
         .map_err(Failure::failed)?;
     let scratch = scratch(cx);
-    let after = git::worktree_tree(&cx.checkout, &scratch);
+    let outside = super::begin::outside_the_patch(cx);
+    let after = git::worktree_tree(&cx.checkout, &scratch, &outside);
     let _ = std::fs::remove_dir_all(&scratch);
     let after = after.map_err(Failure::failed)?;
     let changed =
@@ -442,7 +469,12 @@ struct Meter {
     /// The credits the run had left when the step began.
     remaining: f64,
     next_poll: Instant,
+    /// What the agent printed on stdout (the last `PRINTED_LIMIT` bytes): its final message
+    /// when it gives no other.
+    printed: String,
 }
+
+const PRINTED_LIMIT: usize = 256 * 1024;
 
 impl Meter {
     fn usage(&self) -> Vec<ModelUsage> {
@@ -463,6 +495,14 @@ impl Meter {
 impl Watch for Meter {
     fn stdout_line(&mut self, line: &str) {
         self.parser.line(line);
+        self.printed.push_str(line);
+        if self.printed.len() > PRINTED_LIMIT {
+            let cut = self.printed.len() - PRINTED_LIMIT / 2;
+            let cut = (cut..self.printed.len())
+                .find(|&i| self.printed.is_char_boundary(i))
+                .unwrap_or(0);
+            self.printed.drain(..cut);
+        }
     }
 
     fn should_stop(&mut self) -> bool {

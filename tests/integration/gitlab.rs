@@ -372,14 +372,14 @@ fn e2e_repo(test_command: &str) -> tempfile::TempDir {
     repo
 }
 
-struct Pipeline {
-    code: i32,
-    log: String,
+pub(crate) struct Pipeline {
+    pub(crate) code: i32,
+    pub(crate) log: String,
 }
 
 /// `gitlab-ci-local` with the shell executor, each job in its own copy of the repository,
 /// artifacts carried between jobs (and not back into the repository).
-fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
+pub(crate) fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
     let output = crate::outside_tool("gitlab-ci-local")
         .args([
             "--no-color",
@@ -418,7 +418,7 @@ fn gitlab_ci_local(dir: &Path, source: &str, extra: &[&str]) -> Pipeline {
 }
 
 /// The run record a job left in its artifact.
-fn run_record(dir: &Path, job: &str) -> serde_json::Value {
+pub(crate) fn run_record(dir: &Path, job: &str) -> serde_json::Value {
     let path = dir.join(format!(
         ".gitlab-ci-local/artifacts/{job}/.coder-run/run.json"
     ));
@@ -433,7 +433,7 @@ fn position(log: &str, needle: &str) -> usize {
 
 /// Play the manual gate job. gitlab-ci-local says `GITLAB_CI=false` (it is not GitLab) and
 /// leaves out `CI_JOB_MANUAL`; GitLab sets both in a played manual job, as here.
-const PLAY_THE_GATE: [&str; 6] = [
+pub(crate) const PLAY_THE_GATE: [&str; 6] = [
     "--manual",
     "e2e-2",
     "--variable",

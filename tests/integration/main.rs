@@ -13,6 +13,7 @@ mod ir;
 mod layers;
 mod pipeline;
 mod props;
+mod release_train;
 mod runner;
 mod schema;
 mod step;

@@ -532,3 +532,59 @@ pub(crate) fn path_with_stand_ins() -> String {
         std::env::var("PATH").unwrap_or_default()
     )
 }
+
+/// An agent reporting tokens of a model with no price.
+const UNPRICED_AGENT: &str = r#"sh -c 'echo {\"model\":\"mystery-1\",\"input_tokens\":1000,\"output_tokens\":500} >> "$CODER_USAGE_FILE"; echo done'"#;
+
+const CAPPED: &str = "name: Fixture\npolicies:\n  budget:\n    max_wall_clock_sec: 60\n    max_credits: 50\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change the tree\n";
+
+#[test]
+fn an_unpriced_model_warns_and_fails_closed_under_a_credit_cap() {
+    // No cap of the user's: its tokens count nothing, and the step says so.
+    let uncapped = Fixture::new(&spec_with("", "implementer"), Some(PRICES));
+    let (code, stderr) = agent_step(&uncapped, UNPRICED_AGENT);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: model `mystery-1` has no price"),
+        "{stderr}"
+    );
+    // Under `max_credits`, a cap that cannot count is no cap: the step fails.
+    let capped = Fixture::new(CAPPED, Some(PRICES));
+    let (code, stderr) = agent_step(&capped, UNPRICED_AGENT);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("credit cap cannot count"), "{stderr}");
+    assert_eq!(capped.run_json()["steps"][0]["status"], "failed");
+    // A `"*"` price covers every model.
+    let starred = Fixture::new(
+        CAPPED,
+        Some("[agent.prices.\"*\"]\ninput = 1.0\noutput = 1.0\n"),
+    );
+    let (code, stderr) = agent_step(&starred, UNPRICED_AGENT);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("no price"), "{stderr}");
+    // A configured model with no price is refused before it runs.
+    let configured = Fixture::new(CAPPED, Some("[agent]\nmodel = \"mystery-1\"\n"));
+    let (code, stderr) = agent_step(&configured, &format!("{} {{goal}}", agent("writer.sh")));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("credit cap cannot count"), "{stderr}");
+    assert!(
+        configured.read("fake-agent/env.txt").is_empty(),
+        "never started"
+    );
+}
+
+/// `coder run --agent` replaces the preset: the preset's model key is not demanded.
+#[test]
+fn an_agent_override_needs_no_preset_credential() {
+    let f = Fixture::new(
+        &spec_with("", "implementer"),
+        Some("[agent]\npreset = \"claude\"\ncredential = \"ANTHROPIC_API_KEY\"\n"),
+    );
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env_remove("ANTHROPIC_API_KEY")
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!f.read("fake-agent/env.txt").is_empty(), "the override ran");
+}

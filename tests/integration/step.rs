@@ -479,18 +479,18 @@ fn deploys_find_their_url() {
 
 /// A loopback HTTP server answering from `routes` (method, path with query, body → status,
 /// body), recording every request. Serves a bounded number of connections.
-struct MockApi {
-    url: String,
+pub(crate) struct MockApi {
+    pub(crate) url: String,
     requests: Arc<Mutex<Vec<Request>>>,
 }
 
 /// Method, path with query, body, Authorization header.
-type Request = (String, String, String, String);
+pub(crate) type Request = (String, String, String, String);
 
-type Routes = Arc<dyn Fn(&str, &str, &str) -> (u16, String) + Send + Sync>;
+pub(crate) type Routes = Arc<dyn Fn(&str, &str, &str) -> (u16, String) + Send + Sync>;
 
 impl MockApi {
-    fn start(routes: Routes) -> MockApi {
+    pub(crate) fn start(routes: Routes) -> MockApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -536,7 +536,7 @@ impl MockApi {
         MockApi { url, requests }
     }
 
-    fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         self.requests.lock().expect("log").clone()
     }
 }
@@ -660,7 +660,11 @@ fn publish_api() -> MockApi {
     }))
 }
 
-fn publish_command<'c>(cmd: &'c mut Command, api: &MockApi, remote: &Path) -> &'c mut Command {
+pub(crate) fn publish_command<'c>(
+    cmd: &'c mut Command,
+    api: &MockApi,
+    remote: &Path,
+) -> &'c mut Command {
     github_env(cmd, api)
         .env_remove("GITHUB_ACTIONS")
         .env("GH_TOKEN", "ghs_publish_token")
@@ -936,4 +940,195 @@ fn finish_counts_the_junit_reports_the_config_names() {
         summary.contains("Tests: 1 passed, 1 failed, 1 skipped."),
         "{summary}"
     );
+}
+
+const JUNIT: &str = r#"<testsuites><testsuite name="s"><testcase name="a"/><testcase name="b"/></testsuite></testsuites>"#;
+
+/// A test report is an output: copied and counted, never part of the patch nor judged by the
+/// path policy, even outside the allowed paths.
+#[test]
+fn a_test_report_is_no_change_of_the_run() {
+    let script = format!(
+        "mkdir -p src reports\necho fixed > src/lib.txt\ncat > reports/pytest.xml <<'XML'\n{JUNIT}\nXML\n"
+    );
+    let f = Fixture::with_files(
+        "name: Tests\npolicies:\n  repo:\n    allowed_paths: [\"src/\"]\nsteps:\n  - type: command\n    command: sh tools/test.sh\n",
+        Some("[report]\njunit = [\"reports/*.xml\"]\n"),
+        &[("tools/test.sh", &script)],
+    );
+    let (code, _, stderr) = run(&mut f.command("begin", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(&mut f.command("step", &["--step", "s1"]));
+    assert_eq!(code, 0, "{stdout}{stderr}{}", f.read("logs/s1.log"));
+    let (code, stdout, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["violations"], serde_json::json!([]), "{record:#}");
+    assert_eq!(record["changed_files"], serde_json::json!(["src/lib.txt"]));
+    assert_eq!(
+        record["test_report"],
+        serde_json::json!({"passed": 2, "failed": 0, "skipped": 0})
+    );
+    assert!(!f.read("patch.diff").contains("reports/pytest.xml"));
+}
+
+/// A report left from an earlier run (here untracked, there before the job began) is not
+/// this run's result.
+#[test]
+fn a_report_left_from_an_earlier_run_does_not_count() {
+    let f = Fixture::new(
+        "name: Tests\nsteps:\n  - type: command\n    command: \"true\"\n",
+        Some("[report]\njunit = [\"reports/*.xml\"]\n"),
+    );
+    std::fs::create_dir_all(f.repo.path().join("reports")).expect("mkdir");
+    std::fs::write(f.repo.path().join("reports/pytest.xml"), JUNIT).expect("write");
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    assert_eq!(run(&mut f.command("step", &["--step", "s1"])).0, 0);
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    assert_eq!(record["test_report"], serde_json::Value::Null, "{record:#}");
+    assert!(!f.run_dir().join("reports/junit/wf-1/0-pytest.xml").exists());
+}
+
+/// The command adapter's final message: the file it wrote to `$CODER_STEP_OUTPUT`, else its
+/// stdout; either way the step's output, in `run.json` and the summary.
+#[test]
+fn an_agent_steps_final_message_is_its_output() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f.command("step", &["--step", "s1"]).env(
+        "CODER_AGENT",
+        "sh -c 'echo Verdict: approve. One nit in README.md:1; echo noise >&2'",
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        f.read("outputs/s1.md"),
+        "Verdict: approve. One nit in README.md:1\n"
+    );
+    assert_eq!(f.run_json()["steps"][0]["output"], "outputs/s1.md");
+    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+    let summary = f.read("summary.md");
+    assert!(
+        summary.contains("### `s1` said\n\nVerdict: approve. One nit in README.md:1\n"),
+        "{summary}"
+    );
+
+    // A written file wins over what the agent printed.
+    let g = Fixture::new(&agent_spec("implementer", 60), None);
+    assert_eq!(run(&mut g.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(g
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(g.read("outputs/s1.md"), "review: looks fine\n");
+}
+
+/// In CI the command steps are plain CI steps: `finish` records them as the job's course
+/// proves (one record shape everywhere), and a failed job's log says why.
+#[test]
+fn finish_records_the_cis_command_steps_and_says_why_a_job_failed() {
+    let spec = "name: CI\npolicies:\n  secrets: [ALLOWED_SECRET]\nsteps:\n  - type: command\n    command: cargo build\n  - type: agent\n    role: implementer\n    goal: Change it\n  - type: command\n    command: cargo test\n";
+    let f = Fixture::new(spec, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s2"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(f
+        .command("finish", &["--job", "wf-1"])
+        .env("CODER_JOB_STATUS", "failure"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("job wf-1: failed") && stderr.contains("step `s3` (command) failed"),
+        "{stderr}"
+    );
+    let record = f.run_json();
+    let steps: Vec<(&str, &str)> = record["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["step_id"].as_str().unwrap_or_default(),
+                s["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [("s1", "succeeded"), ("s2", "succeeded"), ("s3", "failed")],
+        "{record:#}"
+    );
+    let summary = f.read("summary.md");
+    assert!(summary.contains("| `s3` | command | failed |"), "{summary}");
+}
+
+#[test]
+fn a_violating_job_names_the_violation_and_its_paths() {
+    let spec = "name: Paths\npolicies:\n  secrets: [ALLOWED_SECRET]\n  repo:\n    allowed_paths: [\"src/\"]\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change it\n";
+    let f = Fixture::new(spec, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, _) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+    assert_eq!(code, 1);
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("violation outside_allowed_paths in step `s1`")
+            && stderr.contains("(paths: agent-output.txt)"),
+        "{stderr}"
+    );
+}
+
+/// A merge-request pipeline tells the agent which change it reviews, with its diff.
+#[test]
+fn a_merge_request_runs_prompt_names_the_change_and_carries_its_diff() {
+    let f = Fixture::new(&agent_spec("reviewer", 60), None);
+    let base = git(f.repo.path(), &["rev-parse", "HEAD"]);
+    std::fs::write(f.repo.path().join("README.md"), "hello, merge request\n").expect("write");
+    git(f.repo.path(), &["commit", "-qam", "Change the greeting"]);
+    let head = git(f.repo.path(), &["rev-parse", "HEAD"]);
+    let mr = |cmd: &mut Command| {
+        cmd.env("CI_MERGE_REQUEST_IID", "5")
+            .env(
+                "CI_MERGE_REQUEST_PROJECT_URL",
+                "https://gitlab.example/acme/app",
+            )
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+            .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "greeting")
+            .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", base.trim())
+            .env("CI_COMMIT_SHA", head.trim());
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    mr(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = f.command("step", &["--step", "s1"]);
+    mr(&mut step);
+    let (code, _, stderr) = run(step.env("CODER_AGENT", "sh -c 'cat > /dev/null; echo LGTM'"));
+    assert_eq!(code, 0, "{stderr}");
+    let prompt = f.read("prompts/s1.md");
+    assert!(
+        prompt.contains(&format!(
+            "Merge request !5: `greeting` ({}) into `main` ({}). https://gitlab.example/acme/app/-/merge_requests/5",
+            head.trim(),
+            base.trim()
+        )),
+        "{prompt}"
+    );
+    assert!(prompt.contains("+hello, merge request"), "{prompt}");
+    assert!(
+        f.read("change.diff")
+            .contains("-hello\n+hello, merge request")
+    );
+
+    // Any other run's prompt has no such section.
+    let g = Fixture::new(&agent_spec("reviewer", 60), None);
+    assert_eq!(run(&mut g.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(g
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", "sh -c 'cat > /dev/null; echo LGTM'"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!g.read("prompts/s1.md").contains("The change under review"));
 }
