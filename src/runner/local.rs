@@ -152,7 +152,7 @@ pub fn uncommitted_files(checkout: &Path) -> Result<Vec<String>, Failure> {
 /// run is put back to them.
 fn remember_checkout(cx: &Context) -> Result<(), Failure> {
     let scratch = cx.run_dir.join(run_dir::SCRATCH);
-    let tree = git::worktree_tree(&cx.checkout, &scratch);
+    let tree = git::worktree_tree(&cx.checkout, &scratch, &[]);
     let _ = std::fs::remove_dir_all(&scratch);
     let tree = tree.map_err(Failure::usage)?;
     crate::fs::atomic_write(&cx.run_dir.join(run_dir::BEFORE_TREE), tree.as_bytes())?;
@@ -196,7 +196,7 @@ fn put_back(cx: &Context) -> Result<Option<String>, String> {
         )?;
     }
     let scratch = cx.run_dir.join(run_dir::SCRATCH);
-    let now = git::worktree_tree(checkout, &scratch);
+    let now = git::worktree_tree(checkout, &scratch, &[]);
     let _ = std::fs::remove_dir_all(&scratch);
     let now = now?;
     let out = git::output(
