@@ -24,6 +24,13 @@ const CAPTURE_LIMIT: usize = 1 << 20;
 /// Make this process the reaper of the orphans a step leaves (Linux), before any step starts.
 pub fn process_supervision() {
     become_subreaper();
+    // Not dumpable: a step running as the same user cannot read this process's environment
+    // (CI tokens, secrets the step may not have) or memory through `/proc/<pid>/`. Programs
+    // we start are dumpable again after their exec.
+    #[cfg(target_os = "linux")]
+    {
+        let _ = nix::sys::prctl::set_dumpable(false);
+    }
 }
 
 /// Become the reaper of every orphan our descendants leave (Linux); elsewhere a no-op.
@@ -119,6 +126,7 @@ pub fn run_watched(
     }
     let sink = Arc::new(Mutex::new(Sink {
         log,
+        logged: 0,
         captured: String::new(),
     }));
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -213,11 +221,56 @@ pub fn run_watched(
 
 struct Sink {
     log: std::fs::File,
+    /// Bytes written to the log (and echoed) so far.
+    logged: u64,
     captured: String,
 }
 
+/// The longest line read at once: a longer one is handled in pieces of this size, so an
+/// agent printing hundreds of megabytes without a newline costs this much memory, not that.
+const MAX_LINE: u64 = 1 << 20;
+
+/// A step's log (and what it echoes to the CI log) ends here, with a note saying so.
+pub const LOG_LIMIT: u64 = 64 << 20;
+
+impl Sink {
+    /// Log and echo `text` while under [`LOG_LIMIT`]; at the limit, note the truncation once.
+    fn write(&mut self, text: &str) {
+        if self.logged >= LOG_LIMIT {
+            return;
+        }
+        let room = usize::try_from(LOG_LIMIT - self.logged).unwrap_or(usize::MAX);
+        let (kept, note) = if text.len() <= room {
+            (text, None)
+        } else {
+            let cut = (0..=room)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            (
+                &text[..cut],
+                Some(format!(
+                    "\n[coder: the step's output passed {} MiB; the log stops here, the rest was not kept]\n",
+                    LOG_LIMIT >> 20
+                )),
+            )
+        };
+        let mut stdout = std::io::stdout().lock();
+        for piece in std::iter::once(kept).chain(note.as_deref()) {
+            let _ = self.log.write_all(piece.as_bytes());
+            let _ = stdout.write_all(piece.as_bytes());
+        }
+        let _ = stdout.flush();
+        self.logged = if note.is_some() {
+            LOG_LIMIT
+        } else {
+            self.logged + kept.len() as u64
+        };
+    }
+}
+
 /// Copy `pipe` line by line, redacted, to the log and our stdout (and to `lines`, for a
-/// watcher).
+/// watcher). Lines are read with a bound ([`MAX_LINE`]); a watcher sees only whole lines.
 fn tee(
     pipe: impl Read + Send + 'static,
     sink: Arc<Mutex<Sink>>,
@@ -228,15 +281,19 @@ fn tee(
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         let mut line = Vec::new();
+        // Inside a line longer than MAX_LINE: its pieces are logged, not watched.
+        let mut overlong = false;
         loop {
             line.clear();
-            match reader.read_until(b'\n', &mut line) {
+            match reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
+            // Ended by a newline, or by the end of the output (not by the bound).
+            let whole = line.ends_with(b"\n") || (line.len() as u64) < MAX_LINE;
             let text = redactor.redact(&String::from_utf8_lossy(&line));
             if let Ok(mut sink) = sink.lock() {
-                let _ = sink.log.write_all(text.as_bytes());
+                sink.write(&text);
                 sink.captured.push_str(&text);
                 if sink.captured.len() > CAPTURE_LIMIT {
                     let cut = sink.captured.len() - CAPTURE_LIMIT / 2;
@@ -246,33 +303,36 @@ fn tee(
                     sink.captured.drain(..cut);
                 }
             }
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
-            let _ = stdout.flush();
-            drop(stdout);
-            if let Some(lines) = &lines {
+            if let Some(lines) = &lines
+                && whole
+                && !overlong
+            {
                 let _ = lines.send(text);
             }
+            overlong = !whole;
         }
         let _ = done.send(());
     });
 }
 
-/// Kill and reap every process whose parent is us (orphans reparented to this subreaper),
-/// repeatedly, since killing one hands its own children to us. Bounded: a fork bomb cannot
-/// keep coder-step here forever.
+/// Kill and reap every process whose parent is us (orphans reparented to this subreaper)
+/// until none is left: killing one hands its own children to us, so a chain of any depth ends
+/// here. Each round kills every child before waiting, so a fork bomb (whose members are all
+/// our children once their parents die) shrinks each round; a process cannot outrun SIGKILL.
 pub fn reap_orphans() {
     let me = std::process::id();
-    for _ in 0..50 {
+    loop {
         let children = children_of(me);
         if children.is_empty() {
             return;
         }
-        for child in children {
+        for &child in &children {
             let pid = Pid::from_raw(child);
             let _ = killpg(pid, Signal::SIGKILL);
             let _ = kill(pid, Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        for child in children {
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(child), None);
         }
     }
 }

@@ -216,6 +216,8 @@ impl RunRecord {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
+        // Outside CI, a record coder-step did not write is refused (see `approval`).
+        super::approval::verify_record(run_dir, text.as_bytes())?;
         let record: RunRecord = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a run record: {e}", path.display()))?;
         if record.schema_version != SCHEMA_VERSION {
@@ -234,10 +236,9 @@ impl RunRecord {
         let mut json = serde_json::to_string_pretty(self)
             .map_err(|e| format!("cannot serialize the run record: {e}"))?;
         json.push('\n');
-        Ok(crate::fs::atomic_write(
-            &run_dir.join(RUN_FILE),
-            json.as_bytes(),
-        )?)
+        let fresh = !run_dir.join(RUN_FILE).exists();
+        crate::fs::atomic_write(&run_dir.join(RUN_FILE), json.as_bytes())?;
+        super::approval::seal_record(run_dir, json.as_bytes(), fresh)
     }
 
     /// The last record of `step_id`.

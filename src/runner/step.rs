@@ -250,10 +250,11 @@ fn run_agent(
     run: &mut RunRecord,
     ledger: &mut Ledger,
 ) -> Result<Ended, Failure> {
-    let prepared = match agent::prepare(cx, step) {
+    let mut prepared = match agent::prepare(cx, step) {
         Ok(prepared) => prepared,
         Err(failure) => return Ok(Ended::failed(failure.message)),
     };
+    private_home(cx, step.step_id, &mut prepared.env)?;
     let model = cx.config.agent.model.as_deref();
     let mut meter = Meter {
         parser: OutputParser::new(prepared.format, model),
@@ -285,6 +286,22 @@ fn run_agent(
         record.usage = Some(usage);
     }
     Ok(ended)
+}
+
+/// The agent never runs with the user's `HOME`: its dotfiles (`~/.gitconfig`, shell and tool
+/// configuration) would be the agent's to rewrite, and the user's git would run them. It
+/// gets a private `HOME` in the step's folder of the run directory (presets set the same one).
+fn private_home(
+    cx: &Context,
+    step_id: &str,
+    env: &mut Vec<(String, String)>,
+) -> Result<(), Failure> {
+    let home = cx.run_dir.join("agents").join(step_id).join("home");
+    std::fs::create_dir_all(&home)
+        .map_err(|e| Failure::failed(format!("cannot create {}: {e}", home.display())))?;
+    env.retain(|(name, _)| name != "HOME");
+    env.push(("HOME".to_string(), home.to_string_lossy().into_owned()));
+    Ok(())
 }
 
 /// Run a command step with `sh -c`; the test summary it printed is kept with the step.
