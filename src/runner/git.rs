@@ -2,8 +2,9 @@
 //! and may have written anything it can reach, so coder-step's git is its own:
 //!
 //! - the program is an absolute path resolved once per process ([`program`]): `$CODER_GIT`,
-//!   else the first `git` on `PATH` that this user cannot replace (neither it nor its folder
-//!   writable by us), so a `git` planted in a user-writable folder early on `PATH` is skipped;
+//!   else the first `git` on `PATH` that only root can have put there (it and every folder
+//!   above it owned by root, writable by no one else), so a `git` planted in a folder of the
+//!   user's early on `PATH` is skipped;
 //! - no system or global configuration (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`),
 //!   no global ignore or attributes file, no replace objects (`GIT_NO_REPLACE_OBJECTS`), no
 //!   hooks, file-system monitor, pager, external diff or textconv: nothing the agent planted
@@ -77,7 +78,8 @@ fn resolve_program() -> Result<PathBuf, String> {
         if !real.is_file() {
             continue;
         }
-        if replaceable(&real) || replaceable(&dir) {
+        let dir_real = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if replaceable(&real) || replaceable(&dir_real) {
             skipped.push(candidate.display().to_string());
             continue;
         }
@@ -87,28 +89,20 @@ fn resolve_program() -> Result<PathBuf, String> {
         "cannot find git on PATH".to_string()
     } else {
         format!(
-            "the git on PATH ({}) is in a folder this user can write, where an agent could replace it: install git system-wide or set CODER_GIT to an absolute path",
+            "every git on PATH ({}) is in a folder someone besides root can write, where an agent could replace it: install git system-wide or set CODER_GIT to an absolute path",
             skipped.join(", ")
         )
     })
 }
 
-/// Whether this user could replace `path` (or, for a file, write it). Root can write anything:
-/// for root, a path owned by root and writable by nobody else counts as its own.
+/// Whether someone other than root could have put `path` there: it or a folder above it is
+/// not owned by root, or is writable by its group or by others. An agent runs as this user,
+/// so a folder of this user's (`~/.local/bin`, a temporary folder) is the agent's too.
 fn replaceable(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return true;
-    };
-    let others_write = meta.mode() & 0o022 != 0;
-    if nix::unistd::geteuid().is_root() {
-        return meta.uid() != 0 || others_write;
-    }
-    others_write
-        || nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).is_ok()
-        || path.parent().is_some_and(|dir| {
-            nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok() && !path.is_dir()
-        })
+    path.ancestors().any(|p| {
+        std::fs::metadata(p).map_or(true, |meta| meta.uid() != 0 || meta.mode() & 0o022 != 0)
+    })
 }
 
 /// A git command in `checkout`: coder's git, configuration and environment (see the module).

@@ -127,6 +127,7 @@ pub fn run_watched(
     let sink = Arc::new(Mutex::new(Sink {
         log,
         logged: 0,
+        truncated: false,
         captured: String::new(),
     }));
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -223,6 +224,8 @@ struct Sink {
     log: std::fs::File,
     /// Bytes written to the log (and echoed) so far.
     logged: u64,
+    /// The log reached [`LOG_LIMIT`] and says so.
+    truncated: bool,
     captured: String,
 }
 
@@ -234,38 +237,33 @@ const MAX_LINE: u64 = 1 << 20;
 pub const LOG_LIMIT: u64 = 64 << 20;
 
 impl Sink {
-    /// Log and echo `text` while under [`LOG_LIMIT`]; at the limit, note the truncation once.
+    /// Log and echo `text` while under [`LOG_LIMIT`]; past it, note the truncation once.
     fn write(&mut self, text: &str) {
-        if self.logged >= LOG_LIMIT {
+        if self.truncated {
             return;
         }
-        let room = usize::try_from(LOG_LIMIT - self.logged).unwrap_or(usize::MAX);
-        let (kept, note) = if text.len() <= room {
-            (text, None)
+        let room = usize::try_from(LOG_LIMIT.saturating_sub(self.logged)).unwrap_or(usize::MAX);
+        let mut stdout = std::io::stdout().lock();
+        if text.len() <= room {
+            let _ = self.log.write_all(text.as_bytes());
+            let _ = stdout.write_all(text.as_bytes());
+            self.logged += text.len() as u64;
         } else {
             let cut = (0..=room)
                 .rev()
                 .find(|&i| text.is_char_boundary(i))
                 .unwrap_or(0);
-            (
-                &text[..cut],
-                Some(format!(
-                    "\n[coder: the step's output passed {} MiB; the log stops here, the rest was not kept]\n",
-                    LOG_LIMIT >> 20
-                )),
-            )
-        };
-        let mut stdout = std::io::stdout().lock();
-        for piece in std::iter::once(kept).chain(note.as_deref()) {
-            let _ = self.log.write_all(piece.as_bytes());
-            let _ = stdout.write_all(piece.as_bytes());
+            let note = format!(
+                "\n[coder: the step's output passed {} MiB; the log stops here, the rest was not kept]\n",
+                LOG_LIMIT >> 20
+            );
+            for piece in [&text[..cut], note.as_str()] {
+                let _ = self.log.write_all(piece.as_bytes());
+                let _ = stdout.write_all(piece.as_bytes());
+            }
+            self.truncated = true;
         }
         let _ = stdout.flush();
-        self.logged = if note.is_some() {
-            LOG_LIMIT
-        } else {
-            self.logged + kept.len() as u64
-        };
     }
 }
 
