@@ -199,7 +199,7 @@ fn agent_code_never_runs_inside_coders_git() {
     let f = Fixture::new(ONE_AGENT, None);
     let user_home = tempfile::tempdir().expect("tempdir");
     assert_eq!(
-        run(&mut f
+        run(f
             .command("begin", &["--job", "wf-1"])
             .env("HOME", user_home.path()))
         .0,
@@ -219,7 +219,7 @@ fn agent_code_never_runs_inside_coders_git() {
             .starts_with(&f.run_dir().display().to_string())
     );
     assert_eq!(
-        run(&mut f
+        run(f
             .command("finish", &["--job", "wf-1"])
             .env("HOME", user_home.path()))
         .0,
@@ -282,7 +282,7 @@ fn a_git_planted_early_on_path_is_not_coders() {
         std::env::var("PATH").unwrap_or_default()
     );
     assert_eq!(
-        run(&mut f.command("begin", &["--job", "wf-1"]).env("PATH", &path)).0,
+        run(f.command("begin", &["--job", "wf-1"]).env("PATH", &path)).0,
         0
     );
     let (code, _, stderr) = run(f.command("step", &["--step", "s1"]).env("PATH", &path).env(
