@@ -313,6 +313,54 @@ fn tee(
     });
 }
 
+/// Which process runs a run: its pid, its start time (clock ticks after boot: a reused pid is
+/// another process) and the boot it belongs to (a record from another machine or boot names
+/// a process that is not running here).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Runner {
+    pub pid: u32,
+    pub started: u64,
+    pub boot: String,
+}
+
+impl Runner {
+    /// This process (Linux; `None` without `/proc`).
+    pub fn this() -> Option<Runner> {
+        let pid = std::process::id();
+        Some(Runner {
+            pid,
+            started: start_time(pid)?,
+            boot: boot_id()?,
+        })
+    }
+
+    /// Whether the process is still running here (a zombie is not).
+    pub fn is_running(&self) -> bool {
+        boot_id().as_deref() == Some(self.boot.as_str())
+            && start_time(self.pid) == Some(self.started)
+    }
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|id| id.trim().to_string())
+}
+
+/// Field 22 of `/proc/<pid>/stat`, `None` for a zombie or a process that is gone.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
 /// Kill and reap every process whose parent is us (orphans reparented to this subreaper)
 /// until none is left: killing one hands its own children to us, so a chain of any depth ends
 /// here. Each round kills every child before waiting, so a fork bomb (whose members are all

@@ -418,3 +418,65 @@ fn an_endless_line_costs_bounded_memory_and_the_log_is_capped() {
     };
     assert!(tail.contains("the log stops here"), "{tail}");
 }
+
+/// One agent step allowed the secret `ALLOWED_SECRET`.
+const WITH_SECRET: &str = "name: Secret\npolicies:\n  secrets: [ALLOWED_SECRET]\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change the tree\n";
+
+const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n-----END PRIVATE KEY-----";
+
+#[test]
+fn a_secret_in_another_form_is_still_found_and_redacted() {
+    for (mode, secret) in [
+        ("pem", PEM),
+        ("binary", crate::step::SECRET),
+        ("base64", crate::step::SECRET),
+        ("hex", crate::step::SECRET),
+        ("url", crate::step::SECRET),
+    ] {
+        let f = Fixture::new(WITH_SECRET, None);
+        assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+        let (code, _, stderr) = run(f
+            .command("step", &["--step", "s1"])
+            .env("ALLOWED_SECRET", secret)
+            .env(
+                "CODER_AGENT",
+                format!("{} {mode}", agent("secret-smuggler.sh")),
+            ));
+        assert_eq!(code, 0, "{mode}: {stderr}");
+        let (code, _, stderr) = run(f
+            .command("finish", &["--job", "wf-1"])
+            .env("ALLOWED_SECRET", secret));
+        assert_eq!(code, 1, "{mode}: the patch holds the secret: {stderr}");
+        let record = f.run_json();
+        assert_eq!(record["violations"][0]["kind"], "secret_in_patch", "{mode}");
+        assert!(!f.run_dir().join("patch.diff").exists(), "{mode}");
+        let encoded =
+            std::fs::read_to_string(f.repo.path().join("encoded.txt")).unwrap_or_default();
+        if !encoded.is_empty() {
+            assert!(
+                !f.read("logs/s1.log").contains(encoded.trim()),
+                "{mode}: the log shows the encoded secret"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_run_whose_runner_was_killed_is_marked_interrupted() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let out = f
+        .command("run", &[])
+        .env("CODER_AGENT", agent("parent-killer.sh"))
+        .output()
+        .expect("coder-step runs");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9),
+        "the agent killed its runner"
+    );
+    assert_eq!(f.run_json()["status"], "running", "as the runner left it");
+    let (code, _, stderr) = run(&mut f.command("run", &[]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("interrupted: start a new run"), "{stderr}");
+    assert_eq!(f.run_json()["status"], "interrupted");
+}
