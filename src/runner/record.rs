@@ -259,7 +259,8 @@ impl RunRecord {
         } else {
             None
         };
-        let mut json = serde_json::to_string_pretty(self)
+        let mut json = super::Redactor::current()
+            .to_json(self)
             .map_err(|e| format!("cannot serialize the run record: {e}"))?;
         json.push('\n');
         let fresh = !run_dir.join(RUN_FILE).exists();

@@ -91,6 +91,92 @@ impl Redactor {
     }
 }
 
+/// The redactor of this process's run, for the writers of the run directory that are handed
+/// no context (`run.json`, `ledger.json`, the log bundle).
+static CURRENT: std::sync::Mutex<Option<Redactor>> = std::sync::Mutex::new(None);
+
+impl Redactor {
+    /// Make this the redactor every writer of the run directory uses.
+    pub fn install(&self) {
+        if let Ok(mut current) = CURRENT.lock() {
+            *current = Some(self.clone());
+        }
+    }
+
+    /// The installed redactor (none installed: one without secrets).
+    pub fn current() -> Redactor {
+        CURRENT
+            .lock()
+            .ok()
+            .and_then(|current| current.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every string of `value` (keys too) redacted: a record's fields hold names and text an
+    /// agent chose (file names, commit subjects, symlink targets, model names).
+    pub fn redact_json(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        if self.needles.is_empty() {
+            return;
+        }
+        match value {
+            Value::String(text) => *text = self.redact(text),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut v) in entries {
+                    self.redact_json(&mut v);
+                    map.insert(self.redact(&key), v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `value` as pretty JSON, every string redacted.
+    pub fn to_json<T: serde::Serialize>(&self, value: &T) -> Result<String, String> {
+        let mut tree = serde_json::to_value(value).map_err(|e| e.to_string())?;
+        self.redact_json(&mut tree);
+        serde_json::to_string_pretty(&tree).map_err(|e| e.to_string())
+    }
+
+    /// Redact every regular file under `dir` in place (files the agent wrote into the run
+    /// directory: its output, its usage file, its home), but `skip` (sealed files).
+    pub fn sweep(&self, dir: &std::path::Path, skip: &[&std::path::Path]) {
+        if self.needles.is_empty() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                self.sweep(&path, skip);
+            } else if kind.is_file() && !skip.contains(&path.as_path()) {
+                let too_big = entry.metadata().map_or(true, |m| m.len() > MAX_SWEPT);
+                let Ok(bytes) = (if too_big {
+                    Err(())
+                } else {
+                    std::fs::read(&path).map_err(|_| ())
+                }) else {
+                    continue;
+                };
+                if self.needles.iter().any(|(_, n)| find(&bytes, n).is_some()) {
+                    let _ = crate::fs::atomic_write(&path, &self.redact_bytes(&bytes));
+                }
+            }
+        }
+    }
+}
+
+/// Files larger than this are not swept (the step's log, capped and redacted as written, is
+/// smaller).
+const MAX_SWEPT: u64 = 128 << 20;
+
 /// Every form of `value` worth matching.
 fn forms(value: &str) -> Vec<Vec<u8>> {
     let bytes = value.as_bytes();

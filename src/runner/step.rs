@@ -277,6 +277,15 @@ fn run_agent(
     };
     meter.parser.end(exit_code);
     meter.file.finish();
+    // What the agent wrote into the run directory (its output, its usage file, its home) is
+    // kept redacted like everything coder-step writes there; the sealed record is coder's.
+    cx.redactor.sweep(
+        &cx.run_dir,
+        &[
+            &cx.run_dir.join(super::record::RUN_FILE),
+            &cx.run_dir.join(super::approval::SEAL_FILE),
+        ],
+    );
     let usage = meter.priced();
     ledger.charge(step.step_id, &usage);
     ledger.save(cx)?;

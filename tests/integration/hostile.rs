@@ -480,3 +480,65 @@ fn a_run_whose_runner_was_killed_is_marked_interrupted() {
     assert!(stderr.contains("interrupted: start a new run"), "{stderr}");
     assert_eq!(f.run_json()["status"], "interrupted");
 }
+
+/// Every file under `dir` holding `needle`, relative to it.
+fn files_holding(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir").flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().expect("type");
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(&path).expect("read");
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(
+                        path.strip_prefix(dir)
+                            .expect("inside")
+                            .display()
+                            .to_string(),
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_file_of_the_run_directory_holds_a_secret() {
+    let f = Fixture::new(WITH_SECRET, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", agent("secret-namer.sh")));
+    assert_eq!(code, 1, "the agent committed: {stderr}");
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 1, "{stderr}");
+    let secret = crate::step::SECRET.as_bytes();
+    assert_eq!(files_holding(f.run_dir(), secret), Vec::<String>::new());
+    let record = f.run_json();
+    assert!(
+        record["changed_files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|p| p == "file-***.txt"),
+        "{record:#}"
+    );
+    // The bundle's members too.
+    let bundle = std::fs::File::open(f.run_dir().join("logs.tar.gz")).expect("bundle");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bundle));
+    let mut members = 0;
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
+        let name = entry.path().expect("path").display().to_string();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{name}");
+        members += 1;
+    }
+    assert!(members >= 3, "{members} members");
+}

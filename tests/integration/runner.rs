@@ -260,7 +260,9 @@ fn the_claude_preset_passes_caps_and_meters_its_stream() {
         assert!(argv.contains(expected), "{expected} in {argv}");
     }
     let env = f.read("claude-env.txt");
-    assert!(env.contains("FAKE_ANTHROPIC_KEY=sk-fake-key-123"), "{env}");
+    // The key reached the agent (redacted in the run directory once the agent ended).
+    assert!(env.contains("FAKE_ANTHROPIC_KEY=***"), "{env}");
+    assert!(!env.contains("sk-fake-key-123"), "{env}");
     assert!(
         env.contains("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"),
         "{env}"
