@@ -130,6 +130,7 @@ fn new_run(cx: &Context, head: String, local: bool) -> (RunRecord, String) {
         artifacts: Artifacts::default(),
         credits: None,
         test_report: None,
+        runner: None,
         checkout: local.then(|| {
             std::path::absolute(&cx.checkout)
                 .unwrap_or_else(|_| cx.checkout.clone())

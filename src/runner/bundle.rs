@@ -161,13 +161,10 @@ pub fn write_log_bundle(run_dir: &Path) -> Result<(), String> {
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
         let mut tar = tar::Builder::new(gz);
         tar.follow_symlinks(false);
+        // Every member redacted: prompts and outputs hold what the agent wrote.
+        let redactor = super::Redactor::current();
         for name in BUNDLED {
-            let path = run_dir.join(name);
-            if path.is_dir() {
-                tar.append_dir_all(name, &path)?;
-            } else if path.is_file() {
-                tar.append_path_with_name(&path, name)?;
-            }
+            append_redacted(&mut tar, &run_dir.join(name), Path::new(name), &redactor)?;
         }
         let file = tar.into_inner()?.finish()?;
         file.sync_all()?;
@@ -177,4 +174,30 @@ pub fn write_log_bundle(run_dir: &Path) -> Result<(), String> {
         let _ = std::fs::remove_file(&temp);
     }
     result.map_err(|e| format!("cannot write the log bundle: {e}"))
+}
+
+/// `path` (a file, or a folder's files) into `tar` as `name`, redacted; symlinks left out.
+fn append_redacted<W: std::io::Write>(
+    tar: &mut tar::Builder<W>,
+    path: &Path,
+    name: &Path,
+    redactor: &super::Redactor,
+) -> std::io::Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)?.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            append_redacted(tar, &entry.path(), &name.join(entry.file_name()), redactor)?;
+        }
+    } else if meta.is_file() {
+        let bytes = redactor.redact_bytes(&std::fs::read(path)?);
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata(&meta);
+        header.set_size(bytes.len() as u64);
+        tar.append_data(&mut header, name, bytes.as_slice())?;
+    }
+    Ok(())
 }

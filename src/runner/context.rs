@@ -29,6 +29,7 @@ impl Context {
         // So is the token GitLab publishing pushes with (every GitLab job has it).
         secrets.push(config.gitlab.token_variable().to_string());
         let redactor = Redactor::from_env(&secrets);
+        redactor.install();
         Context {
             workflow,
             config,

@@ -6,9 +6,9 @@
 //! so the gate first checks that the environment really has reviewers, then finds the
 //! approval in the run's review history. GitLab: the job is `when: manual` inside `rules`,
 //! which blocks the pipeline until someone plays it; the player is the approver. Elsewhere: `coder approve RUN STEP` writes
-//! `approvals/<step>.json` into the run directory; without it the run waits (exit 3).
+//! `approvals/<step>.json` into the run directory, signed for this run, step, spec and patch
+//! ([`super::approval`]); without it the run waits (exit 3), and a forged one fails the gate.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::env::non_empty_env;
@@ -18,14 +18,6 @@ use super::time::now;
 use super::{Context, Failure};
 use crate::ir::{Action, Job};
 use crate::target::github;
-
-/// What `coder approve` writes to `approvals/<step>.json`.
-#[derive(Debug, Deserialize)]
-pub struct LocalApproval {
-    pub approver: String,
-    pub approved_at: Option<String>,
-    pub comment: Option<String>,
-}
 
 /// `coder-step gate`: verify the approval `step_id` needs, where the run is (GitHub, GitLab,
 /// or here), and record it.
@@ -131,41 +123,23 @@ fn approve_step(
     }
 }
 
+/// Here (a local or systemd run): the approval `coder approve` or the y/N prompt signed for
+/// this run, step, spec and patch (see [`super::approval`]); none yet holds the run.
 fn local_approval(cx: &Context, step_id: &str) -> Result<ApprovalRecord, Failure> {
-    let path = cx.run_dir.join(super::run_dir::approval(step_id));
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let run_id = cx
-                .load_run()
-                .map(|r| r.run_id)
-                .unwrap_or_else(|_| "RUN".to_string());
-            return Err(Failure::waiting(format!(
-                "waiting for approval of step `{step_id}`: run `coder approve {run_id} {step_id}`"
-            )));
-        }
-        Err(e) => {
-            return Err(Failure::usage(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let approval: LocalApproval = serde_json::from_str(&text)
-        .map_err(|e| Failure::failed(format!("{} is not an approval: {e}", path.display())))?;
-    if approval.approver.trim().is_empty() {
-        return Err(Failure::failed(format!(
-            "{} names no approver",
-            path.display()
-        )));
+    let run = cx.load_run()?;
+    match super::approval::find(&cx.run_dir, &cx.checkout, &run, step_id)? {
+        Some(approval) => Ok(ApprovalRecord {
+            step_id: step_id.to_string(),
+            approver: approval.approver,
+            approved_at: approval.approved_at,
+            comment: approval.comment,
+            source: "local".to_string(),
+        }),
+        None => Err(Failure::waiting(format!(
+            "waiting for approval of step `{step_id}`: run `coder approve {} {step_id}`",
+            run.run_id
+        ))),
     }
-    Ok(ApprovalRecord {
-        step_id: step_id.to_string(),
-        approver: approval.approver,
-        approved_at: approval.approved_at.unwrap_or_else(now),
-        comment: approval.comment,
-        source: "local".to_string(),
-    })
 }
 
 /// In a manual job, GitLab's `GITLAB_USER_*` variables describe who played that job (not who

@@ -1,26 +1,140 @@
-//! The git the runner needs, run as a program in the checkout. Hooks are off (`core.hooksPath`
-//! points nowhere) and so is the file-system monitor (`core.fsmonitor`, a command git would
-//! run on `add` and `status`), so nothing in the repository runs when coder-step uses git.
+//! The git the runner needs, run as a program in the checkout. The agent runs as the same user
+//! and may have written anything it can reach, so coder-step's git is its own:
+//!
+//! - the program is an absolute path resolved once per process ([`program`]): `$CODER_GIT`,
+//!   else the first `git` on `PATH` that only root can have put there (it and every folder
+//!   above it owned by root, writable by no one else), so a `git` planted in a folder of the
+//!   user's early on `PATH` is skipped;
+//! - no system or global configuration (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`),
+//!   no global ignore or attributes file, no replace objects (`GIT_NO_REPLACE_OBJECTS`), no
+//!   hooks, file-system monitor, pager, external diff or textconv: nothing the agent planted
+//!   runs inside coder's git or changes what it sees (the repository's `.git/config` and hooks
+//!   are put back before it runs, see [`super::paths::GitMetadata`]);
+//! - a minimal environment ([`KEPT_ENV`]): never the CI token or the workflow's secrets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
-/// A git command in `checkout`, hooks off.
+use super::env::non_empty_env;
+
+/// Names `coder-step` keeps in its git's environment: finding ssh, locale, and what an HTTPS
+/// or SSH push needs to reach its remote. Nothing else (no tokens, no `GIT_*` of ours).
+const KEPT_ENV: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSH_AUTH_SOCK",
+];
+
+/// Configuration given on every command line, which outranks the repository's.
+const FORCED_CONFIG: &[&str] = &[
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.pager=cat",
+    "core.excludesFile=/dev/null",
+    "core.attributesFile=/dev/null",
+    "diff.external=",
+    "core.sshCommand=ssh",
+    "protocol.ext.allow=never",
+];
+
+/// The git program this process runs: resolved once, before any agent of this process starts.
+pub fn program() -> Result<&'static Path, String> {
+    static PROGRAM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PROGRAM
+        .get_or_init(resolve_program)
+        .as_ref()
+        .map(PathBuf::as_path)
+        .map_err(Clone::clone)
+}
+
+fn resolve_program() -> Result<PathBuf, String> {
+    if let Some(given) = non_empty_env("CODER_GIT") {
+        let path = PathBuf::from(&given);
+        if !path.is_absolute() || !path.is_file() {
+            return Err(format!(
+                "CODER_GIT is `{given}`: name git by an absolute path"
+            ));
+        }
+        return Ok(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut skipped = Vec::new();
+    for dir in std::env::split_paths(&path).filter(|d| d.is_absolute()) {
+        let candidate = dir.join("git");
+        let Ok(real) = candidate.canonicalize() else {
+            continue;
+        };
+        if !real.is_file() {
+            continue;
+        }
+        let dir_real = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if replaceable(&real) || replaceable(&dir_real) {
+            skipped.push(candidate.display().to_string());
+            continue;
+        }
+        return Ok(real);
+    }
+    Err(if skipped.is_empty() {
+        "cannot find git on PATH".to_string()
+    } else {
+        format!(
+            "every git on PATH ({}) is in a folder someone besides root can write, where an agent could replace it: install git system-wide or set CODER_GIT to an absolute path",
+            skipped.join(", ")
+        )
+    })
+}
+
+/// Whether someone other than root could have put `path` there: it or a folder above it is
+/// not owned by root, or is writable by its group or by others. An agent runs as this user,
+/// so a folder of this user's (`~/.local/bin`, a temporary folder) is the agent's too.
+fn replaceable(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    path.ancestors().any(|p| {
+        std::fs::metadata(p).map_or(true, |meta| meta.uid() != 0 || meta.mode() & 0o022 != 0)
+    })
+}
+
+/// A git command in `checkout`: coder's git, configuration and environment (see the module).
+/// A git that cannot be found safely runs as `/nonexistent/git`, whose failure says why.
 pub fn command(checkout: &Path) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(checkout)
-        .args([
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "core.fsmonitor=false",
-        ])
-        .stdin(Stdio::null());
+    let program = program().map_or_else(|_| PathBuf::from("/nonexistent/git"), Path::to_path_buf);
+    let mut cmd = Command::new(program);
+    cmd.current_dir(checkout).env_clear();
+    for name in KEPT_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_NO_REPLACE_OBJECTS", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_OPTIONAL_LOCKS", "0");
+    // A checkout owned by another user (a CI container) is trusted from the command line:
+    // its `.git/config` is the one put back after every agent step.
+    cmd.arg("-c")
+        .arg(format!("safe.directory={}", checkout.display()));
+    for setting in FORCED_CONFIG {
+        cmd.args(["-c", setting]);
+    }
+    cmd.stdin(Stdio::null());
     cmd
 }
 
 /// Run `cmd`, returning its stdout; a failure says what git said.
 pub fn output(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
+    program().map_err(|e| format!("cannot run git to {what}: {e}"))?;
     let out = cmd
         .output()
         .map_err(|e| format!("cannot run git to {what}: {e}"))?;
@@ -125,7 +239,16 @@ pub fn untracked_files(checkout: &Path) -> Result<Vec<String>, String> {
 /// Paths that differ between two tree-ish objects, sorted.
 pub fn changed_files(checkout: &Path, from: &str, to: &str) -> Result<Vec<String>, String> {
     let out = output(
-        command(checkout).args(["diff", "--name-only", "-z", "--no-renames", from, to]),
+        command(checkout).args([
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            from,
+            to,
+        ]),
         "list the changed files",
     )?;
     let mut files: Vec<String> = out
@@ -141,7 +264,16 @@ pub fn changed_files(checkout: &Path, from: &str, to: &str) -> Result<Vec<String
 /// `git apply --index`, new and binary files included.
 pub fn patch(checkout: &Path, base: &str, tree: &str) -> Result<Vec<u8>, String> {
     output(
-        command(checkout).args(["diff", "--binary", "--full-index", "--no-color", base, tree]),
+        command(checkout).args([
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--binary",
+            "--full-index",
+            "--no-color",
+            base,
+            tree,
+        ]),
         "compute the patch",
     )
 }
@@ -149,9 +281,34 @@ pub fn patch(checkout: &Path, base: &str, tree: &str) -> Result<Vec<u8>, String>
 /// A readable diff between two commits (text, no binary payloads), as a reviewer reads it.
 pub fn diff(checkout: &Path, from: &str, to: &str) -> Result<Vec<u8>, String> {
     output(
-        command(checkout).args(["diff", "--no-color", "--no-ext-diff", from, to, "--"]),
+        command(checkout).args([
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            from,
+            to,
+            "--",
+        ]),
         "compute the change's diff",
     )
+}
+
+/// `git diff --stat` from `base` to `tree`: what an approver is shown.
+pub fn diffstat(checkout: &Path, base: &str, tree: &str) -> Result<String, String> {
+    let out = output(
+        command(checkout).args([
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            "--stat=100",
+            base,
+            tree,
+        ]),
+        "summarize the patch",
+    )?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Apply `patch_file` to the working tree and index of `checkout`.

@@ -71,7 +71,9 @@ impl Ledger {
     }
 
     pub fn save(&self, cx: &Context) -> Result<(), String> {
-        let json = serde_json::to_string_pretty(self)
+        let json = cx
+            .redactor
+            .to_json(self)
             .map_err(|e| format!("cannot serialize the ledger: {e}"))?;
         Ok(crate::fs::atomic_write(
             &cx.run_dir.join(LEDGER_FILE),

@@ -11,7 +11,7 @@ use super::env::non_empty_env;
 use super::ledger::Ledger;
 use super::record::{RunRecord, Status};
 use super::time::{now, seconds_between};
-use super::{Context, Failure, finish, git, run_dir};
+use super::{Context, Failure, approval, finish, git, run_dir};
 use crate::ir::Action;
 
 /// `coder-step run`, `coder run`: the whole workflow here, asking for approvals when a person
@@ -79,7 +79,7 @@ fn run_jobs(cx: &Context, interactive: bool) -> Result<String, Failure> {
         }
         say(&super::begin::begin_job(cx, &job.id, true)?);
         if let Some(approval) = &job.approval {
-            if interactive && !approval_file(&cx.run_dir, &approval.step_id).exists() {
+            if interactive && !signed_already(cx, &approval.step_id) {
                 ask_for_approval(cx, &approval.step_id, &approval.reason)?;
             }
             match super::gate(cx, &approval.step_id) {
@@ -297,9 +297,12 @@ fn pause(cx: &Context, job_id: &str) -> Result<(), Failure> {
 
 fn ask_for_approval(cx: &Context, step_id: &str, reason: &str) -> Result<(), Failure> {
     let approver = local_user()?;
+    let run = cx.load_run()?;
+    let pending = approval::Pending::compute(&cx.run_dir, &cx.checkout, &run)?;
     eprint!(
-        "coder: step `{step_id}` of `{}` needs an approval ({reason}). Approve as {approver}? [y/N] ",
-        cx.workflow.workflow_id
+        "coder: step `{step_id}` of `{}` needs an approval ({reason}). The run's changes:\n{}\nApprove as {approver}? [y/N] ",
+        cx.workflow.workflow_id,
+        pending.describe()
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -308,13 +311,19 @@ fn ask_for_approval(cx: &Context, step_id: &str, reason: &str) -> Result<(), Fai
         .read_line(&mut answer)
         .map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES") {
-        write_approval(&cx.run_dir, step_id, &approver)?;
+        approval::write(&cx.run_dir, &run, step_id, &approver, &pending)?;
     }
     Ok(())
 }
 
-fn approval_file(run_dir: &Path, step_id: &str) -> PathBuf {
-    run_dir.join(super::run_dir::approval(step_id))
+/// Whether the step holds a valid signed approval already (a file alone is not one).
+fn signed_already(cx: &Context, step_id: &str) -> bool {
+    cx.load_run().is_ok_and(|run| {
+        matches!(
+            approval::find(&cx.run_dir, &cx.checkout, &run, step_id),
+            Ok(Some(_))
+        )
+    })
 }
 
 /// Who approves here: the login name (`$USER`, `$LOGNAME`), else the name of this process's
@@ -331,19 +340,6 @@ pub fn local_user() -> Result<String, Failure> {
             "cannot tell who approves: neither USER nor LOGNAME is set, and user id {uid} has no name"
         ))),
     }
-}
-
-fn write_approval(run_dir: &Path, step_id: &str, approver: &str) -> Result<(), Failure> {
-    let approval = serde_json::json!({
-        "approver": approver,
-        "approved_at": now(),
-        "comment": null,
-    });
-    let mut text = serde_json::to_string_pretty(&approval)
-        .map_err(|e| Failure::usage(format!("cannot serialize the approval: {e}")))?;
-    text.push('\n');
-    crate::fs::atomic_write(&approval_file(run_dir, step_id), text.as_bytes())?;
-    Ok(())
 }
 
 /// A run named by its directory, or by its id: a folder of this process's runs directory or
@@ -380,6 +376,8 @@ pub struct Approved {
     pub run_dir: PathBuf,
     pub run: RunRecord,
     pub approver: String,
+    /// `sha256:<hex>` of the patch approved.
+    pub patch_digest: String,
 }
 
 /// `coder approve RUN STEP`: record the approval of a step the run waits for.
@@ -418,11 +416,24 @@ pub fn approve(run: &str, step_id: &str) -> Result<Approved, Failure> {
         ));
     }
     let approver = local_user()?;
-    write_approval(&run_dir, step_id, &approver)?;
+    // What is approved is the run's patch as it stands in its checkout, shown first.
+    let checkout = match &record.checkout {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_dir()
+            .map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?,
+    };
+    let pending = approval::Pending::compute(&run_dir, &checkout, &record)?;
+    say(&format!(
+        "approving step `{step_id}` of run {}:\n{}",
+        record.run_id,
+        pending.describe()
+    ));
+    approval::write(&run_dir, &record, step_id, &approver, &pending)?;
     Ok(Approved {
         run_dir,
         run: record,
         approver,
+        patch_digest: pending.patch_digest,
     })
 }
 

@@ -12,6 +12,7 @@
 //! [`publish`], [`tz_gate`] and [`run`]; `coder approve` is [`approve`].
 
 mod agent;
+mod approval;
 mod begin;
 mod bundle;
 mod ci_output;

@@ -112,7 +112,18 @@ impl Change {
 /// The entries that differ between two tree-ish objects, renames and copies detected.
 pub fn changes(checkout: &Path, from: &str, to: &str) -> Result<Vec<Change>, String> {
     let out = git::output(
-        git::command(checkout).args(["diff", "--raw", "-z", "--no-abbrev", "-M", "-C", from, to]),
+        git::command(checkout).args([
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "-M",
+            "-C",
+            from,
+            to,
+        ]),
         "list the changes",
     )?;
     Ok(parse_raw(&out))
@@ -197,7 +208,8 @@ pub fn check(checkout: &Path, policy: &PathPolicy, changes: &[Change]) -> Vec<Fo
                 "read a symlink's target",
             )
             .unwrap_or_default();
-            if leaves_repository(&change.path, &target) {
+            if leaves_repository(&change.path, &target) || resolves_outside(checkout, &change.path)
+            {
                 symlinks.push(format!("{} -> {target}", change.path));
             }
         }
@@ -276,13 +288,38 @@ fn leaves_repository(link: &str, target: &str) -> bool {
     depth.first() == Some(&".git")
 }
 
+/// Whether the symlink at `link` leads, once every link on the way is followed (a chain such
+/// as `a -> ..`, `b -> a/..`), out of the repository or into its `.git`: judged by where it
+/// resolves in the working tree, not by its text. A dangling link is left to its text.
+fn resolves_outside(checkout: &Path, link: &str) -> bool {
+    let Ok(root) = checkout.canonicalize() else {
+        return true;
+    };
+    match checkout.join(link).canonicalize() {
+        Ok(target) => match target.strip_prefix(&root) {
+            Ok(inside) => inside
+                .components()
+                .next()
+                .is_some_and(|c| c.as_os_str() == ".git"),
+            Err(_) => true,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Files of the git directory that change what git sees or runs, kept and put back like
+/// `.git/config`: the local ignore rules (which would hide new files from the policy), local
+/// attributes and grafts (which rewrite history).
+const WATCHED_GIT_FILES: &[&str] = &["config", "info/exclude", "info/attributes", "info/grafts"];
+
 /// What the repository's git metadata looked like before a step: HEAD, `.git/config` and the
 /// hooks, so what the agent did to them shows afterwards.
 pub struct GitMetadata {
     head: String,
     branch: Option<String>,
-    config_path: PathBuf,
-    config: Option<Vec<u8>>,
+    git_dir: PathBuf,
+    /// Each of [`WATCHED_GIT_FILES`] as it was (`None`: absent).
+    files: Vec<(&'static str, Option<Vec<u8>>)>,
     hooks_dir: PathBuf,
     hooks: BTreeMap<String, Vec<u8>>,
 }
@@ -295,14 +332,16 @@ impl GitMetadata {
             "find the repository's git directory",
         )?;
         let common = checkout.join(common);
-        let config_path = common.join("config");
         let hooks_dir = common.join("hooks");
         Ok(GitMetadata {
             head: git::head_sha(checkout)?,
             branch: git::current_branch(checkout),
-            config: std::fs::read(&config_path).ok(),
+            files: WATCHED_GIT_FILES
+                .iter()
+                .map(|name| (*name, std::fs::read(common.join(name)).ok()))
+                .collect(),
             hooks: read_hooks(&hooks_dir),
-            config_path,
+            git_dir: common,
             hooks_dir,
         })
     }
@@ -317,19 +356,23 @@ impl GitMetadata {
     ) -> Result<Vec<Found>, String> {
         let mut found = Vec::new();
         let mut changed = Vec::new();
-        let config_now = std::fs::read(&self.config_path).ok();
-        if config_now != self.config {
-            changed.push(".git/config".to_string());
+        for (name, before) in &self.files {
+            let path = self.git_dir.join(name);
+            let now = std::fs::read(&path).ok();
+            if now == *before {
+                continue;
+            }
+            changed.push(format!(".git/{name}"));
             save_evidence(
                 evidence,
-                "git-config.after",
-                config_now.as_deref(),
+                &format!("git-{}.after", name.replace('/', "-")),
+                now.as_deref(),
                 redactor,
             )?;
-            match &self.config {
-                Some(bytes) => crate::fs::atomic_write(&self.config_path, bytes)?,
+            match before {
+                Some(bytes) => crate::fs::atomic_write(&path, bytes)?,
                 None => {
-                    let _ = std::fs::remove_file(&self.config_path);
+                    let _ = std::fs::remove_file(&path);
                 }
             }
         }

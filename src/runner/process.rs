@@ -24,6 +24,13 @@ const CAPTURE_LIMIT: usize = 1 << 20;
 /// Make this process the reaper of the orphans a step leaves (Linux), before any step starts.
 pub fn process_supervision() {
     become_subreaper();
+    // Not dumpable: a step running as the same user cannot read this process's environment
+    // (CI tokens, secrets the step may not have) or memory through `/proc/<pid>/`. Programs
+    // we start are dumpable again after their exec.
+    #[cfg(target_os = "linux")]
+    {
+        let _ = nix::sys::prctl::set_dumpable(false);
+    }
 }
 
 /// Become the reaper of every orphan our descendants leave (Linux); elsewhere a no-op.
@@ -119,6 +126,8 @@ pub fn run_watched(
     }
     let sink = Arc::new(Mutex::new(Sink {
         log,
+        logged: 0,
+        truncated: false,
         captured: String::new(),
     }));
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -213,11 +222,53 @@ pub fn run_watched(
 
 struct Sink {
     log: std::fs::File,
+    /// Bytes written to the log (and echoed) so far.
+    logged: u64,
+    /// The log reached [`LOG_LIMIT`] and says so.
+    truncated: bool,
     captured: String,
 }
 
+/// The longest line read at once: a longer one is handled in pieces of this size, so an
+/// agent printing hundreds of megabytes without a newline costs this much memory, not that.
+const MAX_LINE: u64 = 1 << 20;
+
+/// A step's log (and what it echoes to the CI log) ends here, with a note saying so.
+pub const LOG_LIMIT: u64 = 64 << 20;
+
+impl Sink {
+    /// Log and echo `text` while under [`LOG_LIMIT`]; past it, note the truncation once.
+    fn write(&mut self, text: &str) {
+        if self.truncated {
+            return;
+        }
+        let room = usize::try_from(LOG_LIMIT.saturating_sub(self.logged)).unwrap_or(usize::MAX);
+        let mut stdout = std::io::stdout().lock();
+        if text.len() <= room {
+            let _ = self.log.write_all(text.as_bytes());
+            let _ = stdout.write_all(text.as_bytes());
+            self.logged += text.len() as u64;
+        } else {
+            let cut = (0..=room)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let note = format!(
+                "\n[coder: the step's output passed {} MiB; the log stops here, the rest was not kept]\n",
+                LOG_LIMIT >> 20
+            );
+            for piece in [&text[..cut], note.as_str()] {
+                let _ = self.log.write_all(piece.as_bytes());
+                let _ = stdout.write_all(piece.as_bytes());
+            }
+            self.truncated = true;
+        }
+        let _ = stdout.flush();
+    }
+}
+
 /// Copy `pipe` line by line, redacted, to the log and our stdout (and to `lines`, for a
-/// watcher).
+/// watcher). Lines are read with a bound ([`MAX_LINE`]); a watcher sees only whole lines.
 fn tee(
     pipe: impl Read + Send + 'static,
     sink: Arc<Mutex<Sink>>,
@@ -228,15 +279,19 @@ fn tee(
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         let mut line = Vec::new();
+        // Inside a line longer than MAX_LINE: its pieces are logged, not watched.
+        let mut overlong = false;
         loop {
             line.clear();
-            match reader.read_until(b'\n', &mut line) {
+            match reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
+            // Ended by a newline, or by the end of the output (not by the bound).
+            let whole = line.ends_with(b"\n") || (line.len() as u64) < MAX_LINE;
             let text = redactor.redact(&String::from_utf8_lossy(&line));
             if let Ok(mut sink) = sink.lock() {
-                let _ = sink.log.write_all(text.as_bytes());
+                sink.write(&text);
                 sink.captured.push_str(&text);
                 if sink.captured.len() > CAPTURE_LIMIT {
                     let cut = sink.captured.len() - CAPTURE_LIMIT / 2;
@@ -246,33 +301,84 @@ fn tee(
                     sink.captured.drain(..cut);
                 }
             }
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes());
-            let _ = stdout.flush();
-            drop(stdout);
-            if let Some(lines) = &lines {
+            if let Some(lines) = &lines
+                && whole
+                && !overlong
+            {
                 let _ = lines.send(text);
             }
+            overlong = !whole;
         }
         let _ = done.send(());
     });
 }
 
-/// Kill and reap every process whose parent is us (orphans reparented to this subreaper),
-/// repeatedly, since killing one hands its own children to us. Bounded: a fork bomb cannot
-/// keep coder-step here forever.
+/// Which process runs a run: its pid, its start time (clock ticks after boot: a reused pid is
+/// another process) and the boot it belongs to (a record from another machine or boot names
+/// a process that is not running here).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Runner {
+    pub pid: u32,
+    pub started: u64,
+    pub boot: String,
+}
+
+impl Runner {
+    /// This process (Linux; `None` without `/proc`).
+    pub fn this() -> Option<Runner> {
+        let pid = std::process::id();
+        Some(Runner {
+            pid,
+            started: start_time(pid)?,
+            boot: boot_id()?,
+        })
+    }
+
+    /// Whether the process is still running here (a zombie is not).
+    pub fn is_running(&self) -> bool {
+        boot_id().as_deref() == Some(self.boot.as_str())
+            && start_time(self.pid) == Some(self.started)
+    }
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|id| id.trim().to_string())
+}
+
+/// Field 22 of `/proc/<pid>/stat`, `None` for a zombie or a process that is gone.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Kill and reap every process whose parent is us (orphans reparented to this subreaper)
+/// until none is left: killing one hands its own children to us, so a chain of any depth ends
+/// here. Each round kills every child before waiting, so a fork bomb (whose members are all
+/// our children once their parents die) shrinks each round; a process cannot outrun SIGKILL.
 pub fn reap_orphans() {
     let me = std::process::id();
-    for _ in 0..50 {
+    loop {
         let children = children_of(me);
         if children.is_empty() {
             return;
         }
-        for child in children {
+        for &child in &children {
             let pid = Pid::from_raw(child);
             let _ = killpg(pid, Signal::SIGKILL);
             let _ = kill(pid, Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        for child in children {
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(child), None);
         }
     }
 }

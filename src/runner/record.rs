@@ -12,7 +12,10 @@
 //!   "started_at":   RFC 3339 UTC, "updated_at": RFC 3339 UTC,
 //!   "base":         {"ref": branch or ref the run started from, "sha": full commit sha},
 //!   "status":       "running" | "succeeded" | "failed" | "waiting_for_approval"
-//!                   | "budget_exceeded" | "timed_out",
+//!                   | "budget_exceeded" | "timed_out" | "interrupted" (its runner ended
+//!                   while a step ran: found by whoever reads the record next),
+//!   "runner":       {"pid", "started" (clock ticks after boot), "boot" (boot id)} of the
+//!                   process running it, while "running" (absent otherwise),
 //!   "current":      {"job": id or null, "step": id or null} while a job runs, else null,
 //!   "jobs":  [{"id", "started_at", "finished_at" (null while running),
 //!              "status": "running" | "succeeded" | "failed" | "timed_out" | "budget_exceeded"
@@ -92,6 +95,9 @@ pub struct RunRecord {
     /// Test counts of the JUnit reports `[report] junit` names, across the run's jobs.
     #[serde(default)]
     pub test_report: Option<super::test_report::TestCounts>,
+    /// The process running the run while its status is `running`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<super::process::Runner>,
 }
 
 /// The run's credits, as the ledger has them.
@@ -120,6 +126,8 @@ pub enum Status {
     WaitingForApproval,
     BudgetExceeded,
     TimedOut,
+    /// Its runner ended while a step ran (killed, or killed by the step).
+    Interrupted,
 }
 
 impl Status {
@@ -131,6 +139,7 @@ impl Status {
             Status::WaitingForApproval => "waiting_for_approval",
             Status::BudgetExceeded => "budget_exceeded",
             Status::TimedOut => "timed_out",
+            Status::Interrupted => "interrupted",
         }
     }
 
@@ -138,7 +147,7 @@ impl Status {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Status::Failed | Status::BudgetExceeded | Status::TimedOut
+            Status::Failed | Status::BudgetExceeded | Status::TimedOut | Status::Interrupted
         )
     }
 }
@@ -221,7 +230,9 @@ impl RunRecord {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let record: RunRecord = serde_json::from_str(&text)
+        // Outside CI, a record coder-step did not write is refused (see `approval`).
+        super::approval::verify_record(run_dir, text.as_bytes())?;
+        let mut record: RunRecord = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a run record: {e}", path.display()))?;
         if record.schema_version != SCHEMA_VERSION {
             return Err(format!(
@@ -230,19 +241,36 @@ impl RunRecord {
                 record.schema_version
             ));
         }
+        if record.runner_died() {
+            // Never left `running`: said so in the file, for whoever reads it next.
+            record.status = Status::Interrupted;
+            let _ = record.save(run_dir);
+        }
         Ok(Some(record))
+    }
+
+    /// A step was running and the process running it is gone.
+    fn runner_died(&self) -> bool {
+        self.status == Status::Running
+            && self.current.as_ref().is_some_and(|c| c.step.is_some())
+            && self.runner.as_ref().is_some_and(|r| !r.is_running())
     }
 
     /// Write `run.json` atomically, stamping `updated_at`.
     pub fn save(&mut self, run_dir: &Path) -> Result<(), String> {
         self.updated_at = now();
-        let mut json = serde_json::to_string_pretty(self)
+        self.runner = if self.status == Status::Running {
+            super::process::Runner::this()
+        } else {
+            None
+        };
+        let mut json = super::Redactor::current()
+            .to_json(self)
             .map_err(|e| format!("cannot serialize the run record: {e}"))?;
         json.push('\n');
-        Ok(crate::fs::atomic_write(
-            &run_dir.join(RUN_FILE),
-            json.as_bytes(),
-        )?)
+        let fresh = !run_dir.join(RUN_FILE).exists();
+        crate::fs::atomic_write(&run_dir.join(RUN_FILE), json.as_bytes())?;
+        super::approval::seal_record(run_dir, json.as_bytes(), fresh)
     }
 
     /// The last record of `step_id`.

@@ -253,10 +253,11 @@ fn run_agent(
     run: &mut RunRecord,
     ledger: &mut Ledger,
 ) -> Result<Ended, Failure> {
-    let prepared = match agent::prepare(cx, step) {
+    let mut prepared = match agent::prepare(cx, step) {
         Ok(prepared) => prepared,
         Err(failure) => return Ok(Ended::failed(failure.message)),
     };
+    private_home(cx, step.step_id, &mut prepared.env)?;
     let model = cx.config.agent.model.as_deref();
     // A configured model without a price, under a credit cap: refused before it spends.
     let pricing = Pricing::from_config(&cx.config);
@@ -287,6 +288,15 @@ fn run_agent(
     };
     meter.parser.end(exit_code);
     meter.file.finish();
+    // What the agent wrote into the run directory (its output, its usage file, its home) is
+    // kept redacted like everything coder-step writes there; the sealed record is coder's.
+    cx.redactor.sweep(
+        &cx.run_dir,
+        &[
+            &cx.run_dir.join(super::record::RUN_FILE),
+            &cx.run_dir.join(super::approval::SEAL_FILE),
+        ],
+    );
     let usage = meter.priced();
     ledger.charge(step.step_id, &usage);
     ledger.save(cx)?;
@@ -311,6 +321,22 @@ fn run_agent(
         record.output = output;
     }
     Ok(ended)
+}
+
+/// The agent never runs with the user's `HOME`: its dotfiles (`~/.gitconfig`, shell and tool
+/// configuration) would be the agent's to rewrite, and the user's git would run them. It
+/// gets a private `HOME` in the step's folder of the run directory (presets set the same one).
+fn private_home(
+    cx: &Context,
+    step_id: &str,
+    env: &mut Vec<(String, String)>,
+) -> Result<(), Failure> {
+    let home = cx.run_dir.join("agents").join(step_id).join("home");
+    std::fs::create_dir_all(&home)
+        .map_err(|e| Failure::failed(format!("cannot create {}: {e}", home.display())))?;
+    env.retain(|(name, _)| name != "HOME");
+    env.push(("HOME".to_string(), home.to_string_lossy().into_owned()));
+    Ok(())
 }
 
 /// Run a command step with `sh -c`; the test summary it printed is kept with the step.

@@ -29,24 +29,46 @@ pub struct ModelUsage {
     pub cost_usd: Option<f64>,
 }
 
+/// The largest cost one report may claim, in US dollars. Usage comes from the agent, which may
+/// be hostile: a cost outside `0..=MAX_COST_USD` (negative, which would refill the budget, or
+/// as large as `1e308`, whose sum is infinite and unreadable once written) is not usage.
+pub const MAX_COST_USD: f64 = 1e12;
+
+/// `cost` when it is a cost an agent can have run up.
+pub fn valid_cost(cost: f64) -> Option<f64> {
+    (cost.is_finite() && (0.0..=MAX_COST_USD).contains(&cost)).then_some(cost)
+}
+
 impl ModelUsage {
+    /// Sums saturate: token counts near `u64::MAX` stop there instead of wrapping to little.
     fn add(&mut self, other: &ModelUsage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cache_read_tokens += other.cache_read_tokens;
-        self.cache_write_tokens += other.cache_write_tokens;
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cache_read_tokens = self
+            .cache_read_tokens
+            .saturating_add(other.cache_read_tokens);
+        self.cache_write_tokens = self
+            .cache_write_tokens
+            .saturating_add(other.cache_write_tokens);
         self.cost_usd = match (self.cost_usd, other.cost_usd) {
             (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+            (a, b) => Some(
+                (a.and_then(valid_cost).unwrap_or(0.0) + b.and_then(valid_cost).unwrap_or(0.0))
+                    .min(f64::MAX),
+            ),
         };
     }
 }
 
-/// Usages summed per model.
+/// Usages summed per model (an invalid cost counts as none).
 pub fn merge(into: &mut Vec<ModelUsage>, usage: &ModelUsage) {
+    let usage = ModelUsage {
+        cost_usd: usage.cost_usd.and_then(valid_cost),
+        ..usage.clone()
+    };
     match into.iter_mut().find(|u| u.model == usage.model) {
-        Some(existing) => existing.add(usage),
-        None => into.push(usage.clone()),
+        Some(existing) => existing.add(&usage),
+        None => into.push(usage),
     }
 }
 
@@ -114,13 +136,13 @@ impl Pricing {
                             * price.cache_write.unwrap_or(price.input))
                         / 1_000_000.0
                 }
-                None => match usage.cost_usd {
+                None => match usage.cost_usd.and_then(valid_cost) {
                     Some(cost) => {
                         out.estimated = true;
                         cost
                     }
                     None => {
-                        if usage.input_tokens + usage.output_tokens > 0 {
+                        if usage.input_tokens.saturating_add(usage.output_tokens) > 0 {
                             out.unpriced_models.push(usage.model.clone());
                             out.estimated = true;
                         }
@@ -130,6 +152,12 @@ impl Pricing {
             };
             out.credits += usd / self.credit_usd;
         }
+        // Whatever the counts, the credits stay a finite, non-negative number.
+        out.credits = if out.credits.is_finite() {
+            out.credits.max(0.0)
+        } else {
+            f64::MAX
+        };
         out
     }
 }
@@ -367,7 +395,8 @@ impl OutputParser {
                         &ModelUsage {
                             model: model.clone(),
                             input_tokens: input,
-                            output_tokens: u64_field(t, "candidates") + u64_field(t, "thoughts"),
+                            output_tokens: u64_field(t, "candidates")
+                                .saturating_add(u64_field(t, "thoughts")),
                             cache_read_tokens: cached,
                             cache_write_tokens: 0,
                             cost_usd: None,
@@ -416,10 +445,14 @@ impl OutputParser {
             };
             let Some(count) = count(number) else { continue };
             match label.trim() {
-                "sent" => usage.input_tokens += count,
-                "received" => usage.output_tokens += count,
-                "cache hit" => usage.cache_read_tokens += count,
-                "cache write" => usage.cache_write_tokens += count,
+                "sent" => usage.input_tokens = usage.input_tokens.saturating_add(count),
+                "received" => usage.output_tokens = usage.output_tokens.saturating_add(count),
+                "cache hit" => {
+                    usage.cache_read_tokens = usage.cache_read_tokens.saturating_add(count);
+                }
+                "cache write" => {
+                    usage.cache_write_tokens = usage.cache_write_tokens.saturating_add(count);
+                }
                 _ => {}
             }
         }
@@ -476,7 +509,12 @@ pub struct UsageFile {
     pub usage: Vec<ModelUsage>,
     /// Lines that were not usage JSON, for the step's message.
     pub rejected: usize,
+    /// Inside a line past [`MAX_USAGE_LINE`], skipped to its end.
+    overlong: bool,
 }
+
+/// The longest line of the usage file taken as usage.
+const MAX_USAGE_LINE: usize = 64 * 1024;
 
 impl UsageFile {
     pub fn new(path: std::path::PathBuf, default_model: Option<&str>) -> UsageFile {
@@ -487,6 +525,7 @@ impl UsageFile {
             default_model: default_model.unwrap_or("unknown").to_string(),
             usage: Vec::new(),
             rejected: 0,
+            overlong: false,
         }
     }
 
@@ -507,7 +546,19 @@ impl UsageFile {
         self.partial.push_str(&text);
         while let Some(end) = self.partial.find('\n') {
             let line: String = self.partial.drain(..=end).collect();
+            if std::mem::take(&mut self.overlong) {
+                continue;
+            }
             self.take_line(&line);
+        }
+        // A line longer than any usage record is not one: dropped up to its end, so an agent
+        // cannot make coder hold an endless line.
+        if self.partial.len() > MAX_USAGE_LINE {
+            self.partial.clear();
+            if !self.overlong {
+                self.rejected += 1;
+            }
+            self.overlong = true;
         }
     }
 
@@ -515,7 +566,9 @@ impl UsageFile {
     pub fn finish(&mut self) {
         self.poll();
         let rest = std::mem::take(&mut self.partial);
-        self.take_line(&rest);
+        if !self.overlong {
+            self.take_line(&rest);
+        }
     }
 
     fn take_line(&mut self, line: &str) {
@@ -523,6 +576,7 @@ impl UsageFile {
             return;
         }
         match serde_json::from_str::<UsageLine>(line.trim()) {
+            Ok(u) if u.cost_usd.is_some_and(|c| valid_cost(c).is_none()) => self.rejected += 1,
             Ok(u) => merge(
                 &mut self.usage,
                 &ModelUsage {

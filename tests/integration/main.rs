@@ -9,6 +9,7 @@ mod fixtures;
 mod github;
 mod gitlab;
 mod host;
+mod hostile;
 mod ir;
 mod layers;
 mod pipeline;

@@ -260,7 +260,9 @@ fn the_claude_preset_passes_caps_and_meters_its_stream() {
         assert!(argv.contains(expected), "{expected} in {argv}");
     }
     let env = f.read("claude-env.txt");
-    assert!(env.contains("FAKE_ANTHROPIC_KEY=sk-fake-key-123"), "{env}");
+    // The key reached the agent (redacted in the run directory once the agent ended).
+    assert!(env.contains("FAKE_ANTHROPIC_KEY=***"), "{env}");
+    assert!(!env.contains("sk-fake-key-123"), "{env}");
     assert!(
         env.contains("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"),
         "{env}"
@@ -313,19 +315,22 @@ fn coder_step_run_waits_for_approval_and_a_rerun_continues() {
     // Still waiting: a re-run checks again.
     let (code, _, _) = run(f.command("run", &[]).env("CODER_AGENT", &writer));
     assert_eq!(code, 3);
-    let (code, _, stderr) = run(Command::new(env!("CARGO_BIN_EXE_coder"))
-        .current_dir(f.repo.path())
-        .env("USER", "carol")
-        .args(["approve", &f.run_dir().display().to_string(), "s4"]));
+    let approve = |step: &str, user: &str| {
+        run(Command::new(env!("CARGO_BIN_EXE_coder"))
+            .current_dir(f.repo.path())
+            .env("XDG_DATA_HOME", f.data.path())
+            .env("USER", user)
+            .args(["approve", &f.run_dir().display().to_string(), step]))
+    };
+    let (code, _, stderr) = approve("s4", "carol");
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("not waiting for step `s4`"), "{stderr}");
 
-    std::fs::create_dir_all(f.run_dir().join("approvals")).expect("mkdir");
-    std::fs::write(
-        f.run_dir().join("approvals/s3.json"),
-        r#"{"approver": "bob"}"#,
-    )
-    .expect("write");
+    // `coder approve` shows what is approved; a systemd run continues when it runs again.
+    let (code, _, stderr) = approve("s3", "bob");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("built.txt"), "the diffstat: {stderr}");
+    assert!(stderr.contains("patch sha256:"), "the digest: {stderr}");
     let (code, stdout, stderr) = run(f.command("run", &[]).env("CODER_AGENT", &writer));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(last_line(&stdout), f.run_dir().display().to_string());

@@ -44,6 +44,8 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
 pub(crate) struct Fixture {
     pub(crate) repo: tempfile::TempDir,
     pub(crate) run: tempfile::TempDir,
+    /// coder's data folder (`XDG_DATA_HOME`): where run keys are kept, outside the run.
+    pub(crate) data: tempfile::TempDir,
     pub(crate) hash: String,
 }
 
@@ -71,6 +73,7 @@ impl Fixture {
         Fixture {
             repo,
             run: tempfile::tempdir().expect("tempdir"),
+            data: tempfile::tempdir().expect("tempdir"),
             hash: coder::ir::source_hash(spec.as_bytes()),
         }
     }
@@ -111,6 +114,7 @@ impl Fixture {
             cmd.env_remove(var);
         }
         cmd.env("CODER_RUN_DIR", self.run_dir())
+            .env("XDG_DATA_HOME", self.data.path())
             .env("CODER_KILL_GRACE_SEC", "1")
             .env("ALLOWED_SECRET", SECRET)
             .env("NOT_ALLOWED_SECRET", "must-not-reach-the-agent")
@@ -130,6 +134,7 @@ impl Fixture {
             .env_remove("CODER_AGENT")
             .env_remove("GITHUB_RUN_ID")
             .env_remove("GITHUB_ACTIONS")
+            .env("XDG_DATA_HOME", self.data.path())
             .env("XDG_STATE_HOME", state);
         cmd
     }
@@ -248,7 +253,10 @@ fn an_agent_step_runs_records_and_leaves_a_patch() {
         "{stdin}"
     );
     let env = f.read("fake-agent/env.txt");
-    assert!(env.contains(&format!("ALLOWED_SECRET={SECRET}")), "{env}");
+    // The allowed secret reached the agent; what the agent wrote into the run directory is
+    // redacted once it ends (`***` stands only for a secret's value).
+    assert!(env.contains("ALLOWED_SECRET=***"), "{env}");
+    assert!(!env.contains(SECRET), "{env}");
     assert!(env.contains("CODER_STEP_ID=s1"), "{env}");
     assert!(!env.contains("NOT_ALLOWED_SECRET"), "{env}");
     assert!(!env.contains("CARGO"), "{env}");
@@ -390,12 +398,13 @@ fn a_later_job_starts_from_base_plus_patch_and_waits_for_approval() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("waiting for approval"), "{stderr}");
     assert_eq!(f.run_json()["status"], "waiting_for_approval");
-    std::fs::create_dir_all(f.run_dir().join("approvals")).expect("mkdir");
-    std::fs::write(
-        f.run_dir().join("approvals/s2.json"),
-        r#"{"approver": "alice", "comment": "go"}"#,
-    )
-    .expect("write");
+    let (code, _, stderr) = run(Command::new(env!("CARGO_BIN_EXE_coder"))
+        .current_dir(clone.path())
+        .env("XDG_DATA_HOME", f.data.path())
+        .env("USER", "alice")
+        .args(["approve", &f.run_dir().display().to_string(), "s2"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("agent-output.txt"), "{stderr}");
     let (code, _, stderr) = run(&mut f.command_in(clone.path(), "gate", &["--step", "s2"]));
     assert_eq!(code, 0, "{stderr}");
     let record = f.run_json();
@@ -833,11 +842,14 @@ fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
         let mut begin = f.command("begin", &["--job", "wf-1"]);
         gitlab(&mut begin);
         assert_eq!(run(&mut begin).0, 0);
-        let (code, _, stderr) = run(f
-            .command("step", &["--step", "s1"])
-            .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
+        let mut step = f.command("step", &["--step", "s1"]);
+        gitlab(&mut step);
+        let (code, _, stderr) =
+            run(step.env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
         assert_eq!(code, 0, "{stderr}");
-        assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+        let mut finish = f.command("finish", &["--job", "wf-1"]);
+        gitlab(&mut finish);
+        assert_eq!(run(&mut finish).0, 0);
 
         let mut publish = f.command("publish", &[]);
         gitlab(&mut publish);

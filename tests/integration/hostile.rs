@@ -1,0 +1,544 @@
+//! The runner against a hostile agent that runs as the same user as coder-step: one test per
+//! class of attack, each agent a small script in `tests/fixtures/agents/`. Forged, copied and
+//! stale approvals and an edited run record; agent code inside coder's own git (a planted
+//! global config, a fake `git` early on `PATH`); processes that outlive the step; changes
+//! hidden from the path policy (replace objects, local ignore rules, symlink chains); usage
+//! records meant to refill the budget; output meant to exhaust memory.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::step::{Fixture, agent, run};
+
+/// A local workflow: an agent, an approval, then a deploy in a job of its own.
+const GATED: &str = "name: Gated\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change it\n  - type: approve\n    reason: Ship it?\n  - type: deploy\n    target: preview\n";
+const GATED_CONFIG: &str =
+    "[deploy.preview]\ncommand = \"echo Deployed to https://preview.example/app\"\n";
+
+/// One agent step with `agent_command`.
+const ONE_AGENT: &str = "name: One\npolicies:\n  budget:\n    max_wall_clock_sec: 60\n    max_credits: 100\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change the tree\n";
+
+fn agent_step(f: &Fixture, agent_command: &str) -> (i32, String) {
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", agent_command));
+    (code, stderr)
+}
+
+fn violation_paths(record: &serde_json::Value, kind: &str) -> Vec<String> {
+    record["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .filter(|v| v["kind"] == kind)
+        .flat_map(|v| v["paths"].as_array().cloned().unwrap_or_default())
+        .map(|p| p.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn coder_approve(f: &Fixture, data: &Path, step: &str) -> (i32, String, String) {
+    run(Command::new(env!("CARGO_BIN_EXE_coder"))
+        .current_dir(f.repo.path())
+        .env("XDG_DATA_HOME", data)
+        .env("USER", "alice")
+        .args(["approve", &f.run_dir().display().to_string(), step]))
+}
+
+#[test]
+fn an_agent_cannot_approve_its_own_gate() {
+    let f = Fixture::new(GATED, Some(GATED_CONFIG));
+    let (code, _, stderr) = run(f
+        .command("run", &[])
+        .env("CODER_AGENT", agent("self-approver.sh")));
+    assert_eq!(code, 1, "the forged approval fails the gate: {stderr}");
+    assert!(
+        stderr.contains("is not an approval `coder approve` wrote for this run"),
+        "{stderr}"
+    );
+    let record = f.run_json();
+    assert_eq!(record["approvals"], serde_json::json!([]));
+    assert!(
+        record["artifacts"]["deploy_url"].is_null(),
+        "nothing deployed"
+    );
+}
+
+#[test]
+fn an_approval_copied_from_another_run_or_for_another_patch_is_refused() {
+    let writer = format!("{} {{goal}}", agent("writer.sh"));
+    // Run A, approved by a person.
+    let a = Fixture::new(GATED, Some(GATED_CONFIG));
+    assert_eq!(run(a.command("run", &[]).env("CODER_AGENT", &writer)).0, 3);
+    let (code, _, stderr) = coder_approve(&a, a.data.path(), "s2");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("agent-output.txt"), "diffstat: {stderr}");
+    assert!(stderr.contains("patch sha256:"), "digest: {stderr}");
+
+    // Run B on the same machine waits at the same gate; A's approval is copied in.
+    let b = Fixture::new(GATED, Some(GATED_CONFIG));
+    let on_this_machine = |cmd: &mut Command| {
+        cmd.env("XDG_DATA_HOME", a.data.path())
+            .env("CODER_AGENT", &writer);
+    };
+    let mut first = b.command("run", &[]);
+    on_this_machine(&mut first);
+    assert_eq!(run(&mut first).0, 3);
+    std::fs::copy(
+        a.run_dir().join("approvals/s2.json"),
+        b.run_dir().join("approvals/s2.json"),
+    )
+    .or_else(|_| {
+        std::fs::create_dir_all(b.run_dir().join("approvals"))?;
+        std::fs::copy(
+            a.run_dir().join("approvals/s2.json"),
+            b.run_dir().join("approvals/s2.json"),
+        )
+    })
+    .expect("copy");
+    let mut again = b.command("run", &[]);
+    on_this_machine(&mut again);
+    let (code, _, stderr) = run(&mut again);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("signature does not match"), "{stderr}");
+    assert!(b.run_json()["artifacts"]["deploy_url"].is_null());
+
+    // Run C, job by job as CI would: approved, then the tree changes before the gate runs
+    // (an orphan of the agent's, say): the approval was for another patch.
+    let c = Fixture::new(GATED, Some(GATED_CONFIG));
+    assert_eq!(run(&mut c.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(c
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", &writer));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(run(&mut c.command("finish", &["--job", "wf-1"])).0, 0);
+    // The next job in a fresh clone, the run directory restored.
+    let clone = tempfile::tempdir().expect("tempdir");
+    crate::step::git(
+        clone.path(),
+        &["clone", "-q", &c.repo.path().to_string_lossy(), "."],
+    );
+    let job = |sub: &str, args: &[&str]| run(&mut c.command_in(clone.path(), sub, args));
+    assert_eq!(job("begin", &["--job", "wf-2"]).0, 0);
+    assert_eq!(job("gate", &["--step", "s2"]).0, 3);
+    let (code, _, stderr) = run(Command::new(env!("CARGO_BIN_EXE_coder"))
+        .current_dir(clone.path())
+        .env("XDG_DATA_HOME", c.data.path())
+        .env("USER", "alice")
+        .args(["approve", &c.run_dir().display().to_string(), "s2"]));
+    assert_eq!(code, 0, "{stderr}");
+    let late = clone.path().join("late.txt");
+    std::fs::write(&late, "written after the approval\n").expect("write");
+    let (code, _, stderr) = job("gate", &["--step", "s2"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("but the run's patch is now"), "{stderr}");
+    std::fs::remove_file(&late).expect("rm");
+    let (code, _, stderr) = job("gate", &["--step", "s2"]);
+    assert_eq!(code, 0, "the approved patch passes: {stderr}");
+}
+
+#[test]
+fn a_run_whose_record_was_edited_is_refused() {
+    let writer = format!("{} {{goal}}", agent("writer.sh"));
+    let f = Fixture::new(GATED, Some(GATED_CONFIG));
+    assert_eq!(run(f.command("run", &[]).env("CODER_AGENT", &writer)).0, 3);
+    // The gated job marked as done, as an agent's surviving process could.
+    let mut record = f.run_json();
+    for job in record["jobs"].as_array_mut().expect("jobs") {
+        job["status"] = "succeeded".into();
+    }
+    std::fs::write(
+        f.run_dir().join("run.json"),
+        serde_json::to_string_pretty(&record).expect("json"),
+    )
+    .expect("write");
+    let (code, _, stderr) = run(f.command("run", &[]).env("CODER_AGENT", &writer));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("was changed outside coder-step"),
+        "{stderr}"
+    );
+    assert!(
+        f.run_json()["artifacts"]["deploy_url"].is_null(),
+        "nothing deployed"
+    );
+    let (code, _, stderr) = coder_approve(&f, f.data.path(), "s2");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("was changed outside coder-step"),
+        "{stderr}"
+    );
+}
+
+/// A user's HOME with a global git config that runs a program as an external diff.
+fn home_with_external_diff(marker: &Path) -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("tempdir");
+    let script = home.path().join("ext-diff.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nenv > '{}'\n", marker.display()),
+    )
+    .expect("write");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .expect("chmod");
+    std::fs::write(
+        home.path().join(".gitconfig"),
+        format!("[diff]\n\texternal = {}\n", script.display()),
+    )
+    .expect("write");
+    home
+}
+
+#[test]
+fn agent_code_never_runs_inside_coders_git() {
+    // The agent writes a global git config into its HOME.
+    let f = Fixture::new(ONE_AGENT, None);
+    let user_home = tempfile::tempdir().expect("tempdir");
+    assert_eq!(
+        run(f
+            .command("begin", &["--job", "wf-1"])
+            .env("HOME", user_home.path()))
+        .0,
+        0
+    );
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("HOME", user_home.path())
+        .env("CODER_AGENT", agent("home-planter.sh")));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !user_home.path().join(".gitconfig").exists(),
+        "the agent had the user's HOME"
+    );
+    assert!(
+        f.read("agent-home.txt")
+            .starts_with(&f.run_dir().display().to_string())
+    );
+    assert_eq!(
+        run(f
+            .command("finish", &["--job", "wf-1"])
+            .env("HOME", user_home.path()))
+        .0,
+        0
+    );
+    assert!(!f.run_dir().join("ext-diff-ran").exists());
+    assert!(f.read("patch.diff").contains("+changed by s1"));
+
+    // A global config already there (planted earlier) is not coder's either.
+    let f = Fixture::new(ONE_AGENT, None);
+    let marker = f.run_dir().join("ext-diff-ran");
+    let home = home_with_external_diff(&marker);
+    let with_home = |cmd: &mut Command| {
+        cmd.env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path());
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    with_home(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = f.command("step", &["--step", "s1"]);
+    with_home(&mut step);
+    let (code, _, stderr) = run(step.env(
+        "CODER_AGENT",
+        format!("{} {{goal}}", agent("blocked-writer.sh")),
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    let mut finish = f.command("finish", &["--job", "wf-1"]);
+    with_home(&mut finish);
+    let _ = run(&mut finish);
+    assert!(!marker.exists(), "the external diff ran inside coder's git");
+    assert!(
+        violation_paths(&f.run_json(), "blocked_path")
+            .contains(&".github/workflows/evil.yml".to_string())
+    );
+}
+
+#[test]
+fn a_git_planted_early_on_path_is_not_coders() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let planted = tempfile::tempdir().expect("tempdir");
+    let marker = planted.path().join("fake-git-ran");
+    let fake = planted.path().join("git");
+    // A git that hides every diff.
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\ntouch '{}'\nfor a in \"$@\"; do [ \"$a\" = diff ] && exit 0; done\nexec /usr/bin/git \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .expect("write");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        planted.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    assert_eq!(
+        run(f.command("begin", &["--job", "wf-1"]).env("PATH", &path)).0,
+        0
+    );
+    let (code, _, stderr) = run(f.command("step", &["--step", "s1"]).env("PATH", &path).env(
+        "CODER_AGENT",
+        format!("{} {{goal}}", agent("blocked-writer.sh")),
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!marker.exists(), "coder-step ran the planted git");
+    assert!(
+        violation_paths(&f.run_json(), "blocked_path")
+            .contains(&".github/workflows/evil.yml".to_string())
+    );
+}
+
+#[test]
+fn a_deep_chain_of_sessions_does_not_outlive_the_step() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let (code, stderr) = agent_step(&f, &agent("setsid-chain.sh"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(f.run_dir().join("chain-ready").exists(), "the chain stood");
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !f.repo.path().join(".github/workflows/late.yml").exists(),
+        "a process of the step wrote a blocked file after it ended"
+    );
+}
+
+#[test]
+fn replace_objects_do_not_hide_a_change() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let (code, stderr) = agent_step(&f, &agent("replacer.sh"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        violation_paths(&f.run_json(), "blocked_path")
+            .contains(&".github/workflows/evil.yml".to_string())
+    );
+}
+
+#[test]
+fn local_ignore_rules_do_not_hide_a_new_file() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let (code, stderr) = agent_step(&f, &agent("excluder.sh"));
+    assert_eq!(code, 1, "{stderr}");
+    let record = f.run_json();
+    assert!(
+        violation_paths(&record, "blocked_path")
+            .contains(&".github/workflows/hidden.yml".to_string()),
+        "{record:#}"
+    );
+    assert!(
+        violation_paths(&record, "git_metadata_changed").contains(&".git/info/exclude".to_string())
+    );
+}
+
+#[test]
+fn symlink_chains_are_judged_by_where_they_lead() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let (code, stderr) = agent_step(&f, &agent("symlink-chain.sh"));
+    assert_eq!(code, 1, "{stderr}");
+    let links = violation_paths(&f.run_json(), "symlink_outside_repository");
+    assert!(links.contains(&"c -> d/.git".to_string()), "{links:?}");
+    assert!(links.contains(&"e -> d/..".to_string()), "{links:?}");
+    assert!(!links.iter().any(|l| l.starts_with("d ->")), "{links:?}");
+}
+
+#[test]
+fn usage_records_cannot_refill_the_budget_or_break_the_record() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let (code, stderr) = agent_step(&f, &agent("refiller.sh"));
+    assert_eq!(code, 0, "{stderr}");
+    let record = f.run_json();
+    let used = record["credits"]["used"]
+        .as_f64()
+        .expect("credits are a number");
+    assert!(used.is_finite() && used >= 0.0, "{record:#}");
+    let step = &record["steps"][0];
+    assert!(
+        step["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("3 line(s) of the usage file were not usage JSON")),
+        "{step:#}"
+    );
+    assert_eq!(
+        step["usage"]["models"][0]["input_tokens"],
+        serde_json::json!(u64::MAX),
+        "token counts saturate"
+    );
+    // The ledger reads back: a later step and the job's end work.
+    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+}
+
+/// The peak resident memory of a running process, in kB (`VmHWM`), 0 once it is gone.
+fn peak_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_endless_line_costs_bounded_memory_and_the_log_is_capped() {
+    let f = Fixture::new(ONE_AGENT, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let mut child = f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", agent("long-liner.sh"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("coder-step starts");
+    let mut peak = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        peak = peak.max(peak_kb(child.id()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(peak > 0, "measured");
+    assert!(peak < 100_000, "coder-step peaked at {peak} kB");
+    let log = f.run_dir().join("logs/s1.log");
+    let size = std::fs::metadata(&log).expect("log").len();
+    assert!(size <= (64 << 20) + 1024, "log of {size} bytes");
+    let tail = {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(&log).expect("log");
+        file.seek(SeekFrom::End(-300)).expect("seek");
+        let mut text = String::new();
+        file.read_to_string(&mut text).expect("read");
+        text
+    };
+    assert!(tail.contains("the log stops here"), "{tail}");
+}
+
+/// One agent step allowed the secret `ALLOWED_SECRET`.
+const WITH_SECRET: &str = "name: Secret\npolicies:\n  secrets: [ALLOWED_SECRET]\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change the tree\n";
+
+const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n-----END PRIVATE KEY-----";
+
+#[test]
+fn a_secret_in_another_form_is_still_found_and_redacted() {
+    for (mode, secret) in [
+        ("pem", PEM),
+        ("binary", crate::step::SECRET),
+        ("base64", crate::step::SECRET),
+        ("hex", crate::step::SECRET),
+        ("url", crate::step::SECRET),
+    ] {
+        let f = Fixture::new(WITH_SECRET, None);
+        assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+        let (code, _, stderr) = run(f
+            .command("step", &["--step", "s1"])
+            .env("ALLOWED_SECRET", secret)
+            .env(
+                "CODER_AGENT",
+                format!("{} {mode}", agent("secret-smuggler.sh")),
+            ));
+        assert_eq!(code, 0, "{mode}: {stderr}");
+        let (code, _, stderr) = run(f
+            .command("finish", &["--job", "wf-1"])
+            .env("ALLOWED_SECRET", secret));
+        assert_eq!(code, 1, "{mode}: the patch holds the secret: {stderr}");
+        let record = f.run_json();
+        assert_eq!(record["violations"][0]["kind"], "secret_in_patch", "{mode}");
+        assert!(!f.run_dir().join("patch.diff").exists(), "{mode}");
+        let encoded =
+            std::fs::read_to_string(f.repo.path().join("encoded.txt")).unwrap_or_default();
+        if !encoded.is_empty() {
+            assert!(
+                !f.read("logs/s1.log").contains(encoded.trim()),
+                "{mode}: the log shows the encoded secret"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_run_whose_runner_was_killed_is_marked_interrupted() {
+    let f = Fixture::new(ONE_AGENT, None);
+    let out = f
+        .command("run", &[])
+        .env("CODER_AGENT", agent("parent-killer.sh"))
+        .output()
+        .expect("coder-step runs");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9),
+        "the agent killed its runner"
+    );
+    assert_eq!(f.run_json()["status"], "running", "as the runner left it");
+    let (code, _, stderr) = run(&mut f.command("run", &[]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("interrupted: start a new run"), "{stderr}");
+    assert_eq!(f.run_json()["status"], "interrupted");
+}
+
+/// Every file under `dir` holding `needle`, relative to it.
+fn files_holding(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir").flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().expect("type");
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(&path).expect("read");
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(
+                        path.strip_prefix(dir)
+                            .expect("inside")
+                            .display()
+                            .to_string(),
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_file_of_the_run_directory_holds_a_secret() {
+    let f = Fixture::new(WITH_SECRET, None);
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env("CODER_AGENT", agent("secret-namer.sh")));
+    assert_eq!(code, 1, "the agent committed: {stderr}");
+    let (code, _, stderr) = run(&mut f.command("finish", &["--job", "wf-1"]));
+    assert_eq!(code, 1, "{stderr}");
+    let secret = crate::step::SECRET.as_bytes();
+    assert_eq!(files_holding(f.run_dir(), secret), Vec::<String>::new());
+    let record = f.run_json();
+    assert!(
+        record["changed_files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|p| p == "file-***.txt"),
+        "{record:#}"
+    );
+    // The bundle's members too.
+    let bundle = std::fs::File::open(f.run_dir().join("logs.tar.gz")).expect("bundle");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bundle));
+    let mut members = 0;
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
+        let name = entry.path().expect("path").display().to_string();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{name}");
+        members += 1;
+    }
+    assert!(members >= 3, "{members} members");
+}
