@@ -8,6 +8,7 @@ mod compile;
 mod fixtures;
 mod github;
 mod gitlab;
+mod hostile_specs;
 mod ir;
 mod layers;
 mod pipeline;
