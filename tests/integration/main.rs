@@ -17,6 +17,7 @@ mod runner;
 mod schema;
 mod step;
 mod systemd;
+mod where_users_work;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
