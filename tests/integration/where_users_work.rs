@@ -125,5 +125,148 @@ fn sarif_validates_against_the_sarif_2_1_0_schema_and_has_a_base() {
     let mut broken = doc.clone();
     broken["runs"][0]["results"][0]["level"] = "fatal".into();
     assert!(!validator.is_valid(&broken));
-    let _ = repo;
+}
+
+const SHELLS: &[&str] = &["bash", "zsh", "fish", "powershell", "elvish"];
+
+#[test]
+fn every_shell_gets_a_script_that_asks_coder_for_candidates() {
+    for shell in SHELLS {
+        let (code, stdout, stderr) = run(coder().args(["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        assert!(stdout.contains("coder"), "{shell}: {stdout}");
+        assert!(
+            stdout.contains("COMPLETE") && stdout.contains(shell.trim_end_matches("shell")),
+            "{shell}: the script does not call back into coder:\n{stdout}"
+        );
+    }
+    let (code, _, stderr) = run(coder().args(["completions", "tcsh"]));
+    assert_eq!(code, 2, "{stderr}");
+}
+
+/// The real bash, with the script sourced, completes `coder run <TAB>` with the repository's
+/// workflow ids (from `workflow_id:` or the file name) and `coder explain C02<TAB>` with codes.
+#[test]
+fn bash_completes_workflow_ids_and_codes() {
+    let dir = repo(&[
+        (
+            ".coder/workflows/nightly.yml",
+            "name: n\nsteps:\n  - type: command\n    command: make\n",
+        ),
+        (
+            ".coder/workflows/other.yml",
+            "name: r\nworkflow_id: release-train\nsteps:\n  - type: command\n    command: make\n",
+        ),
+    ]);
+    let (_, script, _) = run(coder().args(["completions", "bash"]));
+    std::fs::write(dir.path().join("coder.bash"), &script).expect("script");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_coder"))
+        .parent()
+        .expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |line: &str| -> Vec<String> {
+        let words: Vec<&str> = line.split(' ').collect();
+        let current = words.last().copied().unwrap_or("");
+        let program = format!(
+            "source ./coder.bash\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_TYPE=9\n_clap_complete_coder coder '{current}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1,
+            words[words.len() - 2],
+        );
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(program)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .output()
+            .expect("bash runs");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let ids = complete("coder run ");
+    assert!(
+        ids.contains(&"nightly".to_string()) && ids.contains(&"release-train".to_string()),
+        "{ids:?}"
+    );
+    assert_eq!(complete("coder run rel"), vec!["release-train".to_string()]);
+    let codes = complete("coder explain C030");
+    assert!(codes.contains(&"C0303".to_string()), "{codes:?}");
+    assert!(codes.iter().all(|c| c.starts_with("C030")), "{codes:?}");
+    let commands = complete("coder compl");
+    assert_eq!(commands, vec!["completions".to_string()]);
+}
+
+/// The other shells' side of the protocol, asked the way their scripts ask.
+#[test]
+fn fish_asks_and_gets_workflow_ids_with_their_spec() {
+    let dir = repo(&[(
+        ".coder/workflows/nightly.yml",
+        "name: n\nsteps:\n  - type: command\n    command: make\n",
+    )]);
+    let (code, stdout, _) = run(coder()
+        .current_dir(dir.path())
+        .env("COMPLETE", "fish")
+        .args(["--", "coder", "run", ""]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == "nightly\t.coder/workflows/nightly.yml"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn man_pages_cover_every_subcommand_and_render_cleanly() {
+    let (code, page, _) = run(coder().arg("man"));
+    assert_eq!(code, 0);
+    assert!(page.contains(".TH coder 1"), "{page}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) = run(coder().args(["man", "--out-dir"]).arg(dir.path()));
+    assert_eq!(code, 0, "{stderr}");
+    for sub in [
+        "check",
+        "compile",
+        "run",
+        "approve",
+        "runs",
+        "explain",
+        "schema",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page.contains(&format!("coder\\-{sub}(1)")),
+            "{sub} not listed"
+        );
+        let file = dir.path().join(format!("coder-{sub}.1"));
+        let text = std::fs::read_to_string(&file).expect("a page per subcommand");
+        assert!(text.contains(&format!(".TH coder-{sub} 1")), "{text}");
+    }
+    let check = std::fs::read_to_string(dir.path().join("coder-check.1")).expect("check page");
+    assert!(check.contains("gitlab"), "the page lists `--format` values");
+    // groff's own lint, where groff is installed (it is on the development machines and CI).
+    if std::path::Path::new("/usr/bin/groff").exists() {
+        let output = std::process::Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(dir.path().join("coder.1"))
+            .arg(dir.path().join("coder-check.1"))
+            .output()
+            .expect("groff");
+        assert!(
+            output.status.success() && output.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
