@@ -962,6 +962,28 @@ codes! {
     TargetSkipped = "C0411" "target-skipped" Warning "a workflow a configured target cannot express, skipped for it";
 
     /// ## What it does
+    /// Warns that a spec was checked for no target: it names no `project.provider`, no
+    /// `--target` was asked, the configuration adds none, and the git remote's host is not one
+    /// coder recognises as GitHub or GitLab (a self-hosted forge under its own name).
+    ///
+    /// ## Why
+    /// Without a target, `coder check` cannot check what the CI can express (schedules,
+    /// triggers, time limits), so a clean result would promise more than it checked, and
+    /// `coder compile` has nothing to compile to.
+    ///
+    /// ## Example
+    /// A repository whose `origin` is `git@git.example.com:team/app.git`.
+    ///
+    /// ## Fix
+    /// Name the host in `.coder/config.toml`:
+    /// ```toml
+    /// [hosts]
+    /// "git.example.com" = "gitlab"
+    /// ```
+    /// or set `project.provider` in the spec, or pass `--target`.
+    NoTarget = "C0412" "no-target" Warning "a spec checked for no target: its remote's host is unknown";
+
+    /// ## What it does
     /// Reports a bug in coder itself.
     ///
     /// ## Fix

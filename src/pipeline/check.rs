@@ -141,6 +141,9 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> Ch
             let lowered = lower(input, &file, &source_hash, spec, settings);
             diags.extend(many_jobs(&lowered));
             targets = check_targets(&lowered, settings, spec, &mut diags);
+            if targets.is_empty() {
+                diags.extend(no_target(settings));
+            }
             workflow = Some(lowered);
         }
     }
@@ -177,6 +180,28 @@ fn lower(
             file_stem: file_stem(&input.path),
             git: &settings.git,
         },
+    )
+}
+
+/// A spec checked for no target because its repository's remote is on a host coder does
+/// not know: say so, or `coder check` passes having checked none of the target's limits.
+fn no_target(settings: &Settings) -> Option<Diagnostic> {
+    let remote = settings.git.remote.as_ref()?;
+    if remote.provider.is_some() {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::NoTarget,
+            format!(
+                "no target was checked: the git remote's host `{}` is not a known GitHub or GitLab host",
+                remote.host
+            ),
+        )
+        .help(format!(
+            "name it in `.coder/config.toml`: `[hosts]` then `\"{}\" = \"gitlab\"` (or \"github\"); or set `project.provider`, or pass `--target`",
+            remote.host
+        )),
     )
 }
 
