@@ -1,5 +1,5 @@
 //! `coder completions SHELL` and the completions themselves. The scripts are clap_complete's
-//! dynamic registrations: the shell asks `coder` (with `COMPLETE=<shell>` set) for candidates at
+//! dynamic registrations: the shell asks `coder` (with `CODER_COMPLETE=<shell>` set) for candidates at
 //! each <TAB>, so values only known at run time complete too: the workflow ids of the
 //! repository for `coder run`, local run ids for `coder approve`, diagnostic codes for
 //! `coder explain`.
@@ -11,8 +11,9 @@ use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
 
 use super::usage_error;
 
-/// The variable the registration scripts set to ask for candidates.
-const VAR: &str = "COMPLETE";
+/// The variable the registration scripts set to ask for candidates: coder's own, so a
+/// `COMPLETE` another tool set in the environment does not turn `coder` into a completer.
+const VAR: &str = "CODER_COMPLETE";
 
 #[derive(Debug, Args)]
 #[command(
@@ -58,7 +59,7 @@ pub fn run(args: CompletionsArgs) -> u8 {
     super::print(&String::from_utf8_lossy(&script))
 }
 
-/// Answer a completion request (`COMPLETE` is set) and exit; otherwise return.
+/// Answer a completion request (`CODER_COMPLETE` is set) and exit; otherwise return.
 pub fn answer_if_asked() {
     clap_complete::CompleteEnv::with_factory(|| with_completers(super::Cli::command_for_coder()))
         .var(VAR)

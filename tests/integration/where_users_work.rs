@@ -136,12 +136,16 @@ fn every_shell_gets_a_script_that_asks_coder_for_candidates() {
         assert_eq!(code, 0, "{shell}: {stderr}");
         assert!(stdout.contains("coder"), "{shell}: {stdout}");
         assert!(
-            stdout.contains("COMPLETE") && stdout.contains(shell.trim_end_matches("shell")),
+            stdout.contains("CODER_COMPLETE") && stdout.contains(shell.trim_end_matches("shell")),
             "{shell}: the script does not call back into coder:\n{stdout}"
         );
     }
     let (code, _, stderr) = run(coder().args(["completions", "tcsh"]));
     assert_eq!(code, 2, "{stderr}");
+    // Another tool's `COMPLETE` in the environment leaves coder a normal command.
+    let (code, stdout, _) = run(coder().env("COMPLETE", "bash").args(["explain", "C0007"]));
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("C0007 (yaml-tag, error)"), "{stdout}");
 }
 
 /// The real bash, with the script sourced, completes `coder run <TAB>` with the repository's
@@ -215,7 +219,7 @@ fn fish_asks_and_gets_workflow_ids_with_their_spec() {
     )]);
     let (code, stdout, _) = run(coder()
         .current_dir(dir.path())
-        .env("COMPLETE", "fish")
+        .env("CODER_COMPLETE", "fish")
         .args(["--", "coder", "run", ""]));
     assert_eq!(code, 0);
     assert!(
