@@ -536,10 +536,11 @@ fn is_non_specific(tag: &Tag) -> bool {
     tag.handle().is_empty() && tag.suffix() == "!"
 }
 
-/// A collection's tag may only say what it is (`!!map` on a mapping, `!!seq` on a sequence).
+/// A collection's tag may only say what it is (`!!map` on a mapping, `!!seq` on a sequence,
+/// or the non-specific `!`).
 fn check_collection_tag(tag: Option<&Tag>, kind: &str, span: Span) -> Result<(), Diagnostic> {
     match tag {
-        Some(tag) if tag.core_suffix() != Some(kind) => Err(tag_error(
+        Some(tag) if tag.core_suffix() != Some(kind) && !is_non_specific(tag) => Err(tag_error(
             Some(tag),
             span,
             if kind == "map" { "a mapping" } else { "a list" },
@@ -552,8 +553,10 @@ fn check_collection_tag(tag: Option<&Tag>, kind: &str, span: Span) -> Result<(),
 /// silently be read as its text, so the tag is an error rather than dropped. The core tags that
 /// mean what the value already is (`!!str`, `!!int`, …) and `!` are read as YAML defines them.
 fn tag_error(tag: Option<&Tag>, span: Span, what: &str) -> Diagnostic {
-    let name = tag.map_or_else(String::new, |t| {
-        format!("{}{}", t.original_handle(), t.suffix())
+    // As written: `!!binary`, `!Ref`, or a verbatim `!<uri>` (which has no handle).
+    let name = tag.map_or_else(String::new, |t| match t.original_handle() {
+        "" => format!("!<{}>", t.suffix()),
+        handle => format!("{handle}{}", t.suffix()),
     });
     Diagnostic::new(
         Code::YamlTag,
@@ -756,5 +759,57 @@ fn parse_float(text: &str) -> Option<f64> {
         Some(value)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Node, Diagnostic> {
+        build(&SourceFile::new("t.yml", text.to_string()), "YAML")
+    }
+
+    #[test]
+    fn tags_that_state_the_value_are_read_and_every_other_tag_is_an_error() {
+        for ok in [
+            "a: !!str 1",
+            "a: !!int 1",
+            "a: !!float 1.5",
+            "a: !!bool true",
+            "a: !!null ~",
+            "a: ! 1",
+            "a: !!map {b: 1}",
+            "a: !!seq [1]",
+            "a: ! [1]",
+            "<<: {b: 1}\nc: 2",
+            "!!merge <<: {b: 1}",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}");
+        }
+        for (bad, tag, column) in [
+            ("a: !!binary aGk=", "!!binary", 4),
+            ("a: !!timestamp 2001-12-14", "!!timestamp", 4),
+            ("a: !Ref x", "!Ref", 4),
+            ("a: !!set {b: ~}", "!!set", 4),
+            ("a: !!omap [b: 1]", "!!omap", 4),
+            ("a: !!map [1]", "!!map", 4),
+            ("a: !!seq {b: 1}", "!!seq", 4),
+            (
+                "a: !<tag:example.com,2000:x> 1",
+                "!<tag:example.com,2000:x>",
+                4,
+            ),
+        ] {
+            let diag = parse(bad).expect_err(bad);
+            assert_eq!(diag.code, Code::YamlTag, "{bad}");
+            assert!(
+                diag.message.contains(&format!("`{}", &tag[..2])),
+                "{bad}: {}",
+                diag.message
+            );
+            let span = diag.primary.expect("at the tag").span;
+            assert_eq!(span.start + 1, column, "{bad}");
+        }
     }
 }
