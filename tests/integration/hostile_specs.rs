@@ -52,6 +52,53 @@ fn a_five_thousand_character_workflow_id_fails_check_not_compile() {
     assert!(unit.file_name().expect("name").len() <= 255 && unit.is_file());
 }
 
+/// systemd itself accepts the units of the longest id; a unit named as a 300-character id
+/// would name it cannot even be written (file names, like unit names, stop at 255 bytes),
+/// which is how such a spec used to pass check and fail compile.
+#[test]
+fn systemd_accepts_the_longest_id_and_rejects_a_longer_one() {
+    let longest = "b".repeat(64);
+    let spec = format!(
+        "name: n\nworkflow_id: {longest}\ntriggers:\n  - type: cron\n    cron: \"0 3 * * *\"\nsteps:\n  - type: command\n    command: make\n"
+    );
+    let dir = repo(&[(".coder/workflows/long.yml", &spec)]);
+    let config = format!(
+        "[systemd]\nworking-directory = \"{}\"\ncoder-step = \"{}\"\n",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_coder-step")
+    );
+    std::fs::write(dir.path().join(".coder/config.toml"), config).expect("config");
+    let (code, _, stderr) = run(coder()
+        .current_dir(dir.path())
+        .args(["compile", "--target", "systemd"]));
+    assert_eq!(code, 0, "{stderr}");
+    let units = dir.path().join("systemd");
+    let verify = |names: &[String]| {
+        let output = crate::outside_tool("systemd-analyze")
+            .args(["verify", "--man=no", "--recursive-errors=no"])
+            .args(names)
+            .current_dir(&units)
+            .output()
+            .expect("systemd-analyze runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success() && text.trim().is_empty(), text)
+    };
+    let names = vec![
+        format!("coder-{longest}.service"),
+        format!("coder-{longest}.timer"),
+    ];
+    let (ok, text) = verify(&names);
+    assert!(ok, "{text}");
+    let too_long = format!("coder-{}.service", "b".repeat(300));
+    let refused = std::fs::copy(units.join(&names[0]), units.join(&too_long))
+        .expect_err("a 314-byte file name");
+    assert_eq!(refused.kind(), std::io::ErrorKind::InvalidFilename);
+}
+
 #[test]
 fn a_tagged_value_is_an_error_not_its_text() {
     let spec = SPEC.replace("command: make", "command: !!binary bWFrZQ==");
