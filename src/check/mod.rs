@@ -6,6 +6,7 @@ mod cron;
 mod deploy;
 mod events;
 mod expressions;
+mod file_name;
 pub mod gates;
 mod ids;
 mod paths;
@@ -26,6 +27,8 @@ pub struct CheckCx<'a> {
     pub config: &'a Config,
     /// The file name without its extension: the default `workflow_id`.
     pub file_stem: &'a str,
+    /// The file name, extension included (lossy if it is not UTF-8).
+    pub file_name: &'a str,
     pub diags: &'a mut Vec<Diagnostic>,
 }
 
@@ -39,6 +42,7 @@ type CheckFn = fn(&mut CheckCx<'_>);
 
 /// Every semantic check, in the order they run.
 pub const CHECKS: &[CheckFn] = &[
+    file_name::check,
     ids::check,
     project::check,
     cron::check,

@@ -38,6 +38,10 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+    /// GitHub Actions workflow commands: annotations on the run and the pull request's diff.
+    Github,
+    /// GitLab's code-quality report (Code Climate JSON), for `artifacts:reports:codequality`.
+    Gitlab,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -78,7 +82,9 @@ pub fn run(args: CheckArgs) -> u8 {
         (Some(MessageFormat::Json), _) => render::render_rustc_json(&reports),
         (None, Format::Short) => render::render_short(&reports),
         (None, Format::Json) => render::render_json(&reports),
-        (None, Format::Sarif) => render::render_sarif(&reports),
+        (None, Format::Sarif) => render::render_sarif(&reports, session.cwd.to_str()),
+        (None, Format::Github) => render::render_github(&reports),
+        (None, Format::Gitlab) => render::render_gitlab(&reports),
         (None, Format::Human) => {
             let mut text = render_problems(&reports, args.color, super::Stream::Stdout);
             text.push_str(&render::summary_line(&reports, inputs.len()));

@@ -25,6 +25,10 @@ pub struct CompileArgs {
     /// Write nothing; exit 1 if a generated file is missing, stale or edited by hand.
     #[arg(long)]
     check: bool,
+    /// Also mark the generated files `linguist-generated` in `.gitattributes` (adds missing
+    /// lines only; a path you gave the attribute yourself is left as you wrote it).
+    #[arg(long, conflicts_with = "check")]
+    gitattributes: bool,
     /// Print a phase's output instead of writing files (for debugging coder).
     #[arg(long, value_enum, hide = true)]
     emit: Option<Emit>,
@@ -92,6 +96,23 @@ pub fn run(args: CompileArgs) -> u8 {
     if let Err(e) = result {
         print(&out);
         return usage_error(&e.0);
+    }
+    if args.gitattributes {
+        match pipeline::mark_generated(&session, &plan, args.out_dir.as_deref()) {
+            Ok(files) => {
+                for file in files {
+                    let verb = match file.written {
+                        Written::Written => "wrote",
+                        Written::Unchanged => "unchanged",
+                    };
+                    out.push_str(&format!("{verb} {}\n", shown(&file.destination)));
+                }
+            }
+            Err(e) => {
+                print(&out);
+                return usage_error(&e.0);
+            }
+        }
     }
     out.push_str(&pipeline::notes(&session, &plan, args.out_dir.as_deref()));
     print(&out)

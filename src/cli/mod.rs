@@ -4,7 +4,9 @@
 
 mod check;
 mod compile;
+mod completions;
 mod explain;
+mod man;
 mod run;
 pub mod step;
 
@@ -46,6 +48,10 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Print the JSON Schema of workflow specs.
     Schema,
+    /// Print a shell's completion script (workflow ids, run ids and codes complete too).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page, or write every page into a folder.
+    Man(man::ManArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -82,6 +88,7 @@ impl ColorChoice {
 
 /// `coder ARGS…`.
 pub fn main_coder() -> ExitCode {
+    completions::answer_if_asked();
     run(Cli::parse())
 }
 
@@ -99,6 +106,10 @@ pub fn main_cargo_coder() -> ExitCode {
 }
 
 impl Cli {
+    fn command_for_coder() -> clap::Command {
+        <Cli as clap::CommandFactory>::command()
+    }
+
     fn command_for_cargo() -> clap::Command {
         <Cli as clap::CommandFactory>::command()
             .name("cargo-coder")
@@ -115,6 +126,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Runs(args) => run::runs(args),
         Command::Explain(args) => explain::run(args),
         Command::Schema => print(&crate::model::schema::json_schema()),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     ExitCode::from(code)
 }

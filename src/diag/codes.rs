@@ -196,6 +196,26 @@ codes! {
     DuplicateKey = "C0006" "duplicate-key" Error "a key appears twice in one mapping";
 
     /// ## What it does
+    /// Reports a YAML tag other than the core-schema tags that state what a value already is
+    /// (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!map`, `!!seq`) and the
+    /// non-specific `!`: `!!binary`, `!!timestamp`, `!!set`, `!!omap` and application tags
+    /// such as `!Ref`.
+    ///
+    /// ## Why
+    /// coder gives a spec value no meaning beyond its YAML core type. A tag it cannot honour
+    /// would be silently dropped (`!!binary aGk=` read as the text `aGk=`), so the workflow
+    /// would run with a value its author did not write.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// goal: !!binary aGVsbG8=
+    /// ```
+    ///
+    /// ## Fix
+    /// Write the value out as plain text, without the tag.
+    YamlTag = "C0007" "yaml-tag" Error "a YAML tag coder does not read";
+
+    /// ## What it does
     /// Reports a key that is not a field of the object it appears in, with the closest
     /// valid field when there is one.
     ///
@@ -388,6 +408,42 @@ codes! {
     /// ## Fix
     /// Use the real owner, repository and branch names.
     InvalidProject = "C0114" "invalid-project" Error "a project owner, repo or ref that is not a valid name";
+
+    /// ## What it does
+    /// Rejects a spec file whose name has characters outside POSIX's portable set (letters,
+    /// digits, `.`, `_`, `-`), or starts with `-`.
+    ///
+    /// ## Why
+    /// The spec's path is written into the header of every generated CI file and into
+    /// `coder-step` command lines. A line or paragraph separator (U+2028, U+2029) in a name
+    /// can end a comment in some YAML readers and start content; spaces, quotes and `$` need
+    /// quoting everywhere the path travels.
+    ///
+    /// ## Example
+    /// `.coder/workflows/release train.yml`
+    ///
+    /// ## Fix
+    /// Rename the file, e.g. `release-train.yml`.
+    UnsafeFileName = "C0115" "unsafe-file-name" Error "a spec file name outside the portable character set";
+
+    /// ## What it does
+    /// Rejects a `workflow_id`, `step_id` or webhook `name` longer than 64 characters (or a
+    /// file name that is the workflow id), and a webhook whose event type
+    /// `coder.<workflow_id>.<name>` is longer than 100 characters.
+    ///
+    /// ## Why
+    /// Ids become file names and systemd unit names (at most 255 bytes), GitLab job names (at
+    /// most 255 characters) and GitHub `repository_dispatch` event types (at most 100
+    /// characters). A longer id passes nowhere, or compiles into files a target rejects.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// workflow_id: a-workflow-id-that-goes-on-and-on-and-on-for-far-more-than-sixty-four-characters
+    /// ```
+    ///
+    /// ## Fix
+    /// Shorten the id; `name:` is the place for a long, readable title.
+    NameTooLong = "C0116" "name-too-long" Error "an id or name longer than the targets accept";
 
     /// ## What it does
     /// Reports two steps with the same `step_id`, or an explicit `step_id` equal to the
@@ -751,6 +807,20 @@ codes! {
     GeneratedFileDrift = "C0302" "generated-file-drift" Error "a generated CI file out of date with its spec";
 
     /// ## What it does
+    /// Warns about a workflow cut into more than 50 jobs. Steps are cut into a new job at
+    /// each approval point and around each deploy.
+    ///
+    /// ## Why
+    /// Each job starts a fresh runner, installs `coder-step` and checks out the repository, and
+    /// its text is repeated in the generated files: a spec with hundreds of gates compiles to
+    /// megabytes of CI that nobody reviews, and runs far slower than it reads. GitHub caps a
+    /// run at 256 jobs from one matrix; no hand-written workflow needs 50 approval points.
+    ///
+    /// ## Fix
+    /// Gate fewer steps (`require_human_approval_for` selects them), or split the workflow.
+    ManyJobs = "C0303" "many-jobs" Warning "a workflow cut into more jobs than is sane";
+
+    /// ## What it does
     /// Reports a trigger the target cannot start a workflow with: systemd timers have no
     /// repository events and no webhook receiver.
     ///
@@ -890,6 +960,28 @@ codes! {
     /// Nothing, if the workflow is not meant for that target. Otherwise change what the label
     /// points at; `coder compile --target <name>` reports it as the error it is there.
     TargetSkipped = "C0411" "target-skipped" Warning "a workflow a configured target cannot express, skipped for it";
+
+    /// ## What it does
+    /// Warns that a spec was checked for no target: it names no `project.provider`, no
+    /// `--target` was asked, the configuration adds none, and the git remote's host is not one
+    /// coder recognises as GitHub or GitLab (a self-hosted forge under its own name).
+    ///
+    /// ## Why
+    /// Without a target, `coder check` cannot check what the CI can express (schedules,
+    /// triggers, time limits), so a clean result would promise more than it checked, and
+    /// `coder compile` has nothing to compile to.
+    ///
+    /// ## Example
+    /// A repository whose `origin` is `git@git.example.com:team/app.git`.
+    ///
+    /// ## Fix
+    /// Name the host in `.coder/config.toml`:
+    /// ```toml
+    /// [hosts]
+    /// "git.example.com" = "gitlab"
+    /// ```
+    /// or set `project.provider` in the spec, or pass `--target`.
+    NoTarget = "C0412" "no-target" Warning "a spec checked for no target: its remote's host is unknown";
 
     /// ## What it does
     /// Reports a bug in coder itself.

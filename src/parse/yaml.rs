@@ -41,12 +41,15 @@ pub(super) fn build(file: &SourceFile, language: &str) -> Result<Node, Diagnosti
         copied_bytes: 0,
         aliases: 0,
         documents: 0,
+        tag_start: None,
     };
     for next in Parser::new_from_str_with_options(src, options) {
         match next {
             Ok((event, span)) => {
                 let start = builder.offset(&span.start);
                 let end = builder.offset(&span.end).max(start);
+                // A tag error points from the tag to its value's start.
+                builder.tag_start = span.tag_start().map(|m| builder.offset(&m).min(start));
                 builder.event(event, Span::new(start, end))?;
             }
             Err(err) => return Err(builder.scan_error(&err)),
@@ -116,6 +119,8 @@ struct Builder<'a> {
     /// Bytes of text that alias copies added so far.
     copied_bytes: usize,
     documents: usize,
+    /// Where the current event's tag starts, if it has one.
+    tag_start: Option<usize>,
 }
 
 impl Builder<'_> {
@@ -207,8 +212,14 @@ impl Builder<'_> {
                 }
                 self.push(node, 0, is_merge_key(&text, style, tag.as_deref()));
             }
-            Event::SequenceStart(_, anchor, _) => self.open(span, anchor, true)?,
-            Event::MappingStart(_, anchor, _) => self.open(span, anchor, false)?,
+            Event::SequenceStart(_, anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "seq", self.tag_span(span))?;
+                self.open(span, anchor, true)?;
+            }
+            Event::MappingStart(_, anchor, tag) => {
+                check_collection_tag(tag.as_deref(), "map", self.tag_span(span))?;
+                self.open(span, anchor, false)?;
+            }
             Event::SequenceEnd | Event::MappingEnd => self.close()?,
             Event::Alias(id) => self.alias(id, span)?,
             Event::UnresolvedAlias(name) => {
@@ -470,12 +481,30 @@ impl Builder<'_> {
                 Some(f) => Value::Float(f),
                 None => return Err(self.bad_tagged(span, "!!float", text, "a number")),
             },
-            _ if !plain || tag.is_some_and(|t| t.handle().is_empty() && t.suffix() == "!") => {
-                Value::Str(text.to_owned())
+            _ if tag.is_some_and(is_non_specific) => Value::Str(text.to_owned()),
+            _ if tag.is_some() && !is_merge_key(text, style, tag) => {
+                return Err(tag_error(
+                    tag,
+                    self.tag_span(span),
+                    "a string, number, boolean or null",
+                ));
             }
+            _ if !plain => Value::Str(text.to_owned()),
             _ => resolve_plain(text),
         };
         Ok((span, value))
+    }
+
+    /// The source of the current node's tag, when it has one.
+    fn tag_span(&self, span: Span) -> Span {
+        match self.tag_start {
+            Some(start) => {
+                let text = self.src.get(start..span.end.max(start)).unwrap_or("");
+                let len = text.find(char::is_whitespace).unwrap_or(text.len());
+                Span::new(start, start + len)
+            }
+            None => Span::new(span.start, span.start),
+        }
     }
 
     fn bad_tagged(&self, span: Span, tag: &str, text: &str, kind: &str) -> Diagnostic {
@@ -500,6 +529,43 @@ impl Builder<'_> {
             .map_or(text.len(), |i| last + i);
         Span::new(span.start, span.start + line_end)
     }
+}
+
+/// `!`, the non-specific tag: "a string, whatever it looks like" (YAML 1.2 §6.9.1).
+fn is_non_specific(tag: &Tag) -> bool {
+    tag.handle().is_empty() && tag.suffix() == "!"
+}
+
+/// A collection's tag may only say what it is (`!!map` on a mapping, `!!seq` on a sequence,
+/// or the non-specific `!`).
+fn check_collection_tag(tag: Option<&Tag>, kind: &str, span: Span) -> Result<(), Diagnostic> {
+    match tag {
+        Some(tag) if tag.core_suffix() != Some(kind) && !is_non_specific(tag) => Err(tag_error(
+            Some(tag),
+            span,
+            if kind == "map" { "a mapping" } else { "a list" },
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A tag coder would have to ignore (`!!binary`, `!!timestamp`, `!custom`): the value would
+/// silently be read as its text, so the tag is an error rather than dropped. The core tags that
+/// mean what the value already is (`!!str`, `!!int`, …) and `!` are read as YAML defines them.
+fn tag_error(tag: Option<&Tag>, span: Span, what: &str) -> Diagnostic {
+    // As written: `!!binary`, `!Ref`, or a verbatim `!<uri>` (which has no handle).
+    let name = tag.map_or_else(String::new, |t| match t.original_handle() {
+        "" => format!("!<{}>", t.suffix()),
+        handle => format!("{handle}{}", t.suffix()),
+    });
+    Diagnostic::new(
+        Code::YamlTag,
+        format!("unsupported YAML tag `{name}`"),
+    )
+    .at(span, "coder cannot read a value with this tag")
+    .help(format!(
+        "remove the tag and write {what} as plain YAML; only `!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!map`, `!!seq` and `!` are read"
+    ))
 }
 
 /// `<<` as a plain key (or tagged `!!merge`) merges mappings into its own.
@@ -693,5 +759,57 @@ fn parse_float(text: &str) -> Option<f64> {
         Some(value)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Node, Diagnostic> {
+        build(&SourceFile::new("t.yml", text.to_string()), "YAML")
+    }
+
+    #[test]
+    fn tags_that_state_the_value_are_read_and_every_other_tag_is_an_error() {
+        for ok in [
+            "a: !!str 1",
+            "a: !!int 1",
+            "a: !!float 1.5",
+            "a: !!bool true",
+            "a: !!null ~",
+            "a: ! 1",
+            "a: !!map {b: 1}",
+            "a: !!seq [1]",
+            "a: ! [1]",
+            "<<: {b: 1}\nc: 2",
+            "!!merge <<: {b: 1}",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}");
+        }
+        for (bad, tag, column) in [
+            ("a: !!binary aGk=", "!!binary", 4),
+            ("a: !!timestamp 2001-12-14", "!!timestamp", 4),
+            ("a: !Ref x", "!Ref", 4),
+            ("a: !!set {b: ~}", "!!set", 4),
+            ("a: !!omap [b: 1]", "!!omap", 4),
+            ("a: !!map [1]", "!!map", 4),
+            ("a: !!seq {b: 1}", "!!seq", 4),
+            (
+                "a: !<tag:example.com,2000:x> 1",
+                "!<tag:example.com,2000:x>",
+                4,
+            ),
+        ] {
+            let diag = parse(bad).expect_err(bad);
+            assert_eq!(diag.code, Code::YamlTag, "{bad}");
+            assert!(
+                diag.message.contains(&format!("`{}", &tag[..2])),
+                "{bad}: {}",
+                diag.message
+            );
+            let span = diag.primary.expect("at the tag").span;
+            assert_eq!(span.start + 1, column, "{bad}");
+        }
     }
 }

@@ -122,6 +122,11 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> Ch
     let mut diags = Vec::new();
     let spec = model::convert(&tree, &mut diags);
     let (mut workflow, mut targets) = (None, Vec::new());
+    let file_name = input
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     if let Some(spec) = &spec {
         check::run_all(&mut CheckCx {
             file: &file,
@@ -129,11 +134,16 @@ pub fn check_bytes(input: &SpecInput, bytes: Vec<u8>, settings: &Settings) -> Ch
             spec,
             config: &settings.config,
             file_stem: file_stem(&input.path),
+            file_name: &file_name,
             diags: &mut diags,
         });
         if !diags.iter().any(Diagnostic::is_error) {
             let lowered = lower(input, &file, &source_hash, spec, settings);
+            diags.extend(many_jobs(&lowered));
             targets = check_targets(&lowered, settings, spec, &mut diags);
+            if targets.is_empty() {
+                diags.extend(no_target(settings));
+            }
             workflow = Some(lowered);
         }
     }
@@ -171,6 +181,51 @@ fn lower(
             git: &settings.git,
         },
     )
+}
+
+/// A spec checked for no target because its repository's remote is on a host coder does
+/// not know: say so, or `coder check` passes having checked none of the target's limits.
+fn no_target(settings: &Settings) -> Option<Diagnostic> {
+    let remote = settings.git.remote.as_ref()?;
+    if remote.provider.is_some() {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::NoTarget,
+            format!(
+                "no target was checked: the git remote's host `{}` is not a known GitHub or GitLab host",
+                remote.host
+            ),
+        )
+        .help(format!(
+            "name it in `.coder/config.toml`: `[hosts]` then `\"{}\" = \"gitlab\"` (or \"github\"); or set `project.provider`, or pass `--target`",
+            remote.host
+        )),
+    )
+}
+
+/// More jobs than this is a warning (C0303); see its explanation for why 50.
+pub const MAX_SANE_JOBS: usize = 50;
+
+/// A workflow cut into more than [`MAX_SANE_JOBS`] jobs, at the first step past the limit.
+fn many_jobs(workflow: &Workflow) -> Option<Diagnostic> {
+    let past = workflow.jobs.get(MAX_SANE_JOBS)?;
+    let mut diag = Diagnostic::new(
+        Code::ManyJobs,
+        format!(
+            "the workflow compiles to {} jobs; past {MAX_SANE_JOBS} the generated CI is too large to review",
+            workflow.jobs.len()
+        ),
+    )
+    .help("gate fewer steps, or split the workflow into several specs");
+    if let Some(step) = past.steps.first() {
+        diag = diag.at(
+            step.origin.span,
+            format!("job {} starts here", MAX_SANE_JOBS + 1),
+        );
+    }
+    Some(diag)
 }
 
 /// Each target's limits on the lowered workflow. A selected target reports them as they are;

@@ -7,17 +7,20 @@
 //!   .report_drift()          generated files of any target that no longer match (C0302)
 //! plan(&session, …)          each workflow's targets → their files (and what is skipped)
 //!   compare(&planned) / write(&plan)   drift, or atomic writes of what changed
+//!   mark_generated(&plan)    `.gitattributes` lines for the generated files (`--gitattributes`)
 //! check_text(…)              one spec from text in memory, for an editor
 //! load_workflow(spec, hash)  one checked, lowered workflow for `coder-step`
 //! ```
 
 mod check;
 mod compile;
+mod gitattributes;
 
 use std::path::{Path, PathBuf};
 
 pub use check::{CheckedFile, ReadError, Settings, check_bytes, check_inputs};
 pub use compile::{Plan, Planned, Skipped, WrittenFile, compare, describe, notes, plan, write};
+pub use gitattributes::{mark_generated, with_generated};
 
 use crate::diag::FileReport;
 use crate::ir::Workflow;

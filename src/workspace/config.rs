@@ -40,10 +40,31 @@ pub struct Config {
     /// Test reports command steps write.
     #[serde(default)]
     pub report: ReportConfig,
+    /// Self-hosted forges: a git remote's host name and the provider it runs
+    /// (`"git.example.com" = "gitlab"`), for remotes whose host does not say.
+    #[serde(default)]
+    pub hosts: IndexMap<String, HostProvider>,
     /// The configuration file exists but is invalid (reported against it). The defaults
     /// apply, and names it would define are not reported as unknown.
     #[serde(skip)]
     pub invalid: bool,
+}
+
+/// The forge software a host in `[hosts]` runs.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HostProvider {
+    Github,
+    Gitlab,
+}
+
+impl HostProvider {
+    pub fn provider(self) -> crate::model::Provider {
+        match self {
+            HostProvider::Github => crate::model::Provider::Github,
+            HostProvider::Gitlab => crate::model::Provider::Gitlab,
+        }
+    }
 }
 
 /// `[deploy.<target>]`: what a deploy step to that target runs.
@@ -449,6 +470,20 @@ fn toml_diagnostic(err: &toml::de::Error, what: &str) -> Diagnostic {
 }
 
 impl Config {
+    /// The provider `[hosts]` names for a remote's host (host names compare case-insensitively,
+    /// with or without a port).
+    pub fn host_provider(&self, host: &str) -> Option<crate::model::Provider> {
+        self.hosts
+            .iter()
+            .find(|(name, _)| {
+                name.eq_ignore_ascii_case(host)
+                    || host
+                        .split_once(':')
+                        .is_some_and(|(bare, _)| name.eq_ignore_ascii_case(bare))
+            })
+            .map(|(_, provider)| provider.provider())
+    }
+
     /// Deploy targets a spec may name: the built-in ones and the configured ones.
     pub fn deploy_targets(&self) -> impl Iterator<Item = &str> + Clone {
         let builtin = crate::model::BUILTIN_DEPLOY_TARGETS;

@@ -8,6 +8,8 @@ use crate::model::Provider;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Remote {
+    /// The host name, lowercase, without user or port.
+    pub host: String,
     pub provider: Option<Provider>,
     pub owner: String,
     pub repo: String,
@@ -18,6 +20,18 @@ pub struct GitInfo {
     pub remote: Option<Remote>,
     /// `origin/HEAD` if known, else the current branch, else `main`.
     pub default_branch: String,
+}
+
+impl GitInfo {
+    /// The configuration's `[hosts]` name the provider of a self-hosted forge: it wins over
+    /// what the host name suggests.
+    pub fn apply_hosts(&mut self, config: &super::Config) {
+        if let Some(remote) = &mut self.remote
+            && let Some(provider) = config.host_provider(&remote.host)
+        {
+            remote.provider = Some(provider);
+        }
+    }
 }
 
 /// Read the git facts of the repository at `root`. Missing or unreadable files give defaults.
@@ -101,40 +115,58 @@ fn strip_comment(value: &str) -> String {
     out.trim().to_string()
 }
 
-/// Provider, owner and repo from `https://host/owner/repo.git`, `git@host:owner/repo.git` or
-/// `ssh://git@host[:port]/owner/repo`. GitLab owners may span subgroups.
+/// Host, provider, owner and repo of a remote URL: `https://[user@]host[:port]/owner/repo[.git]`,
+/// `ssh://[user@]host[:port]/owner/repo`, `git+ssh://…`, and scp-like `[user@]host:owner/repo`.
+/// GitLab owners may span subgroups (`group/sub/project`). The provider is what the host says
+/// (`github.com`, `gitlab.com`, or a `github`/`gitlab` label such as `gitlab.example.com`);
+/// a self-hosted forge under another name is named in the configuration's `[hosts]`.
 pub fn parse_remote_url(url: &str) -> Option<Remote> {
+    let url = url.trim();
     if url.starts_with("file:") || url.starts_with('/') || url.starts_with('.') {
         // A local remote names no hosted repository.
         return None;
     }
-    let (host, path) = if let Some((_, rest)) = url.split_once("://") {
-        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-        let (host, path) = rest.split_once('/')?;
-        (host.split(':').next()?, path)
+    let (authority, path) = if let Some((_, rest)) = url.split_once("://") {
+        rest.split_once('/')?
     } else {
-        let rest = url.rsplit_once('@').map_or(url, |(_, r)| r);
-        rest.split_once(':')?
+        // scp-like: the first `:` ends the host, and comes before any `/`.
+        let (authority, path) = url.split_once(':')?;
+        if authority.contains('/') {
+            return None;
+        }
+        (authority, path)
     };
-    let path = path.trim_end_matches('/');
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.split(':').next()?.to_ascii_lowercase();
+    let path = path.trim_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path);
+    // GitLab's web URLs put `/-/` before a page: not part of the project path.
+    let path = path.split("/-/").next().unwrap_or(path);
     let (owner, repo) = path.rsplit_once('/')?;
-    if owner.is_empty() || repo.is_empty() {
+    if host.is_empty() || owner.is_empty() || repo.is_empty() || owner.split('/').any(str::is_empty)
+    {
         return None;
     }
-    let host = host.to_ascii_lowercase();
-    let provider = if host.contains("github") {
-        Some(Provider::Github)
-    } else if host.contains("gitlab") {
-        Some(Provider::Gitlab)
-    } else {
-        None
-    };
+    let provider = provider_of_host(&host);
     Some(Remote {
+        host,
         provider,
         owner: owner.to_string(),
         repo: repo.to_string(),
     })
+}
+
+/// The provider a host name says it runs: a `github` or `gitlab` label (`github.com`,
+/// `ssh.github.com`, `gitlab.example.com`), not any name that merely contains the word.
+fn provider_of_host(host: &str) -> Option<Provider> {
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.contains(&"github") {
+        Some(Provider::Github)
+    } else if labels.contains(&"gitlab") {
+        Some(Provider::Gitlab)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +191,39 @@ mod tests {
             None
         );
         assert_eq!(parse_remote_url("/srv/repo.git"), None);
+        // Every form, the same repository.
+        for url in [
+            "https://gitlab.com/group/sub/deeper/project.git",
+            "https://user:token@gitlab.com:443/group/sub/deeper/project/",
+            "ssh://git@gitlab.com:2222/group/sub/deeper/project.git",
+            "git+ssh://git@gitlab.com/group/sub/deeper/project",
+            "git@gitlab.com:group/sub/deeper/project.git",
+            "gitlab.com:group/sub/deeper/project",
+            "https://gitlab.com/group/sub/deeper/project/-/tree/main",
+        ] {
+            let remote = parse_remote_url(url).expect(url);
+            assert_eq!(remote.host, "gitlab.com", "{url}");
+            assert_eq!(remote.provider, Some(Provider::Gitlab), "{url}");
+            assert_eq!(
+                (remote.owner.as_str(), remote.repo.as_str()),
+                ("group/sub/deeper", "project"),
+                "{url}"
+            );
+        }
+        let enterprise = parse_remote_url("git@github.corp.example:team/app.git").expect("ghe");
+        assert_eq!(enterprise.provider, Some(Provider::Github));
+        let self_hosted = parse_remote_url("https://GIT.Example.com/a/b").expect("self-hosted");
+        assert_eq!(
+            (self_hosted.host.as_str(), self_hosted.provider),
+            ("git.example.com", None)
+        );
+        // A name that merely contains the word names no provider.
+        assert_eq!(
+            parse_remote_url("https://notgithub.example/a/b").and_then(|r| r.provider),
+            None
+        );
+        assert_eq!(parse_remote_url("https://github.com/onlyowner"), None);
+        assert_eq!(parse_remote_url("https://github.com//r"), None);
         assert_eq!(parse_remote_url("file:///srv/github/o/r.git"), None);
         assert_eq!(
             remote_url(
@@ -189,5 +254,20 @@ mod tests {
         let info = read(dir.path());
         assert_eq!(info.default_branch, "trunk");
         assert_eq!(info.remote.map(|r| r.repo), Some("r".to_string()));
+    }
+
+    #[test]
+    fn hosts_in_the_configuration_name_a_self_hosted_provider() {
+        let config: super::super::Config =
+            toml::from_str("[hosts]\n\"Git.Example.com\" = \"gitlab\"\n").expect("config");
+        let mut info = GitInfo {
+            remote: parse_remote_url("ssh://git@git.example.com:2222/team/app.git"),
+            default_branch: "main".into(),
+        };
+        assert_eq!(info.remote.as_ref().and_then(|r| r.provider), None);
+        info.apply_hosts(&config);
+        assert_eq!(info.remote.and_then(|r| r.provider), Some(Provider::Gitlab));
+        let bad = toml::from_str::<super::super::Config>("[hosts]\n\"x\" = \"gitea\"\n");
+        assert!(bad.is_err());
     }
 }

@@ -34,7 +34,8 @@ impl Repository {
     /// from.
     pub fn open(root: PathBuf, cwd: &Path, targets: &[&str]) -> Repository {
         let (config, config_problem) = config::load(&root, targets);
-        let git = git::read(&root);
+        let mut git = git::read(&root);
+        git.apply_hosts(&config);
         let config_report = config_problem.map(|(file, diag)| FileReport {
             source: SourceFile::new(display_path(&root.join(&file.path), cwd), file.text.clone()),
             diagnostics: vec![diag],

@@ -310,13 +310,24 @@ fn configured_deploy_targets_are_known() {
 
 #[test]
 fn file_stem_must_be_a_valid_id_without_workflow_id() {
+    let dir = repo(&[(".coder/workflows/weekly.release.yml", OK_SPEC)]);
+    let (code, stdout, _) = run(coder()
+        .args(["check", "--format=short"])
+        .current_dir(dir.path()));
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("error[C0109]: file name `weekly.release` is not a valid workflow_id"),
+        "{stdout}"
+    );
+    // A name outside the portable set is reported once, as such (C0115), not as an id too.
     let dir = repo(&[(".coder/workflows/weekly release.yml", OK_SPEC)]);
     let (code, stdout, _) = run(coder()
         .args(["check", "--format=short"])
         .current_dir(dir.path()));
     assert_eq!(code, 1);
     assert!(
-        stdout.contains("error[C0109]: file name `weekly release` is not a valid workflow_id"),
+        stdout.contains("error[C0115]: spec file name `weekly release.yml` holds ` `")
+            && !stdout.contains("C0109"),
         "{stdout}"
     );
 }

@@ -189,6 +189,10 @@ const DEMONSTRATED_ELSEWHERE: &[(&str, &str)] = &[
         "C0411",
         "compile::a_config_added_target_that_cannot_express_a_trigger_is_skipped_at_its_line",
     ),
+    (
+        "C0412",
+        "where_users_work::an_unknown_host_is_a_warning_until_the_configuration_names_its_provider",
+    ),
     ("C0901", "internal errors cannot be provoked by input"),
 ];
 

@@ -10,6 +10,7 @@ mod github;
 mod gitlab;
 mod host;
 mod hostile;
+mod hostile_specs;
 mod ir;
 mod layers;
 mod pipeline;
@@ -19,6 +20,7 @@ mod runner;
 mod schema;
 mod step;
 mod systemd;
+mod where_users_work;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -26,14 +26,14 @@ pub fn render_short(reports: &[FileReport]) -> String {
     out
 }
 
-struct Region {
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
+pub(super) struct Region {
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
 }
 
-fn region(source: &SourceFile, label: Option<&Label>) -> Region {
+pub(super) fn region(source: &SourceFile, label: Option<&Label>) -> Region {
     match label {
         None => Region {
             line: 1,
@@ -168,8 +168,13 @@ fn rustc_span(source: &SourceFile, label: &Label, primary: bool) -> Value {
     })
 }
 
-/// A SARIF 2.1.0 log with one run; every code is a rule.
-pub fn render_sarif(reports: &[FileReport]) -> String {
+/// The base relative artifact URIs resolve against (SARIF §3.14.14): the directory paths are
+/// shown from, so a dashboard can map results onto its checkout.
+const SRCROOT: &str = "%SRCROOT%";
+
+/// A SARIF 2.1.0 log with one run; every code is a rule. `src_root`, the absolute directory
+/// relative paths start from, becomes `%SRCROOT%` in `originalUriBaseIds`.
+pub fn render_sarif(reports: &[FileReport], src_root: Option<&str>) -> String {
     let rules: Vec<Value> = Code::ALL
         .iter()
         .map(|code| {
@@ -190,7 +195,7 @@ pub fn render_sarif(reports: &[FileReport]) -> String {
             results.push(sarif_result(report, diag));
         }
     }
-    let doc = json!({
+    let mut doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -204,6 +209,13 @@ pub fn render_sarif(reports: &[FileReport]) -> String {
             "results": results,
         }],
     });
+    if let Some(root) = src_root.filter(|r| r.starts_with('/')) {
+        let mut uri = file_uri(root);
+        if !uri.ends_with('/') {
+            uri.push('/');
+        }
+        doc["runs"][0]["originalUriBaseIds"] = json!({ SRCROOT: {"uri": uri} });
+    }
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
@@ -219,14 +231,14 @@ fn sarif_result(report: &FileReport, diag: &Diagnostic) -> Value {
     let location = |label: Option<&Label>| {
         let r = region(&report.source, label);
         let mut physical = json!({
-            "artifactLocation": {"uri": file_uri(&report.source.path)},
+            "artifactLocation": artifact_location(&report.source.path),
             "region": {
                 "startLine": r.line, "startColumn": r.column,
                 "endLine": r.end_line, "endColumn": r.end_column,
             },
         });
         if label.is_none() {
-            physical = json!({"artifactLocation": {"uri": file_uri(&report.source.path)}});
+            physical = json!({"artifactLocation": artifact_location(&report.source.path)});
         }
         let mut loc = json!({"physicalLocation": physical});
         if let Some(label) = label {
@@ -255,6 +267,16 @@ fn sarif_result(report: &FileReport, diag: &Diagnostic) -> Value {
         result["relatedLocations"] = json!(related);
     }
     result
+}
+
+/// A relative path resolves against `%SRCROOT%`; an absolute one stands alone.
+fn artifact_location(path: &str) -> Value {
+    let uri = file_uri(path);
+    if path.starts_with('/') {
+        json!({"uri": uri})
+    } else {
+        json!({"uri": uri, "uriBaseId": SRCROOT})
+    }
 }
 
 /// A path as a SARIF URI reference: relative paths stay relative, absolute ones become
