@@ -192,30 +192,37 @@ pub fn dot(workflow: &Workflow) -> String {
         }
         out.push_str("  }\n");
     }
-    // Edges between jobs run from the last step of one to the first of the next, drawn to
-    // and from the clusters.
+    // Edges between jobs run from the last step of one to the first of the next (through
+    // its approval point), drawn to and from the clusters.
     let first = |j: usize| format!("j{j}s0");
     let last = |j: usize| format!("j{j}s{}", workflow.jobs[j].steps.len().saturating_sub(1));
-    let into = |j: usize| match workflow.jobs[j].approval {
-        Some(_) => format!("g{j}"),
-        None => first(j),
+    let edge = |from: &str, tail: Option<usize>, j: usize, out: &mut String| {
+        let tail = tail.map(|t| format!("ltail=cluster_j{t}"));
+        if workflow.jobs[j].approval.is_some() {
+            let attributes = tail.map(|t| format!(" [{t}]")).unwrap_or_default();
+            out.push_str(&format!("  {from} -> g{j}{attributes};\n"));
+        } else {
+            let attributes: Vec<String> = tail
+                .into_iter()
+                .chain([format!("lhead=cluster_j{j}")])
+                .collect();
+            out.push_str(&format!(
+                "  {from} -> {} [{}];\n",
+                first(j),
+                attributes.join(", ")
+            ));
+        }
     };
     if !workflow.jobs.is_empty() {
         for n in 0..workflow.triggers.len() {
-            out.push_str(&format!("  t{n} -> {};\n", into(0)));
-        }
-        if workflow.jobs[0].approval.is_some() {
-            out.push_str("  g0 -> j0s0 [lhead=cluster_j0];\n");
+            edge(&format!("t{n}"), None, 0, &mut out);
         }
     }
     for j in 1..workflow.jobs.len() {
-        out.push_str(&format!(
-            "  {} -> {} [ltail=cluster_j{}];\n",
-            last(j - 1),
-            into(j),
-            j - 1
-        ));
-        if workflow.jobs[j].approval.is_some() {
+        edge(&last(j - 1), Some(j - 1), j, &mut out);
+    }
+    for (j, job) in workflow.jobs.iter().enumerate() {
+        if job.approval.is_some() {
             out.push_str(&format!("  g{j} -> {} [lhead=cluster_j{j}];\n", first(j)));
         }
     }

@@ -30,6 +30,8 @@ pub struct Facts {
     pub tags: usize,
     /// Tools the job needs that a stock CI runner lacks, with how to install them.
     pub toolchain_setup: Vec<String>,
+    /// Tools the job needs that init has no clean way to install (the user's to provide).
+    pub missing_tools: Vec<String>,
     /// Commands the repository's existing CI runs (coder's own generated files left out).
     pub ci_commands: Vec<String>,
     /// Existing CI files, repo-relative.
@@ -199,6 +201,8 @@ struct NodeManager {
     run: &'static str,
     audit: Option<&'static str>,
     setup: Option<&'static str>,
+    /// Not on stock runners, and no install command init should write.
+    missing: bool,
 }
 
 const NODE_MANAGERS: &[NodeManager] = &[
@@ -209,6 +213,7 @@ const NODE_MANAGERS: &[NodeManager] = &[
         run: "pnpm run",
         audit: Some("pnpm audit"),
         setup: Some("corepack enable"),
+        missing: false,
     },
     NodeManager {
         name: "yarn",
@@ -217,6 +222,7 @@ const NODE_MANAGERS: &[NodeManager] = &[
         run: "yarn run",
         audit: None,
         setup: Some("corepack enable"),
+        missing: false,
     },
     NodeManager {
         name: "bun",
@@ -224,7 +230,9 @@ const NODE_MANAGERS: &[NodeManager] = &[
         install: "bun install --frozen-lockfile",
         run: "bun run",
         audit: None,
-        setup: Some("npm install --global bun"),
+        // `npm install --global bun` is an ad-hoc install zizmor flags (adhoc-packages).
+        setup: None,
+        missing: true,
     },
     NodeManager {
         name: "bun",
@@ -232,7 +240,9 @@ const NODE_MANAGERS: &[NodeManager] = &[
         install: "bun install --frozen-lockfile",
         run: "bun run",
         audit: None,
-        setup: Some("npm install --global bun"),
+        // `npm install --global bun` is an ad-hoc install zizmor flags (adhoc-packages).
+        setup: None,
+        missing: true,
     },
     NodeManager {
         name: "npm",
@@ -241,6 +251,7 @@ const NODE_MANAGERS: &[NodeManager] = &[
         run: "npm run",
         audit: Some("npm audit --audit-level=high"),
         setup: None,
+        missing: false,
     },
 ];
 
@@ -261,6 +272,7 @@ fn node(root: &Path, facts: &mut Facts) {
             run: "npm run",
             audit: None,
             setup: None,
+            missing: false,
         });
     let scripts: Vec<String> = package
         .get("scripts")
@@ -275,6 +287,9 @@ fn node(root: &Path, facts: &mut Facts) {
     facts.stacks.push(with_notes("Node", &notes));
     if let Some(setup) = manager.setup {
         facts.toolchain_setup.push(setup.to_string());
+    }
+    if manager.missing {
+        facts.missing_tools.push(manager.name.to_string());
     }
     facts.setup.push(manager.install.to_string());
     let script = |name: &str| {
@@ -325,15 +340,8 @@ fn python(root: &Path, facts: &mut Facts) {
         )
     } else if tool("hatch") {
         ("hatch", None, "", "hatch run")
-    } else if pyproject.is_some() {
-        ("pip", None, "python -m pip install -e .", "python -m")
     } else {
-        (
-            "pip",
-            None,
-            "python -m pip install -r requirements.txt",
-            "python -m",
-        )
+        ("pip", None, "", "python -m")
     };
     let mut notes = vec![manager];
     if pytest {
@@ -352,6 +360,16 @@ fn python(root: &Path, facts: &mut Facts) {
     }
     if !install.is_empty() {
         facts.setup.push(install.to_string());
+    }
+    if manager == "pip" {
+        if requirements {
+            facts
+                .setup
+                .push("python -m pip install -r requirements.txt".to_string());
+        }
+        if pyproject.is_some() {
+            facts.setup.push("python -m pip install -e .".to_string());
+        }
     }
     facts.test = facts.test.take().or_else(|| {
         Some(match (manager, pytest) {

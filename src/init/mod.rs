@@ -157,9 +157,13 @@ pub fn propose(options: &Options) -> Result<Proposal, Error> {
     }
     let root = workspace::find_repo_root(&start).unwrap_or(start);
     let facts = detect(&root);
-    let provider_target = facts.provider.and_then(target::for_provider);
-    // The configuration's `targets` add to the provider's; with no provider, GitHub is the
-    // default a new project most likely has.
+    // The pipeline compiles for the git remote's provider; the configuration's `targets` add
+    // to it. Without a remote: the forge the existing CI files are for, else GitHub, the one
+    // a new project most likely has.
+    let provider_target = workspace::git::read(&root)
+        .remote
+        .and_then(|r| r.provider)
+        .and_then(target::for_provider);
     let mut extra: Vec<&'static str> = options
         .targets
         .iter()
@@ -167,7 +171,12 @@ pub fn propose(options: &Options) -> Result<Proposal, Error> {
         .map(|t| t.name())
         .collect();
     if provider_target.is_none() && options.targets.is_empty() {
-        extra.push("github");
+        extra.push(
+            facts
+                .provider
+                .and_then(target::for_provider)
+                .map_or("github", |t| t.name()),
+        );
     }
     let compiled_for: Vec<&'static str> = provider_target
         .iter()
@@ -319,26 +328,39 @@ pub fn next_steps(proposal: &Proposal) -> String {
     let config = &proposal.session.repositories[0].config;
     if config.agent.command.is_none() && config.agent.preset.is_none() {
         steps.push(
-            "Choose the agent agent steps run: `[agent] preset = \"claude\"` and \
+            "Choose the program agent steps run: `[agent] preset = \"claude\"` and \
              `credential = \"ANTHROPIC_API_KEY\"` in .coder/config.toml (or `command = [...]` \
              for another program), and store that key as a CI secret."
                 .to_string(),
         );
     }
-    let deploys: Vec<String> = proposal
+    // The deploy targets the workflows name without a configured command (C0301).
+    let warning = proposal
         .session
         .specs
         .iter()
         .flat_map(|s| &s.checked.report.diagnostics)
-        .filter(|d| d.code == crate::diag::Code::DeployNotConfigured)
-        .map(|d| d.message.clone())
-        .collect();
-    if !deploys.is_empty() {
+        .find(|d| d.code == crate::diag::Code::DeployNotConfigured);
+    if let Some(warning) = warning {
+        let mut unconfigured: Vec<&str> = Vec::new();
+        let workflows = proposal.session.specs.iter().filter_map(|s| s.workflow());
+        for step in workflows.flat_map(|w| w.jobs.iter().flat_map(|j| &j.steps)) {
+            if let crate::ir::Action::Deploy { target } = &step.action
+                && config.deploy_command(target).is_none()
+                && !unconfigured.contains(&target.as_str())
+            {
+                unconfigured.push(target);
+            }
+        }
+        let sections: Vec<String> = unconfigured
+            .iter()
+            .map(|t| format!("`[deploy.{t}]`"))
+            .collect();
         steps.push(format!(
-            "Configure how the release train deploys ({}): `[deploy.preview]` and `[deploy.prod]` \
-             with a `command` in .coder/config.toml. Until then `coder check` warns (C0301) and \
-             the deploy steps fail at run time.",
-            deploys.join("; ")
+            "Say how the release train deploys: {} with a `command` in .coder/config.toml \
+             (coder check warns until then, C0301: {}).",
+            sections.join(" and "),
+            warning.help.as_deref().unwrap_or_default()
         ));
     }
     let needs_tools = !proposal.facts.toolchain_setup.is_empty();
@@ -353,6 +375,21 @@ pub fn next_steps(proposal: &Proposal) -> String {
              `[gitlab]` section of your configuration.",
             proposal.facts.toolchain_setup
         ));
+    }
+    if !proposal.facts.missing_tools.is_empty() {
+        steps.push(format!(
+            "Provide {} on the CI runner: a `setup` command in your configuration's `[github]` or \
+             `[gitlab]` section, or a runner image that has it (coder writes no ad-hoc install).",
+            proposal.facts.missing_tools.join(", ")
+        ));
+    }
+    if proposal.facts.provider == Some(crate::model::Provider::Gitlab) {
+        steps.push(
+            "Set `[gitlab] image` (and `install`, how `coder-step` gets on the PATH; by default \
+             `cargo install`, which needs Rust in the image) so the jobs have your toolchain, and \
+             create the `CODER_GITLAB_TOKEN` project access token variable the publish job pushes with."
+                .to_string(),
+        );
     }
     if proposal.facts.provider == Some(crate::model::Provider::Github)
         || proposal.facts.provider.is_none()

@@ -3,7 +3,7 @@
 //! JSON escaping of every value, so a command or path from the repository lands in the YAML
 //! (or TOML) as one quoted scalar whatever it holds.
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
 use super::Facts;
@@ -89,7 +89,20 @@ const BLOCKED_PATHS: &[&str] = &[".github/", ".gitlab/", ".gitlab-ci.yml", ".env
 fn environment() -> Result<Environment<'static>, String> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|_| AutoEscape::Json);
+    // Every value (but one marked `safe`) is written as a JSON literal: a quoted string or a
+    // flow list, which YAML and TOML read back as exactly that value.
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_formatter(|out, _state, value| {
+        let text = if value.is_safe() {
+            value.to_string()
+        } else {
+            serde_json::to_string(value)
+                .map(|json| printable_escaped(&json))
+                .map_err(|e| Error::new(ErrorKind::BadSerialization, e.to_string()))?
+        };
+        out.write_str(&text)
+            .map_err(|e| Error::new(ErrorKind::WriteFailure, e.to_string()))
+    });
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -102,6 +115,25 @@ fn environment() -> Result<Environment<'static>, String> {
             .map_err(|e| format!("starter `{name}` does not parse: {e:#}"))?;
     }
     Ok(env)
+}
+
+/// `json` with every character YAML may not hold raw, or may read as a line break (C1
+/// controls, NEL, U+2028/9, U+FEFF, non-characters), as a `\\uXXXX` escape, which JSON,
+/// YAML and TOML strings all read back; serde_json has escaped the C0 controls already.
+fn printable_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        let printable = matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{10000}'..)
+            || matches!(c, '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+                && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+        if printable {
+            out.push(c);
+        } else {
+            // Everything escaped here lies in the Basic Multilingual Plane.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        }
+    }
+    out
 }
 
 /// What the templates see.

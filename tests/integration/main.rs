@@ -8,6 +8,8 @@ mod compile;
 mod fixtures;
 mod github;
 mod gitlab;
+mod graph;
+mod init;
 mod ir;
 mod layers;
 mod pipeline;
