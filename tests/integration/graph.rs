@@ -108,3 +108,10 @@ fn the_command_line_by_id_and_by_path() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_text_is_stable() {
+    let (code, stdout, _) = run(coder().args(["graph", "--help"]));
+    assert_eq!(code, 0);
+    snapshot_settings().bind(|| insta::assert_snapshot!("help_coder_graph", stdout));
+}

@@ -618,3 +618,30 @@ proptest! {
         prop_assert_eq!(commands, vec!["make", test.as_str()]);
     }
 }
+
+#[test]
+fn help_text_is_stable() {
+    let (code, stdout, _) = run(crate::cli::coder().args(["init", "--help"]));
+    assert_eq!(code, 0);
+    snapshot_settings().bind(|| insta::assert_snapshot!("help_coder_init", stdout));
+}
+
+/// The README's tour shows `coder graph` of the release train `coder init` writes for a Rust
+/// package: that picture stays the real output.
+#[test]
+fn the_readme_graph_is_what_coder_graph_prints() {
+    let fixture = FIXTURES
+        .iter()
+        .find(|f| f.name == "rust_package")
+        .expect("fixture");
+    let (dir, _) = init(fixture);
+    let (code, stdout, stderr) = run(coder_in(dir.path()).args(["graph", "release-train"]));
+    assert_eq!(code, 0, "{stderr}");
+    let readme = std::fs::read_to_string(crate::root().join("README.md")).expect("README");
+    let block = readme
+        .split("```mermaid\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a mermaid block in the README");
+    assert_eq!(block, stdout);
+}
