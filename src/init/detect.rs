@@ -100,6 +100,8 @@ pub fn detect(root: &Path) -> Facts {
         facts.test = facts
             .ci_commands
             .iter()
+            // A line using the CI's own expressions runs nowhere else.
+            .filter(|c| !c.contains("${{") && !c.contains("$CI_"))
             .find(|c| c.split_whitespace().any(|w| w == "test" || w == "pytest"))
             .cloned();
     }
@@ -262,9 +264,26 @@ fn node(root: &Path, facts: &mut Facts) {
     let Ok(package) = serde_json::from_str::<serde_json::Value>(&text) else {
         return;
     };
+    // Yarn 2+ (a `.yarnrc.yml`) spells a frozen install `--immutable`.
+    let berry = NodeManager {
+        name: "yarn",
+        lock: "yarn.lock",
+        install: "yarn install --immutable",
+        run: "yarn run",
+        audit: None,
+        setup: Some("corepack enable"),
+        missing: false,
+    };
     let manager = NODE_MANAGERS
         .iter()
         .find(|m| exists(root, m.lock))
+        .map(|m| {
+            if m.name == "yarn" && exists(root, ".yarnrc.yml") {
+                &berry
+            } else {
+                m
+            }
+        })
         .unwrap_or(&NodeManager {
             name: "npm",
             lock: "",

@@ -157,6 +157,16 @@ pub fn propose(options: &Options) -> Result<Proposal, Error> {
     }
     let root = workspace::find_repo_root(&start).unwrap_or(start);
     let facts = detect(&root);
+    propose_for(facts, root, cwd, options)
+}
+
+/// [`propose`] for a repository at `root` whose facts are known.
+pub fn propose_for(
+    facts: Facts,
+    root: PathBuf,
+    cwd: PathBuf,
+    options: &Options,
+) -> Result<Proposal, Error> {
     // The pipeline compiles for the git remote's provider; the configuration's `targets` add
     // to it. Without a remote: the forge the existing CI files are for, else GitHub, the one
     // a new project most likely has.
@@ -427,6 +437,30 @@ pub fn count(reports: &[FileReport], severity: Severity) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_starter_that_does_not_check_clean_is_not_written() {
+        let dir = std::env::temp_dir().join(format!("coder-init-unit-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
+        // A GitHub expression is an error in a spec (specs are portable).
+        let facts = Facts {
+            test: Some("pytest ${{ matrix.args }}".to_string()),
+            manifests: vec!["pyproject.toml".to_string()],
+            ..Facts::default()
+        };
+        let options = Options {
+            path: dir.clone(),
+            targets: Vec::new(),
+        };
+        let result = propose_for(facts, dir.clone(), dir.clone(), &options);
+        let written = std::fs::read_dir(&dir).expect("dir").count();
+        let _ = std::fs::remove_dir_all(&dir);
+        match result {
+            Err(Error::Invalid(reports)) => assert!(reports.iter().all(|r| r.errors() > 0)),
+            other => panic!("expected the starters refused, got {other:?}"),
+        }
+        assert_eq!(written, 1, "only .git");
+    }
 
     #[test]
     fn the_marker_tells_an_edited_file() {

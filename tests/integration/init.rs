@@ -645,3 +645,45 @@ fn the_readme_graph_is_what_coder_graph_prints() {
         .expect("a mermaid block in the README");
     assert_eq!(block, stdout);
 }
+
+/// A repository's files, and the install commands init finds for it.
+type InstallCase = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+
+#[test]
+fn install_commands_follow_the_package_manager() {
+    let cases: [InstallCase; 4] = [
+        (
+            &[
+                ("package.json", PACKAGE_JSON),
+                ("yarn.lock", ""),
+                (".yarnrc.yml", "nodeLinker: pnp\n"),
+            ],
+            &["yarn install --immutable"],
+        ),
+        (
+            &[("package.json", PACKAGE_JSON), ("yarn.lock", "")],
+            &["yarn install --frozen-lockfile"],
+        ),
+        (
+            &[
+                ("pyproject.toml", "[project]\nname = \"w\"\n"),
+                ("requirements.txt", "x\n"),
+            ],
+            &[
+                "python -m pip install -r requirements.txt",
+                "python -m pip install -e .",
+            ],
+        ),
+        (
+            &[("package.json", PACKAGE_JSON), ("package-lock.json", "{}")],
+            &["npm ci"],
+        ),
+    ];
+    for (files, setup) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (path, text) in files {
+            std::fs::write(dir.path().join(path), text).expect("write");
+        }
+        assert_eq!(coder::init::detect(dir.path()).setup, setup, "{files:?}");
+    }
+}
