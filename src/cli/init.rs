@@ -142,10 +142,14 @@ fn summary(proposal: &Proposal) -> String {
         out.push_str(&format!("commands: {}\n", commands.join(", ")));
     }
     let forge = match facts.provider {
-        Some(provider) => format!(
+        Some(provider) if facts.remote => format!(
             "{} (default branch {})",
             provider.as_str(),
             facts.default_branch
+        ),
+        Some(provider) => format!(
+            "{} (from the existing CI files; no git remote says)",
+            provider.as_str()
         ),
         None => "none in the git remote: compiling for GitHub".to_string(),
     };

@@ -37,6 +37,8 @@ pub struct Facts {
     /// Existing CI files, repo-relative.
     pub ci_files: Vec<String>,
     pub provider: Option<Provider>,
+    /// Whether `provider` is the git remote's (else the existing CI files').
+    pub remote: bool,
     pub default_branch: String,
 }
 
@@ -65,6 +67,7 @@ pub fn detect(root: &Path) -> Facts {
     let info = git::read(root);
     let mut facts = Facts {
         provider: info.remote.as_ref().and_then(|r| r.provider),
+        remote: info.remote.as_ref().is_some_and(|r| r.provider.is_some()),
         default_branch: info.default_branch.clone(),
         tags: count_tags(root),
         changelog: ["CHANGELOG.md", "CHANGELOG", "CHANGES.md", "HISTORY.md"]

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 pub use detect::{Facts, detect};
 pub use render::{Kind, Omitted, Starter};
 
-use crate::diag::{FileReport, Severity};
+use crate::diag::FileReport;
 use crate::pipeline::{self, CheckedSpec, Plan, Session};
 use crate::target::{self, Target};
 use crate::workspace::{self, Repository, WORKFLOWS_DIR, config::CONFIG_FILE};
@@ -270,38 +270,13 @@ pub fn propose_for(
 
 /// The configuration `contents` as coder will read it, validated the same way.
 fn load_config(contents: &str, targets: &[&str]) -> Result<workspace::Config, Error> {
-    let dir = tempfile_dir()?;
-    let written = std::fs::create_dir_all(dir.join(".coder"))
-        .and_then(|()| std::fs::write(dir.join(CONFIG_FILE), contents));
-    let result = written
-        .map_err(|e| Error::Usage(format!("cannot write a scratch configuration: {e}")))
-        .and_then(|()| {
-            let (config, problem) = workspace::config::load(&dir, targets);
-            match problem {
-                None => Ok(config),
-                Some((file, diagnostic)) => Err(Error::Invalid(vec![FileReport {
-                    source: file,
-                    diagnostics: vec![diagnostic],
-                }])),
-            }
-        });
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-/// A fresh private folder under the system's temporary folder.
-fn tempfile_dir() -> Result<PathBuf, Error> {
-    let dir = std::env::temp_dir().join(format!(
-        "coder-init-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::Usage(format!("cannot create `{}`: {e}", dir.display())))?;
-    Ok(dir)
+    match workspace::config::parse_config_file(contents.to_string(), targets) {
+        (config, None) => Ok(config),
+        (_, Some((file, diagnostic))) => Err(Error::Invalid(vec![FileReport {
+            source: file,
+            diagnostics: vec![diagnostic],
+        }])),
+    }
 }
 
 /// Write the proposal: the files init writes, then the CI files of every workflow that
@@ -423,15 +398,6 @@ pub fn next_steps(proposal: &Proposal) -> String {
         out.push_str(&notes);
     }
     out
-}
-
-/// Warnings and errors in `reports`, counted.
-pub fn count(reports: &[FileReport], severity: Severity) -> usize {
-    reports
-        .iter()
-        .flat_map(|r| &r.diagnostics)
-        .filter(|d| d.severity() == severity)
-        .count()
 }
 
 #[cfg(test)]

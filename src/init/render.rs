@@ -110,6 +110,15 @@ fn environment() -> Result<Environment<'static>, String> {
         .build()
         .map_err(|e| format!("starter syntax: {e}"))?;
     env.set_syntax(syntax);
+    // Text for a `#` comment: one line, written as is (a line break would end the comment).
+    env.add_filter("comment", |value: minijinja::Value| {
+        let text: String = value
+            .to_string()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        minijinja::Value::from_safe_string(text)
+    });
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .map_err(|e| format!("starter `{name}` does not parse: {e:#}"))?;

@@ -592,7 +592,7 @@ proptest! {
     /// the starters escape every value, and what they render checks without errors.
     #[test]
     fn commands_round_trip_through_the_starters(
-        test in "[^\\x00-\\x08\\x0b-\\x1f\\x7f]{1,60}|[\"'#:|>{}\\[\\]%&*!`\\\\ -]{1,20}|\\{\\{ x \\}\\}|\\{% if %\\}",
+        test in "\\PC{1,40}\n[a-z]+: \\PC{1,10}|[^\\x00-\\x08\\x0b-\\x1f\\x7f]{1,60}|[\"'#:|>{}\\[\\]%&*!`\\\\ -]{1,20}|\\{\\{ x \\}\\}|\\{% if %\\}",
     ) {
         prop_assume!(!test.trim().is_empty());
         // A GitHub expression in a spec is an error by design (specs are portable).
@@ -606,16 +606,23 @@ proptest! {
         let (starters, _) = coder::init::render::starters(&facts, &["github"]).map_err(TestCaseError::fail)?;
         let dir = tempfile::tempdir().expect("tempdir");
         let repository = coder::workspace::Repository::open(dir.path().to_path_buf(), dir.path(), &coder::target::names());
-        let bump = starters.iter().find(|s| s.kind == coder::init::Kind::Bump).expect("bump");
-        let path = dir.path().join(".coder/workflows/dependency-bump.yml");
-        let checked = coder::pipeline::check_text(&path, &bump.text, &repository, &[]);
-        prop_assert_eq!(checked.report.errors(), 0, "{}\n{:?}", bump.text, checked.report.diagnostics);
-        let workflow = checked.workflow.expect("lowered");
-        let commands: Vec<&str> = workflow.jobs.iter().flat_map(|j| &j.steps).filter_map(|s| match &s.action {
-            coder::ir::Action::Command { command } => Some(command.as_str()),
-            _ => None,
-        }).collect();
-        prop_assert_eq!(commands, vec!["make", test.as_str()]);
+        // The bump runs the build and the tests; the triage names the tests in its header
+        // comment too, which a line break must not escape.
+        for (kind, expected) in [
+            (coder::init::Kind::Bump, vec!["make", test.as_str()]),
+            (coder::init::Kind::Triage, vec![test.as_str()]),
+        ] {
+            let starter = starters.iter().find(|s| s.kind == kind).expect("starter");
+            let path = dir.path().join(format!(".coder/workflows/{}.yml", kind.id()));
+            let checked = coder::pipeline::check_text(&path, &starter.text, &repository, &[]);
+            prop_assert_eq!(checked.report.errors(), 0, "{}\n{:?}", starter.text, checked.report.diagnostics);
+            let workflow = checked.workflow.expect("lowered");
+            let commands: Vec<&str> = workflow.jobs.iter().flat_map(|j| &j.steps).filter_map(|s| match &s.action {
+                coder::ir::Action::Command { command } => Some(command.as_str()),
+                _ => None,
+            }).collect();
+            prop_assert_eq!(commands, expected);
+        }
     }
 }
 
@@ -647,7 +654,10 @@ fn the_readme_graph_is_what_coder_graph_prints() {
 }
 
 /// A repository's files, and the install commands init finds for it.
-type InstallCase = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+type InstallCase = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
 
 #[test]
 fn install_commands_follow_the_package_manager() {
