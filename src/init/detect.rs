@@ -124,7 +124,9 @@ pub fn detect(root: &Path) -> Facts {
 
 /// Tags: loose refs under `refs/tags` plus packed ones.
 fn count_tags(root: &Path) -> usize {
-    let dir = root.join(".git");
+    let Some(dir) = git::common_dir(root) else {
+        return 0;
+    };
     let loose = std::fs::read_dir(dir.join("refs/tags"))
         .map(|entries| entries.count())
         .unwrap_or(0);

@@ -697,3 +697,18 @@ fn install_commands_follow_the_package_manager() {
         assert_eq!(coder::init::detect(dir.path()).setup, setup, "{files:?}");
     }
 }
+
+#[test]
+fn release_signs_are_read_from_a_worktree_too() {
+    let fixture = FIXTURES
+        .iter()
+        .find(|f| f.name == "go_make")
+        .expect("fixture");
+    let dir = make(fixture);
+    let worktree = dir.path().join("wt");
+    git(dir.path(), &["worktree", "add", "-q", "wt"]);
+    let facts = coder::init::detect(&worktree);
+    assert_eq!(facts.tags, 1);
+    assert!(facts.releases());
+    assert_eq!(facts.provider, Some(coder::model::Provider::Github));
+}
