@@ -12,6 +12,8 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod fs;
+pub mod graph;
+pub mod init;
 pub mod ir;
 pub mod model;
 pub mod parse;

@@ -6,6 +6,8 @@ mod check;
 mod compile;
 mod completions;
 mod explain;
+mod graph;
+mod init;
 mod man;
 mod run;
 pub mod step;
@@ -32,10 +34,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write maintenance workflows that fit this repository (review, dependency bump, triage,
+    /// security sweep, release train) and compile them.
+    #[command(after_help = init::INIT_AFTER_HELP)]
+    Init(init::InitArgs),
     /// Parse and type-check workflow specs, reporting every problem.
     Check(check::CheckArgs),
     /// Compile specs into GitHub Actions, GitLab CI or systemd files; `--check` reports drift.
     Compile(compile::CompileArgs),
+    /// Draw a workflow's triggers, jobs, steps, approvals and deploy environments (Mermaid or DOT).
+    Graph(graph::GraphArgs),
     /// Run a workflow on this machine through the runner, under the same policies as in CI.
     #[command(after_help = run::RUN_AFTER_HELP)]
     Run(run::RunArgs),
@@ -119,7 +127,9 @@ impl Cli {
 
 fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
+        Command::Init(args) => init::run(args),
         Command::Check(args) => check::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Run(args) => run::run(args),
         Command::Approve(args) => run::approve(args),

@@ -349,13 +349,7 @@ struct Metadata {
 /// the workspace does not know them itself).
 pub fn load(root: &Path, targets: &[&str]) -> (Config, Option<(SourceFile, Diagnostic)>) {
     if let Ok(text) = std::fs::read_to_string(root.join(CONFIG_FILE)) {
-        let file = SourceFile::new(CONFIG_FILE, text);
-        let parsed = toml::from_str::<Config>(&file.text);
-        return finish(
-            file,
-            parsed.map_err(|e| toml_diagnostic(&e, CONFIG_FILE)),
-            targets,
-        );
+        return parse_config_file(text, targets);
     }
     let Ok(text) = std::fs::read_to_string(root.join("Cargo.toml")) else {
         return (Config::default(), None);
@@ -380,6 +374,21 @@ pub fn load(root: &Path, targets: &[&str]) -> (Config, Option<(SourceFile, Diagn
             finish(file, Err(diag), targets)
         }
     }
+}
+
+/// The text of a `.coder/config.toml`, read as [`load`] reads the file (`coder init` checks
+/// the configuration it would write before writing it).
+pub fn parse_config_file(
+    text: String,
+    targets: &[&str],
+) -> (Config, Option<(SourceFile, Diagnostic)>) {
+    let file = SourceFile::new(CONFIG_FILE, text);
+    let parsed = toml::from_str::<Config>(&file.text);
+    finish(
+        file,
+        parsed.map_err(|e| toml_diagnostic(&e, CONFIG_FILE)),
+        targets,
+    )
 }
 
 fn has_coder_section(manifest: &str) -> bool {

@@ -37,13 +37,7 @@ impl GitInfo {
 /// Read the git facts of the repository at `root`. Missing or unreadable files give defaults.
 pub fn read(root: &Path) -> GitInfo {
     let git_dir = git_dir(root);
-    let common_dir =
-        git_dir
-            .as_deref()
-            .map(|dir| match std::fs::read_to_string(dir.join("commondir")) {
-                Ok(rel) => dir.join(rel.trim()),
-                Err(_) => dir.to_path_buf(),
-            });
+    let common_dir = git_dir.as_deref().map(common_of);
     let remote = common_dir
         .as_deref()
         .and_then(|dir| std::fs::read_to_string(dir.join("config")).ok())
@@ -70,6 +64,19 @@ pub fn read(root: &Path) -> GitInfo {
         default_branch: origin_head
             .or(current)
             .unwrap_or_else(|| "main".to_string()),
+    }
+}
+
+/// The folder holding the repository's shared state (config, refs, packed refs): `.git`, or
+/// for a worktree the main repository's.
+pub fn common_dir(root: &Path) -> Option<PathBuf> {
+    git_dir(root).as_deref().map(common_of)
+}
+
+fn common_of(dir: &Path) -> PathBuf {
+    match std::fs::read_to_string(dir.join("commondir")) {
+        Ok(rel) => dir.join(rel.trim()),
+        Err(_) => dir.to_path_buf(),
     }
 }
 

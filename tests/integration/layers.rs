@@ -47,6 +47,23 @@ const LAYERS: &[(&str, &[&str])] = &[
             "fs",
         ],
     ),
+    ("graph", &["model", "ir"]),
+    (
+        "init",
+        &[
+            "diag",
+            "parse",
+            "model",
+            "schedule",
+            "workspace",
+            "check",
+            "ir",
+            "protocol",
+            "target",
+            "fs",
+            "pipeline",
+        ],
+    ),
     (
         "runner",
         &[
