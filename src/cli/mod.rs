@@ -45,6 +45,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Print the JSON Schema of workflow specs.
     Schema,
+    /// Run the language server on stdin and stdout, for editors (see the README's recipes).
+    Lsp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -114,6 +116,10 @@ fn run(cli: Cli) -> ExitCode {
         Command::Runs(args) => run::runs(args),
         Command::Explain(args) => explain::run(args),
         Command::Schema => print(&crate::model::schema::json_schema()),
+        Command::Lsp => match crate::lsp::serve_stdio() {
+            Ok(()) => EXIT_OK,
+            Err(message) => usage_error(&message),
+        },
     };
     ExitCode::from(code)
 }

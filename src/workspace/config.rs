@@ -328,13 +328,7 @@ struct Metadata {
 /// the workspace does not know them itself).
 pub fn load(root: &Path, targets: &[&str]) -> (Config, Option<(SourceFile, Diagnostic)>) {
     if let Ok(text) = std::fs::read_to_string(root.join(CONFIG_FILE)) {
-        let file = SourceFile::new(CONFIG_FILE, text);
-        let parsed = toml::from_str::<Config>(&file.text);
-        return finish(
-            file,
-            parsed.map_err(|e| toml_diagnostic(&e, CONFIG_FILE)),
-            targets,
-        );
+        return from_text(text, targets);
     }
     let Ok(text) = std::fs::read_to_string(root.join("Cargo.toml")) else {
         return (Config::default(), None);
@@ -359,6 +353,18 @@ pub fn load(root: &Path, targets: &[&str]) -> (Config, Option<(SourceFile, Diagn
             finish(file, Err(diag), targets)
         }
     }
+}
+
+/// The configuration in `text`, the contents of `.coder/config.toml` (read from disk, or an
+/// editor's unsaved buffer), and its problem if it has one.
+pub fn from_text(text: String, targets: &[&str]) -> (Config, Option<(SourceFile, Diagnostic)>) {
+    let file = SourceFile::new(CONFIG_FILE, text);
+    let parsed = toml::from_str::<Config>(&file.text);
+    finish(
+        file,
+        parsed.map_err(|e| toml_diagnostic(&e, CONFIG_FILE)),
+        targets,
+    )
 }
 
 fn has_coder_section(manifest: &str) -> bool {

@@ -48,6 +48,19 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "lsp",
+        &[
+            "diag",
+            "parse",
+            "model",
+            "schedule",
+            "workspace",
+            "ir",
+            "target",
+            "pipeline",
+        ],
+    ),
+    (
         "runner",
         &[
             "diag",

@@ -10,6 +10,7 @@ mod github;
 mod gitlab;
 mod ir;
 mod layers;
+mod lsp;
 mod pipeline;
 mod props;
 mod runner;
