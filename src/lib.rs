@@ -6,7 +6,7 @@
 //! text, plan, compare, write, load a workflow to run); the command lines in [`cli`] only
 //! parse arguments, call it and render. Layers, lowest first, each importing only those
 //! below it (a test holds them to it): [`diag`]; [`parse`] → [`model`]; [`schedule`];
-//! [`workspace`]; [`check`]; [`ir`]; the [`target`]s; [`pipeline`]; [`runner`]; [`cli`].
+//! [`workspace`]; [`check`]; [`ir`]; the [`target`]s; [`pipeline`]; [`runner`] and [`lsp`]; [`cli`].
 
 pub mod check;
 pub mod cli;
@@ -15,6 +15,7 @@ pub mod fs;
 pub mod graph;
 pub mod init;
 pub mod ir;
+pub mod lsp;
 pub mod model;
 pub mod parse;
 pub mod pipeline;

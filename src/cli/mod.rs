@@ -60,6 +60,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page, or write every page into a folder.
     Man(man::ManArgs),
+    /// Run the language server on stdin and stdout, for editors (see the README's recipes).
+    Lsp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -138,6 +140,10 @@ fn run(cli: Cli) -> ExitCode {
         Command::Schema => print(&crate::model::schema::json_schema()),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+        Command::Lsp => match crate::lsp::serve_stdio() {
+            Ok(()) => EXIT_OK,
+            Err(message) => usage_error(&message),
+        },
     };
     ExitCode::from(code)
 }

@@ -128,6 +128,16 @@ pub enum Trigger {
 
 impl Trigger {
     pub const KINDS: [&'static str; 4] = ["manual", "cron", "repo_event", "webhook"];
+
+    /// The `type` that selects this trigger.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Trigger::Manual {} => "manual",
+            Trigger::Cron { .. } => "cron",
+            Trigger::RepoEvent { .. } => "repo_event",
+            Trigger::Webhook { .. } => "webhook",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, JsonSchema)]

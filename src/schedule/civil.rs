@@ -75,6 +75,43 @@ fn field_value(value: i8) -> u8 {
     u8::try_from(value).unwrap_or(u8::MAX)
 }
 
+/// The next `count` instants after `from` at which `cron` fires in `zone`, by the schedule
+/// semantics of [`crate::schedule`]: a matching local time a daylight-saving jump skips fires
+/// at the first instant after the jump, one that occurs twice fires at its first occurrence.
+/// Searches at most two years ahead.
+pub fn next_firings(
+    cron: &CronExpr,
+    zone: &jiff::tz::TimeZone,
+    from: jiff::Timestamp,
+    count: usize,
+) -> Vec<jiff::ZonedDateTime> {
+    let mut out: Vec<jiff::ZonedDateTime> = Vec::new();
+    let start = floor_to_minute(zone.to_datetime(from));
+    let Ok(until) = start.checked_add(jiff::Span::new().days(731)) else {
+        return out;
+    };
+    let mut at = start;
+    while out.len() < count {
+        let Some(found) = first_match(cron, at, until) else {
+            break;
+        };
+        // `compatible`: a gap resolves after the jump, a fold to its earlier instant.
+        if let Ok(zoned) = zone.to_zoned_datetime(found)
+            && zoned.timestamp() > from
+            && out
+                .last()
+                .is_none_or(|last| last.timestamp() < zoned.timestamp())
+        {
+            out.push(zoned);
+        }
+        let Ok(next) = found.checked_add(jiff::Span::new().minutes(1)) else {
+            break;
+        };
+        at = next;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

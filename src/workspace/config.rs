@@ -376,8 +376,8 @@ pub fn load(root: &Path, targets: &[&str]) -> (Config, Option<(SourceFile, Diagn
     }
 }
 
-/// The text of a `.coder/config.toml`, read as [`load`] reads the file (`coder init` checks
-/// the configuration it would write before writing it).
+/// The text of a `.coder/config.toml`, read as [`load`] reads the file: what `coder init`
+/// checks before writing it, and an editor's unsaved buffer.
 pub fn parse_config_file(
     text: String,
     targets: &[&str],

@@ -65,6 +65,19 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "lsp",
+        &[
+            "diag",
+            "parse",
+            "model",
+            "schedule",
+            "workspace",
+            "ir",
+            "target",
+            "pipeline",
+        ],
+    ),
+    (
         "runner",
         &[
             "diag",

@@ -15,6 +15,7 @@ mod hostile_specs;
 mod init;
 mod ir;
 mod layers;
+mod lsp;
 mod pipeline;
 mod props;
 mod release_train;
