@@ -249,6 +249,13 @@ impl RunRecord {
         Ok(Some(record))
     }
 
+    /// Read `run.json` without verifying its seal: for bookkeeping only (which runs a folder
+    /// holds, which to prune), never for a decision a gate or a step depends on.
+    pub fn peek(run_dir: &Path) -> Option<RunRecord> {
+        let text = std::fs::read_to_string(run_dir.join(RUN_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
     /// A step was running and the process running it is gone.
     fn runner_died(&self) -> bool {
         self.status == Status::Running

@@ -398,6 +398,7 @@ fn approve_prints_the_unit_command_when_systemctl_cannot_start_it() {
     let (code, _, stderr) = run(host
         .coder(empty.path(), elsewhere.path())
         .env("PATH", git_dir.path())
+        .env("CODER_GIT", &git_path)
         .env("USER", "erin")
         .args(["approve", &run_id, "s5"]));
     assert_eq!(code, 0, "{stderr}");

@@ -350,7 +350,12 @@ fn symlink_chains_are_judged_by_where_they_lead() {
 
 #[test]
 fn usage_records_cannot_refill_the_budget_or_break_the_record() {
-    let f = Fixture::new(ONE_AGENT, None);
+    // `m` is priced (at nothing): an unpriced model fails closed under a credit cap, which is
+    // another test's subject.
+    let f = Fixture::new(
+        ONE_AGENT,
+        Some("[agent.prices.m]\ninput = 0.0\noutput = 0.0\n"),
+    );
     let (code, stderr) = agent_step(&f, &agent("refiller.sh"));
     assert_eq!(code, 0, "{stderr}");
     let record = f.run_json();
