@@ -144,9 +144,7 @@ fn toolchain_defaults(checkout: &Path, home: &Path) -> (Vec<PathBuf>, Vec<PathBu
     let mut write = Vec::new();
     let has = |name: &str| checkout.join(name).exists();
     if has("Cargo.toml") {
-        let cargo = non_empty_env("CARGO_HOME").map_or_else(|| home.join(".cargo"), PathBuf::from);
-        let rustup =
-            non_empty_env("RUSTUP_HOME").map_or_else(|| home.join(".rustup"), PathBuf::from);
+        let (cargo, rustup) = rust_homes(home);
         read.extend([cargo.join("bin"), rustup]);
         write.extend([cargo.join("registry"), cargo.join("git")]);
     }
@@ -166,6 +164,40 @@ fn toolchain_defaults(checkout: &Path, home: &Path) -> (Vec<PathBuf>, Vec<PathBu
         write.extend([home.join("go/pkg/mod"), home.join(".cache/go-build")]);
     }
     (read, write)
+}
+
+/// The user's `CARGO_HOME` and `RUSTUP_HOME`.
+fn rust_homes(home: &Path) -> (PathBuf, PathBuf) {
+    (
+        non_empty_env("CARGO_HOME").map_or_else(|| home.join(".cargo"), PathBuf::from),
+        non_empty_env("RUSTUP_HOME").map_or_else(|| home.join(".rustup"), PathBuf::from),
+    )
+}
+
+/// Rust under a private `HOME`: rustup's proxies find the user's toolchains through
+/// `RUSTUP_HOME`, and cargo's home is the agent's own (its locks, its config) with the user's
+/// `registry` and `git` caches linked in, so `cargo update` fills the shared cache without the
+/// agent reaching `~/.cargo/bin` or `~/.cargo/credentials.toml` for writing.
+fn share_cargo_caches(home: &Path, agent_home: &Path, env: &mut Vec<(String, String)>) {
+    let (cargo, rustup) = rust_homes(home);
+    if rustup.is_dir() && !env.iter().any(|(n, _)| n == "RUSTUP_HOME") {
+        env.push((
+            "RUSTUP_HOME".to_string(),
+            rustup.to_string_lossy().into_owned(),
+        ));
+    }
+    if env.iter().any(|(n, _)| n == "CARGO_HOME") {
+        return;
+    }
+    let own = agent_home.join(".cargo");
+    for cache in ["registry", "git"] {
+        let shared = cargo.join(cache);
+        let link = own.join(cache);
+        if shared.is_dir() && std::fs::create_dir_all(&own).is_ok() && !link.exists() {
+            let _ = std::os::unix::fs::symlink(&shared, &link);
+        }
+    }
+    env.push(("CARGO_HOME".to_string(), own.to_string_lossy().into_owned()));
 }
 
 /// Where `program` is: an absolute or relative path as given, else the first match on the
@@ -393,7 +425,7 @@ fn policy(
             checkout.display()
         )));
     }
-    let mut write = vec![checkout.clone(), agent_dir, output, usage];
+    let mut write = vec![checkout.clone(), agent_dir.clone(), output, usage];
     write.extend(DEVICE_WRITE.iter().map(PathBuf::from));
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
     read.push(prompt);
@@ -411,17 +443,8 @@ fn policy(
         let (r, w) = toolchain_defaults(&checkout, &home);
         defaults_read.extend(r);
         defaults_write.extend(w);
-        // Toolchain managers find their toolchains through the home the agent no longer
-        // has: point them at the user's.
-        let rustup = home.join(".rustup");
-        if checkout.join("Cargo.toml").exists()
-            && rustup.is_dir()
-            && !env.iter().any(|(n, _)| n == "RUSTUP_HOME")
-        {
-            env.push((
-                "RUSTUP_HOME".to_string(),
-                rustup.to_string_lossy().into_owned(),
-            ));
+        if checkout.join("Cargo.toml").exists() {
+            share_cargo_caches(&home, &agent_dir.join("home"), env);
         }
     }
     // The directories of the agent's `PATH` and the agent program itself, where they lead.

@@ -265,3 +265,32 @@ fn a_sandboxed_agent_cannot_kill_its_runner() {
         f.read("logs/s1.log")
     );
 }
+
+#[test]
+fn cargo_runs_under_the_defaults_of_a_rust_checkout() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let f = Fixture::with_files(
+        ONE_AGENT,
+        None,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"sandboxed\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            ),
+            ("src/lib.rs", "\n"),
+        ],
+    );
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, _, stderr) = run(f.command("step", &["--step", "s1"]).env(
+        "CODER_AGENT",
+        format!("{} {cargo}", agent("cargo-locker.sh")),
+    ));
+    assert_eq!(code, 0, "{stderr}\n{}", f.read("logs/s1.log"));
+    assert!(f.repo.path().join("Cargo.lock").exists(), "cargo wrote it");
+    assert!(
+        f.read("cargo-env.txt")
+            .contains(&format!("{}/agents/s1/home/.cargo", f.run_dir().display())),
+        "cargo's home is the agent's own: {}",
+        f.read("cargo-env.txt")
+    );
+}
