@@ -98,12 +98,14 @@ impl ColorChoice {
 
 /// `coder ARGS…`.
 pub fn main_coder() -> ExitCode {
+    crate::runner::sandbox::launch_if_asked();
     completions::answer_if_asked();
     run(Cli::parse())
 }
 
 /// `cargo coder ARGS…`: cargo passes `coder` as the first argument.
 pub fn main_cargo_coder() -> ExitCode {
+    crate::runner::sandbox::launch_if_asked();
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "coder") {
         args.remove(1);

@@ -112,6 +112,7 @@ enum StepCommand {
 
 /// `coder-step ARGS…`.
 pub fn main_step() -> ExitCode {
+    runner::sandbox::launch_if_asked();
     ExitCode::from(run(StepCli::parse()))
 }
 

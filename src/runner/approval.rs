@@ -43,7 +43,7 @@ pub fn in_ci() -> bool {
 }
 
 /// Where run keys are kept: coder's data folder, never the run directory.
-fn key_dir() -> Result<PathBuf, String> {
+pub(crate) fn key_dir() -> Result<PathBuf, String> {
     if let Some(dir) = non_empty_env("XDG_DATA_HOME") {
         return Ok(PathBuf::from(dir).join("coder").join("keys"));
     }

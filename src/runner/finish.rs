@@ -109,6 +109,7 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
         usage: None,
         tests: None,
         output: None,
+        sandbox: None,
     };
     let mut records: Vec<StepRecord> = succeeded
         .iter()

@@ -120,6 +120,7 @@ fn approve_step(
         usage: None,
         tests: None,
         output: None,
+        sandbox: None,
     }
 }
 

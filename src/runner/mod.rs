@@ -34,6 +34,7 @@ mod publish;
 pub mod record;
 mod redact;
 pub mod run_dir;
+pub mod sandbox;
 mod schedule;
 mod step;
 pub mod test_report;

@@ -187,6 +187,9 @@ pub struct StepRecord {
     /// An agent step's final message, run-dir-relative (`outputs/<step>.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// How an agent step was sandboxed (enforced, disabled, unavailable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<super::sandbox::SandboxRecord>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

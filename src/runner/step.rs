@@ -14,6 +14,7 @@ use super::ledger::{Ledger, round};
 use super::paths::{self, Found, GitMetadata, PathPolicy};
 use super::process::{self, Ending, Launch, Watch};
 use super::record::{Current, RunRecord, Status, StepRecord};
+use super::sandbox::{self, Sandbox};
 use super::time::now;
 use super::usage::{ModelUsage, OutputParser, Pricing, StepUsage, UsageFile, Verdict, merge};
 use super::{Context, Failure, deploy, git, run_dir};
@@ -99,6 +100,7 @@ fn start(cx: &Context, job: &Job, step: &Step) -> Result<RunRecord, Failure> {
         usage: None,
         tests: None,
         output: None,
+        sandbox: None,
     });
     run.status = Status::Running;
     run.current = Some(Current {
@@ -258,6 +260,20 @@ fn run_agent(
         Err(failure) => return Ok(Ended::failed(failure.message)),
     };
     private_home(cx, step.step_id, &mut prepared.env)?;
+    let sandbox = match Sandbox::for_agent(cx, step.step_id, &prepared.program, &mut prepared.env) {
+        Ok(sandbox) => sandbox,
+        Err(failure) => return Ok(Ended::failed(failure.message)),
+    };
+    let said = sandbox.describe();
+    eprint!("{said}");
+    sandbox::append(&launcher.log, &said);
+    if let Some(record) = run.step_mut(step.step_id) {
+        record.sandbox = Some(sandbox.record.clone());
+    }
+    if sandbox.refused {
+        return Ok(Ended::failed(sandbox.record.detail.clone()));
+    }
+    let (program, args) = sandbox.wrap(prepared.program, prepared.args)?;
     let model = cx.config.agent.model.as_deref();
     // A configured model without a price, under a credit cap: refused before it spends.
     let pricing = Pricing::from_config(&cx.config);
@@ -278,10 +294,11 @@ fn run_agent(
         .prompt_on_stdin
         .then(|| prepared.prompt.into_bytes());
     let outcome = process::run_watched(
-        launcher.launch(prepared.program, prepared.args, Some(prepared.env), stdin),
+        launcher.launch(program, args, Some(prepared.env), stdin),
         &cx.redactor,
         Some(&mut meter),
     )?;
+    sandbox.explain_denials(&launcher.log);
     let exit_code = match outcome.ending {
         Ending::Exited(code) => Some(code),
         _ => None,

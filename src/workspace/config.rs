@@ -44,6 +44,9 @@ pub struct Config {
     /// (`"git.example.com" = "gitlab"`), for remotes whose host does not say.
     #[serde(default)]
     pub hosts: IndexMap<String, HostProvider>,
+    /// `[sandbox]`: what an agent step may write and read.
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
     /// The configuration file exists but is invalid (reported against it). The defaults
     /// apply, and names it would define are not reported as unknown.
     #[serde(skip)]
@@ -194,6 +197,24 @@ impl SecretName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `[sandbox]`: the Landlock sandbox every agent step runs in.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SandboxConfig {
+    /// `false` turns the sandbox off (recorded in `run.json`); default on.
+    pub enabled: Option<bool>,
+    /// Whether a kernel without Landlock fails the run; default: yes in CI (GitHub, GitLab),
+    /// a loud warning elsewhere.
+    pub required: Option<bool>,
+    /// More paths the agent may write (absolute, or `~/` for the user's home), such as
+    /// `~/.cargo/registry`.
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// More paths the agent may read and execute.
+    #[serde(default)]
+    pub read: Vec<String>,
 }
 
 /// `[systemd]`: the host generated units run on.

@@ -46,9 +46,14 @@ fn coder_approve(f: &Fixture, data: &Path, step: &str) -> (i32, String, String) 
         .args(["approve", &f.run_dir().display().to_string(), step]))
 }
 
+/// The sandbox keeps agents out of the run directory; these attacks test the layer behind it
+/// (signed approvals, a record marked `interrupted`), as on a kernel without Landlock.
+const NO_SANDBOX: &str = "[sandbox]\nenabled = false\n";
+
 #[test]
 fn an_agent_cannot_approve_its_own_gate() {
-    let f = Fixture::new(GATED, Some(GATED_CONFIG));
+    let config = format!("{GATED_CONFIG}{NO_SANDBOX}");
+    let f = Fixture::new(GATED, Some(&config));
     let (code, _, stderr) = run(f
         .command("run", &[])
         .env("CODER_AGENT", agent("self-approver.sh")));
@@ -302,7 +307,10 @@ fn a_deep_chain_of_sessions_does_not_outlive_the_step() {
     let f = Fixture::new(ONE_AGENT, None);
     let (code, stderr) = agent_step(&f, &agent("setsid-chain.sh"));
     assert_eq!(code, 0, "{stderr}");
-    assert!(f.run_dir().join("chain-ready").exists(), "the chain stood");
+    assert!(
+        f.run_dir().join("agents/s1/chain-ready").exists(),
+        "the chain stood"
+    );
     std::thread::sleep(Duration::from_secs(4));
     assert!(
         !f.repo.path().join(".github/workflows/late.yml").exists(),
@@ -468,7 +476,7 @@ fn a_secret_in_another_form_is_still_found_and_redacted() {
 
 #[test]
 fn a_run_whose_runner_was_killed_is_marked_interrupted() {
-    let f = Fixture::new(ONE_AGENT, None);
+    let f = Fixture::new(ONE_AGENT, Some(NO_SANDBOX));
     let out = f
         .command("run", &[])
         .env("CODER_AGENT", agent("parent-killer.sh"))

@@ -20,6 +20,7 @@ mod pipeline;
 mod props;
 mod release_train;
 mod runner;
+mod sandbox;
 mod schema;
 mod step;
 mod systemd;

@@ -148,8 +148,19 @@ impl Fixture {
         serde_json::from_str(&text).expect("run.json is JSON")
     }
 
+    /// A file of the run directory, or else of an agent's own folder in it (`agents/<step>/`,
+    /// where a sandboxed fake agent records what it was given); empty when there is none.
     pub(crate) fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.run_dir().join(name)).unwrap_or_default()
+        let direct = self.run_dir().join(name);
+        if direct.exists() {
+            return std::fs::read_to_string(direct).unwrap_or_default();
+        }
+        std::fs::read_dir(self.run_dir().join("agents"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find_map(|step| std::fs::read_to_string(step.path().join(name)).ok())
+            .unwrap_or_default()
     }
 }
 
