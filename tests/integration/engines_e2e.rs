@@ -35,6 +35,8 @@ enum Turn {
 struct Request {
     path: String,
     headers: String,
+    /// The tools offered to the model.
+    tools: Vec<String>,
 }
 
 struct MockModel {
@@ -61,6 +63,12 @@ fn tool_names(body: &serde_json::Value) -> Vec<String> {
     for tool in body["tools"].as_array().into_iter().flatten() {
         if let Some(name) = tool["name"].as_str() {
             names.push(name.to_string());
+        }
+        // Built-in tools (Codex's `{"type": "web_search"}`) are named by their type.
+        if let Some(kind) = tool["type"].as_str()
+            && !["function", "custom"].contains(&kind)
+        {
+            names.push(kind.to_string());
         }
         if let Some(name) = tool["function"]["name"].as_str() {
             names.push(name.to_string());
@@ -236,7 +244,11 @@ impl MockModel {
                     }
                 };
                 if let Ok(mut log) = requests.lock() {
-                    log.push(Request { path, headers });
+                    log.push(Request {
+                        path,
+                        headers,
+                        tools,
+                    });
                 }
                 let _ = write!(
                     stream,
@@ -364,6 +376,20 @@ fn edits_a_file(engine: &Engine) {
             && r.headers.to_lowercase().contains(engine.auth_header)),
         "{requests:#?}"
     );
+    // No web tools offered to the model.
+    let offered: Vec<&String> = requests.iter().flat_map(|r| &r.tools).collect();
+    assert!(
+        !offered.is_empty() || engine.api == Api::Chat,
+        "{requests:#?}"
+    );
+    for web in [
+        "web_search",
+        "web_search_preview",
+        "google_web_search",
+        "web_fetch",
+    ] {
+        assert!(!offered.iter().any(|t| *t == web), "{web} in {offered:?}");
+    }
     let log = f.read("logs/s1.log");
     assert!(!log.contains(KEY));
     // No network calls of the CLI's own (aider's price-map download).
