@@ -498,3 +498,33 @@ fn an_aider_reviewer_cannot_write() {
 fn an_aider_api_error_fails_the_step() {
     an_api_error_fails_the_step(&AIDER);
 }
+
+/// Gemini CLI's native turn cap, from `max-turns`: a model that keeps calling tools is stopped
+/// by the CLI itself, and the step fails at its turn limit.
+#[test]
+fn gemini_stops_at_its_turn_limit() {
+    let config = config(&GEMINI).replace("max-turns = 6", "max-turns = 2");
+    let f = Fixture::new(&spec("implementer"), Some(&config));
+    let mock = MockModel::start(
+        GEMINI.api,
+        f.repo.path(),
+        vec![Turn::Write("src/hello.txt", "again\n")],
+    );
+    assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+    let (code, stdout, stderr) = run(f
+        .command("step", &["--step", "s1"])
+        .env(GEMINI.base_url_var, &mock.url)
+        .env(GEMINI.credential, KEY));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let record = f.run_json();
+    assert_eq!(
+        record["steps"][0]["message"], "the agent stopped at its turn limit",
+        "{record:#}\n{stderr}"
+    );
+    let calls = mock
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(GEMINI.model_path))
+        .count();
+    assert!(calls <= 3, "{calls} model calls");
+}
