@@ -325,6 +325,17 @@ fn program(engine: &Engine) -> String {
     if let Some(named) = std::env::var(&var).ok().filter(|p| !p.is_empty()) {
         return named;
     }
+    // aider has a venv of its own (scripts/test), off the PATH.
+    let target =
+        crate::root().join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or("target".into()));
+    let own_venv = target
+        .join("ci-tools")
+        .join(engine.preset)
+        .join("bin")
+        .join(engine.preset);
+    if own_venv.is_file() {
+        return own_venv.display().to_string();
+    }
     let found = crate::outside_tool(engine.preset);
     found.get_program().to_string_lossy().into_owned()
 }
