@@ -197,6 +197,9 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
                 agent_dir: &agent_dir,
                 remaining_usd: step.remaining_credits.max(0.0) * step.credit_usd,
                 blocked_paths: &cx.workflow.policies.blocked_paths,
+                base_url: super::presets::base_url_vars(preset)
+                    .iter()
+                    .find_map(|name| non_empty_env(name)),
             },
         )
     });
@@ -273,7 +276,15 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
     // demanded.
     if let Some(name) = credential_name(&cx.config.agent) {
         match std::env::var(&name) {
-            Ok(value) if !value.is_empty() => env.push((name, value)),
+            Ok(value) if !value.is_empty() => {
+                // Also under the name the preset's CLI reads it from.
+                if let Some(launch) = &preset_launch
+                    && launch.credential_env != name
+                {
+                    env.push((launch.credential_env.to_string(), value.clone()));
+                }
+                env.push((name, value));
+            }
             _ if cx.config.agent.credential.is_some() && agent_override(cx).is_none() => {
                 return Err(Failure::failed(format!(
                     "the agent's credential `{name}` (config `[agent] credential`) is not set in coder-step's environment"
@@ -291,6 +302,10 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
     );
     let (prompt_on_stdin, format) = match preset_launch {
         Some(launch) => {
+            for dir in &launch.dirs {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
             for (path, text) in &launch.files {
                 crate::fs::atomic_write(path, text.as_bytes())?;
             }

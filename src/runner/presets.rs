@@ -23,6 +23,8 @@ pub struct PresetRequest<'a> {
     /// Blocked path patterns, for the CLI's own deny rules (defence in depth: the path policy
     /// checks git afterwards regardless).
     pub blocked_paths: &'a [String],
+    /// The model API's base URL the user set in one of [`base_url_vars`], if any.
+    pub base_url: Option<String>,
 }
 
 /// The preset's launch: argv, the variables it adds, how to feed and read it.
@@ -35,6 +37,22 @@ pub struct PresetLaunch {
     pub format: OutputFormat,
     /// Files to write before the start (the agent's settings in its private home).
     pub files: Vec<(PathBuf, String)>,
+    /// Folders to create before the start (the CLI's home and state, outside the checkout).
+    pub dirs: Vec<PathBuf>,
+    /// The variable the CLI reads its key from: the configured credential's value is also
+    /// passed under this name.
+    pub credential_env: &'static str,
+}
+
+/// The variables a user sets a preset's model API base URL in, first found wins: the CLI's
+/// usual ones. The preset hands the URL on in the form its CLI reads.
+pub fn base_url_vars(preset: AgentPreset) -> &'static [&'static str] {
+    match preset {
+        AgentPreset::Claude => &["ANTHROPIC_BASE_URL"],
+        AgentPreset::Codex => &["OPENAI_BASE_URL"],
+        AgentPreset::Aider => &["OPENAI_API_BASE", "OPENAI_BASE_URL"],
+        AgentPreset::Gemini => &["GOOGLE_GEMINI_BASE_URL"],
+    }
 }
 
 /// The credential variable a preset reads when config names none.
@@ -44,6 +62,21 @@ pub fn default_credential(preset: AgentPreset) -> &'static str {
         AgentPreset::Codex | AgentPreset::Aider => "OPENAI_API_KEY",
         AgentPreset::Gemini => "GEMINI_API_KEY",
     }
+}
+
+/// The variable the CLI itself reads its key from (`codex exec` reads `CODEX_API_KEY`, not
+/// `OPENAI_API_KEY`: with only the latter its requests carry no `Authorization`).
+fn cli_credential(preset: AgentPreset) -> &'static str {
+    match preset {
+        AgentPreset::Codex => "CODEX_API_KEY",
+        other => default_credential(other),
+    }
+}
+
+/// A string as a TOML basic string: JSON's escapes (`\"`, `\\`, `\n`, `\uXXXX`) are all
+/// valid TOML escapes.
+fn toml_string(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
 }
 
 pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
@@ -91,6 +124,9 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
             denied.extend(blocked.map(|p| format!("Edit({})", claude_glob(p))));
             push(&["--disallowedTools", &denied.join(",")]);
             push(&["--append-system-prompt", req.charter]);
+            if let Some(url) = &req.base_url {
+                env.push(("ANTHROPIC_BASE_URL".to_string(), url.clone()));
+            }
             env.extend(
                 [
                     ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
@@ -106,6 +142,8 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
                 prompt_on_stdin: true,
                 format: OutputFormat::Claude,
                 files: Vec::new(),
+                dirs: Vec::new(),
+                credential_env: cli_credential(preset),
             }
         }
         AgentPreset::Codex => {
@@ -115,7 +153,6 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
                 "--json",
                 "--skip-git-repo-check",
                 "--ephemeral",
-                "--ignore-user-config",
                 "-C",
                 &checkout,
                 "--sandbox",
@@ -142,18 +179,28 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
                 push(&["-m", model]);
             }
             push(&["-"]);
-            // Not a temp dir: Codex's sandbox fails with CODEX_HOME under one.
+            // Private, created before the start (Codex refuses a missing CODEX_HOME), and not
+            // a temp dir: Codex's sandbox fails with CODEX_HOME under one. Its config file is
+            // ours: Codex reads the base URL only from the key `openai_base_url`, never from
+            // `OPENAI_BASE_URL`.
+            let codex_home = home.join(".codex");
             env.push((
                 "CODEX_HOME".to_string(),
-                home.join(".codex").to_string_lossy().into_owned(),
+                codex_home.to_string_lossy().into_owned(),
             ));
+            let mut config = String::from("# Written by coder for this step.\n");
+            if let Some(url) = &req.base_url {
+                config.push_str(&format!("openai_base_url = {}\n", toml_string(url)));
+            }
             PresetLaunch {
                 program,
                 args,
                 env,
                 prompt_on_stdin: true,
                 format: OutputFormat::Codex,
-                files: Vec::new(),
+                files: vec![(codex_home.join("config.toml"), config)],
+                dirs: vec![codex_home],
+                credential_env: cli_credential(preset),
             }
         }
         AgentPreset::Aider => {
@@ -170,6 +217,13 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
                 "--no-show-model-warnings",
                 "--no-pretty",
                 "--no-stream",
+                // Nothing of aider's in the checkout: no `.aider*` line in `.gitignore`, no
+                // repo-map cache (`.aider.tags.cache.v4/`), no git of its own (it writes its
+                // identity into `.git/config`); coder-step makes the commit.
+                "--no-git",
+                "--no-gitignore",
+                "--map-tokens",
+                "0",
                 "--chat-history-file",
                 &chat.to_string_lossy(),
                 "--input-history-file",
@@ -182,17 +236,31 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
             if let Some(model) = model {
                 push(&["--model", model]);
             }
+            // litellm's bundled price map, not a download at every start.
             env.push((
                 "LITELLM_LOCAL_MODEL_COST_MAP".to_string(),
                 "True".to_string(),
             ));
+            if let Some(url) = &req.base_url {
+                env.push(("OPENAI_API_BASE".to_string(), url.clone()));
+            }
+            // Its messages unwrapped (an API error on one line).
+            env.push(("COLUMNS".to_string(), "1000".to_string()));
             PresetLaunch {
                 program,
                 args,
                 env,
                 prompt_on_stdin: false,
                 format: OutputFormat::Aider,
-                files: Vec::new(),
+                // aider downloads litellm's price map at each start unless its cache (in its
+                // private HOME) is fresh and not empty: a placeholder stops that, and it falls
+                // back to litellm's bundled map.
+                files: vec![(
+                    home.join(".aider/caches/model_prices_and_context_window.json"),
+                    r#"{"coder": "placeholder: use litellm's bundled map"}"#.to_string(),
+                )],
+                dirs: Vec::new(),
+                credential_env: cli_credential(preset),
             }
         }
         AgentPreset::Gemini => {
@@ -207,16 +275,33 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
                 push(&["-m", model]);
             }
             push(&["-p", "Do the task described in the input above."]);
+            // The checkout is not a folder Gemini CLI was told to trust: it exits 55 without.
+            env.push(("GEMINI_CLI_TRUST_WORKSPACE".to_string(), "true".to_string()));
+            if let Some(url) = &req.base_url {
+                env.push(("GOOGLE_GEMINI_BASE_URL".to_string(), url.clone()));
+            }
+            // Its error reports go to the system temp dir: into the step's private area.
+            let tmp = req.agent_dir.join("tmp");
+            env.push(("TMPDIR".to_string(), tmp.to_string_lossy().into_owned()));
+            let mut settings = serde_json::json!({
+                "security": {"auth": {"selectedType": "gemini-api-key"}},
+                // No web tools, as on every preset.
+                "tools": {"exclude": ["google_web_search", "web_fetch"]},
+                "privacy": {"usageStatisticsEnabled": false},
+                "general": {"disableAutoUpdate": true, "disableUpdateNag": true},
+            });
+            if let Some(turns) = config.max_turns {
+                settings["model"] = serde_json::json!({"maxSessionTurns": turns});
+            }
             PresetLaunch {
                 program,
                 args,
                 env,
                 prompt_on_stdin: true,
                 format: OutputFormat::Gemini,
-                files: vec![(
-                    home.join(".gemini/settings.json"),
-                    r#"{"security":{"auth":{"selectedType":"gemini-api-key"}}}"#.to_string(),
-                )],
+                files: vec![(home.join(".gemini/settings.json"), settings.to_string())],
+                dirs: vec![tmp],
+                credential_env: cli_credential(preset),
             }
         }
     }
@@ -254,6 +339,7 @@ mod tests {
             agent_dir: Path::new("/run/agents/s1"),
             remaining_usd: 1.2345,
             blocked_paths: &[],
+            base_url: Some("http://127.0.0.1:9/v1".to_string()),
         }
     }
 
@@ -305,5 +391,72 @@ mod tests {
         assert_eq!(gemini.files.len(), 1);
         assert_eq!(usd(-1.0), "0.00");
         assert_eq!(claude_glob("CLAUDE.md"), "CLAUDE.md{,/**}");
+    }
+
+    /// What each CLI needs to run as shipped (issue 14): Codex's home created with the base
+    /// URL in its config and the key under `CODEX_API_KEY`; Gemini trusting the checkout,
+    /// without web tools, capped in turns; aider keeping out of git and off the network.
+    #[test]
+    fn each_cli_gets_its_home_key_base_url_and_caps() {
+        let config = AgentConfig {
+            model: Some("gemini-2.5-flash".to_string()),
+            max_turns: Some(7),
+            ..AgentConfig::default()
+        };
+        let codex = launch(AgentPreset::Codex, &request(&config, false));
+        assert_eq!(codex.credential_env, "CODEX_API_KEY");
+        assert_eq!(codex.dirs, [PathBuf::from("/run/agents/s1/home/.codex")]);
+        let (path, text) = &codex.files[0];
+        assert_eq!(path, Path::new("/run/agents/s1/home/.codex/config.toml"));
+        let parsed: toml::Table = toml::from_str(text).expect("toml");
+        assert_eq!(
+            parsed["openai_base_url"].as_str(),
+            Some("http://127.0.0.1:9/v1")
+        );
+        assert!(!codex.args.contains(&"--ignore-user-config".to_string()));
+        assert_eq!(toml_string("a\"b\\c"), r#""a\"b\\c""#);
+
+        let gemini = launch(AgentPreset::Gemini, &request(&config, false));
+        assert_eq!(gemini.credential_env, "GEMINI_API_KEY");
+        let env = |l: &PresetLaunch, name: &str| {
+            l.env
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            env(&gemini, "GEMINI_CLI_TRUST_WORKSPACE").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            env(&gemini, "GOOGLE_GEMINI_BASE_URL").as_deref(),
+            Some("http://127.0.0.1:9/v1")
+        );
+        assert_eq!(
+            env(&gemini, "TMPDIR").as_deref(),
+            Some("/run/agents/s1/tmp")
+        );
+        let settings: serde_json::Value =
+            serde_json::from_str(&gemini.files[0].1).expect("settings");
+        assert_eq!(
+            settings["tools"]["exclude"],
+            serde_json::json!(["google_web_search", "web_fetch"])
+        );
+        assert_eq!(settings["model"]["maxSessionTurns"], 7);
+
+        let aider = launch(AgentPreset::Aider, &request(&config, true));
+        let argv = aider.args.join(" ");
+        for flag in ["--no-git", "--no-gitignore", "--map-tokens 0", "--dry-run"] {
+            assert!(argv.contains(flag), "{flag} in {argv}");
+        }
+        assert_eq!(
+            env(&aider, "OPENAI_API_BASE").as_deref(),
+            Some("http://127.0.0.1:9/v1")
+        );
+        assert!(aider.files[0].1.len() > 2, "a cache that is not empty");
+        assert_eq!(
+            base_url_vars(AgentPreset::Aider),
+            ["OPENAI_API_BASE", "OPENAI_BASE_URL"]
+        );
     }
 }

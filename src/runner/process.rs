@@ -1,5 +1,6 @@
 //! Running a step's program under the wall clock: its own process group, output teed to a log
-//! and to our stdout with secrets redacted, SIGINT at the deadline, SIGKILL of the group after
+//! and to our stderr with secrets redacted (our stdout is ours alone: `coder run` ends it with
+//! the run directory), SIGINT at the deadline, SIGKILL of the group after
 //! a grace period, and every orphan it left behind killed and reaped.
 //!
 //! Killing the group is not enough: agents start tool commands in new sessions, which leave
@@ -243,10 +244,10 @@ impl Sink {
             return;
         }
         let room = usize::try_from(LOG_LIMIT.saturating_sub(self.logged)).unwrap_or(usize::MAX);
-        let mut stdout = std::io::stdout().lock();
+        let mut echo = std::io::stderr().lock();
         if text.len() <= room {
             let _ = self.log.write_all(text.as_bytes());
-            let _ = stdout.write_all(text.as_bytes());
+            let _ = echo.write_all(text.as_bytes());
             self.logged += text.len() as u64;
         } else {
             let cut = (0..=room)
@@ -259,15 +260,15 @@ impl Sink {
             );
             for piece in [&text[..cut], note.as_str()] {
                 let _ = self.log.write_all(piece.as_bytes());
-                let _ = stdout.write_all(piece.as_bytes());
+                let _ = echo.write_all(piece.as_bytes());
             }
             self.truncated = true;
         }
-        let _ = stdout.flush();
+        let _ = echo.flush();
     }
 }
 
-/// Copy `pipe` line by line, redacted, to the log and our stdout (and to `lines`, for a
+/// Copy `pipe` line by line, redacted, to the log and our stderr (and to `lines`, for a
 /// watcher). Lines are read with a bound ([`MAX_LINE`]); a watcher sees only whole lines.
 fn tee(
     pipe: impl Read + Send + 'static,

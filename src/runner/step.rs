@@ -303,7 +303,7 @@ fn run_agent(
         Ending::Exited(code) => Some(code),
         _ => None,
     };
-    meter.parser.end(exit_code);
+    meter.parser.end(exit_code, &outcome.output);
     meter.file.finish();
     // What the agent wrote into the run directory (its output, its usage file, its home) is
     // kept redacted like everything coder-step writes there; the sealed record is coder's.
@@ -531,6 +531,7 @@ impl Meter {
     fn priced(&self) -> StepUsage {
         let mut usage = self.pricing.price_usage(&self.usage());
         usage.credits = round(usage.credits);
+        usage.estimated |= self.parser.parsed.estimated;
         usage
     }
 }

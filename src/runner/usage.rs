@@ -197,6 +197,8 @@ pub struct Parsed {
     pub verdict: Option<Verdict>,
     pub summary: Option<String>,
     pub session_id: Option<String>,
+    /// The counts are the CLI's rounded estimates (aider's `1.0k`).
+    pub estimated: bool,
 }
 
 impl Parsed {
@@ -240,11 +242,43 @@ impl OutputParser {
         }
     }
 
-    /// The output ended: formats read whole are parsed now.
-    pub fn end(&mut self, exit_code: Option<i32>) {
-        if self.format == OutputFormat::Gemini {
-            let buffer = std::mem::take(&mut self.buffer);
-            self.gemini(&buffer, exit_code);
+    /// The output ended: formats read whole are parsed now, and the whole output (stdout
+    /// and stderr, where CLIs print their errors) is searched for the CLI's error message.
+    pub fn end(&mut self, exit_code: Option<i32>, output: &str) {
+        match self.format {
+            OutputFormat::Gemini => {
+                let buffer = std::mem::take(&mut self.buffer);
+                // On an API error its JSON goes to stderr, stdout stays empty.
+                let text = if buffer.trim().is_empty() {
+                    output
+                } else {
+                    &buffer
+                };
+                self.gemini(text, exit_code);
+            }
+            // aider prints an API error and exits 0.
+            OutputFormat::Aider => {
+                if let Some(line) = output.lines().find(|l| {
+                    let l = l.trim_start();
+                    l.starts_with("litellm.") && l.contains("Error")
+                }) && !matches!(self.parsed.verdict, Some(Verdict::AgentError(_)))
+                {
+                    self.parsed.verdict = Some(Verdict::AgentError(line.trim().to_string()));
+                }
+            }
+            _ => {}
+        }
+        // A CLI's failure it gave no reason for: its last error line.
+        if self.format != OutputFormat::Text
+            && exit_code.is_some_and(|c| c != 0)
+            && self.parsed.verdict.is_none()
+            && let Some(line) = output
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.to_lowercase().contains("error"))
+        {
+            self.parsed.verdict = Some(Verdict::AgentError(line.chars().take(2000).collect()));
         }
     }
 
@@ -379,9 +413,13 @@ impl OutputParser {
     }
 
     fn gemini(&mut self, text: &str, exit_code: Option<i32>) {
-        // Anything printed before the object (warnings) is skipped.
-        let json = text.find('{').map_or("", |i| &text[i..]);
-        if let Ok(output) = serde_json::from_str::<Value>(json) {
+        // Anything printed before the object (warnings, a stack) is skipped: the object starts
+        // a line.
+        let parsed = std::iter::once(0)
+            .chain(text.match_indices("\n{").map(|(i, _)| i + 1))
+            .filter(|&i| text[i..].starts_with('{'))
+            .find_map(|i| serde_json::from_str::<Value>(&text[i..]).ok());
+        if let Some(output) = parsed {
             if let Some(models) = output["stats"]["models"].as_object() {
                 for (model, stats) in models {
                     let t = &stats["tokens"];
@@ -411,7 +449,12 @@ impl OutputParser {
                     .get("message")
                     .and_then(Value::as_str)
                     .unwrap_or("the agent reported an error");
-                self.parsed.verdict = Some(Verdict::AgentError(message.to_string()));
+                // An API error's message is the API's JSON: its own message is the reason.
+                let message = serde_json::from_str::<Value>(message)
+                    .ok()
+                    .and_then(|v| str_field(&v["error"], "message"))
+                    .unwrap_or_else(|| message.to_string());
+                self.parsed.verdict = Some(Verdict::AgentError(message));
             }
         }
         if self.parsed.verdict.is_none() {
@@ -462,6 +505,8 @@ impl OutputParser {
             .and_then(|c| c.trim().trim_start_matches('$').split(' ').next())
             .and_then(|c| c.parse::<f64>().ok());
         merge(&mut self.parsed.live, &usage);
+        // aider rounds to 0.1k above a thousand.
+        self.parsed.estimated = true;
     }
 }
 
@@ -608,7 +653,7 @@ mod tests {
         for line in text.lines() {
             parser.line(line);
         }
-        parser.end(Some(exit));
+        parser.end(Some(exit), &text);
         parser.parsed
     }
 
@@ -714,6 +759,54 @@ mod tests {
         );
         assert!((u.cost_usd.unwrap_or_default() - 0.0012).abs() < 1e-9);
         assert_eq!(count("1.5M"), Some(1_500_000));
+        // Rounded to 0.1k: an estimate.
+        assert!(parsed.estimated);
+        let mut priced = pricing().price_usage(parsed.usage());
+        priced.estimated |= parsed.estimated;
+        assert!(priced.estimated);
+    }
+
+    /// aider 0.86.2 on a 400 from the API: the error printed, exit 0.
+    #[test]
+    fn an_aider_api_error_is_an_error_though_it_exits_0() {
+        let parsed = parse(OutputFormat::Aider, "aider-api-error.txt", 0);
+        assert_eq!(
+            parsed.verdict,
+            Some(Verdict::AgentError(
+                "litellm.BadRequestError: OpenAIException - mock model says: this request is malformed".to_string()
+            ))
+        );
+        assert!(!parsed.estimated);
+    }
+
+    /// Gemini CLI 0.61.0 on a 400: stdout empty, a stack and its JSON on stderr, exit 144.
+    #[test]
+    fn a_gemini_api_error_is_read_from_stderr() {
+        let text = std::fs::read_to_string(format!("{OUTPUTS}gemini-api-error.txt")).expect("file");
+        let mut parser = OutputParser::new(OutputFormat::Gemini, Some("gemini-2.5-flash"));
+        parser.end(Some(144), &text);
+        assert_eq!(
+            parser.parsed.verdict,
+            Some(Verdict::AgentError(
+                "mock model says: this request is malformed".to_string()
+            ))
+        );
+    }
+
+    /// A preset's CLI that fails without saying so in its format: its last error line.
+    #[test]
+    fn a_failing_cli_without_a_verdict_gives_its_last_error_line() {
+        let mut parser = OutputParser::new(OutputFormat::Codex, None);
+        parser.end(Some(1), "starting\nError: stream disconnected\nbye\n");
+        assert_eq!(
+            parser.parsed.verdict,
+            Some(Verdict::AgentError(
+                "Error: stream disconnected".to_string()
+            ))
+        );
+        let mut text = OutputParser::new(OutputFormat::Text, None);
+        text.end(Some(1), "Error: ignored for commands\n");
+        assert_eq!(text.parsed.verdict, None);
     }
 
     #[test]

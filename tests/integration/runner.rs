@@ -247,7 +247,9 @@ fn the_claude_preset_passes_caps_and_meters_its_stream() {
         .command("step", &["--step", "s1"])
         .env("FAKE_ANTHROPIC_KEY", "sk-fake-key-123"));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("\"type\":\"result\""), "{stdout}");
+    // The agent's output goes to the log and stderr; stdout is coder-step's.
+    assert!(stderr.contains("\"type\":\"result\""), "{stderr}");
+    assert!(!stdout.contains("\"type\":\"result\""), "{stdout}");
     let argv = f.read("claude-argv.txt");
     for expected in [
         "--output-format\nstream-json\n--verbose",
@@ -350,6 +352,23 @@ fn coder_step_run_waits_for_approval_and_a_rerun_continues() {
         .count();
     assert_eq!(agent_runs, 1);
     assert!(f.read("patch.diff").contains("+built"));
+}
+
+/// An agent's output without a final newline does not end up on `coder run`'s last line:
+/// agent output goes to the step log and stderr, and stdout ends with the run directory.
+#[test]
+fn coder_runs_last_stdout_line_is_the_run_directory_whatever_the_agent_prints() {
+    let f = Fixture::new(&spec_with("", "reviewer"), None);
+    let state = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) =
+        run(f
+            .coder_local(state.path())
+            .args(["run", "wf", "--agent", &agent("no-newline.sh")]));
+    assert_eq!(code, 0, "{stderr}");
+    let run_dir = last_line(&stdout);
+    assert!(Path::new(&run_dir).join("run.json").is_file(), "{stdout}");
+    assert!(!stdout.contains("\"response\""), "{stdout}");
+    assert!(stderr.contains("{\"response\": \"done\"}"), "{stderr}");
 }
 
 #[test]

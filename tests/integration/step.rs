@@ -247,9 +247,10 @@ fn an_agent_step_runs_records_and_leaves_a_patch() {
         .command("step", &["--step", "s1"])
         .env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh"))));
     assert_eq!(code, 0, "{stdout}{stderr}");
-    // Echoed, redacted.
-    assert!(stdout.contains("the secret is ***"), "{stdout}");
-    assert!(!stdout.contains(SECRET));
+    // Echoed to stderr (stdout is coder-step's own), redacted.
+    assert!(stderr.contains("the secret is ***"), "{stderr}");
+    assert!(!stderr.contains(SECRET));
+    assert!(!stdout.contains("the secret is"), "{stdout}");
     let (code, _, stderr) = run(f
         .command("finish", &["--job", "wf-1"])
         .env("GITHUB_STEP_SUMMARY", &summary));
@@ -457,7 +458,7 @@ fn deploys_find_their_url() {
         .command("step", &["--step", "s1"])
         .env("GITHUB_OUTPUT", &output));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("Deployed to"), "{stdout}");
+    assert!(stderr.contains("Deployed to"), "{stdout}{stderr}");
     assert_eq!(
         printed.run_json()["artifacts"]["deploy_url"],
         "https://preview.example/app-1"
@@ -810,9 +811,10 @@ fn systemd_credentials_reach_deploys_and_are_redacted() {
     let (code, stdout, stderr) = run(&mut step);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("token=***"),
-        "the deploy read the credential, redacted: {stdout}"
+        stderr.contains("token=***"),
+        "the deploy read the credential, redacted: {stderr}"
     );
+    assert!(!stderr.contains("s3cr3t-credential"), "{stderr}");
     assert!(!stdout.contains("s3cr3t-credential"), "{stdout}");
     let log = fixture.read("logs/s1.log");
     assert!(
