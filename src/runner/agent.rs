@@ -200,6 +200,7 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
                 base_url: super::presets::base_url_vars(preset)
                     .iter()
                     .find_map(|name| non_empty_env(name)),
+                in_coder_sandbox: super::sandbox::will_enforce(&cx.config.sandbox),
             },
         )
     });

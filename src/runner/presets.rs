@@ -25,6 +25,8 @@ pub struct PresetRequest<'a> {
     pub blocked_paths: &'a [String],
     /// The model API's base URL the user set in one of [`base_url_vars`], if any.
     pub base_url: Option<String>,
+    /// coder's own sandbox holds the agent (a CLI's own write sandbox is then left off).
+    pub in_coder_sandbox: bool,
 }
 
 /// The preset's launch: argv, the variables it adds, how to feed and read it.
@@ -158,6 +160,11 @@ pub fn launch(preset: AgentPreset, req: &PresetRequest) -> PresetLaunch {
                 "--sandbox",
                 if req.read_only {
                     "read-only"
+                } else if req.in_coder_sandbox {
+                    // coder's Landlock sandbox already keeps writes to the checkout, and
+                    // Codex's own (Landlock too) cannot start nested inside it: its writes
+                    // then silently fail.
+                    "danger-full-access"
                 } else {
                     "workspace-write"
                 },
@@ -340,6 +347,7 @@ mod tests {
             remaining_usd: 1.2345,
             blocked_paths: &[],
             base_url: Some("http://127.0.0.1:9/v1".to_string()),
+            in_coder_sandbox: false,
         }
     }
 
@@ -396,6 +404,20 @@ mod tests {
     /// What each CLI needs to run as shipped (issue 14): Codex's home created with the base
     /// URL in its config and the key under `CODEX_API_KEY`; Gemini trusting the checkout,
     /// without web tools, capped in turns; aider keeping out of git and off the network.
+    #[test]
+    fn codex_leaves_writes_to_coders_sandbox_when_it_holds_the_agent() {
+        let config = AgentConfig::default();
+        let argv = |sandboxed: bool, read_only: bool| {
+            let mut req = request(&config, read_only);
+            req.in_coder_sandbox = sandboxed;
+            launch(AgentPreset::Codex, &req).args.join(" ")
+        };
+        assert!(argv(true, false).contains("--sandbox danger-full-access"));
+        assert!(argv(false, false).contains("--sandbox workspace-write"));
+        // A reviewer stays in Codex's read-only mode either way.
+        assert!(argv(true, true).contains("--sandbox read-only"));
+    }
+
     #[test]
     fn each_cli_gets_its_home_key_base_url_and_caps() {
         let config = AgentConfig {

@@ -93,6 +93,79 @@ fn expand(path: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// What running `program` reads: its installation (`<prefix>/bin/<program>` → `<prefix>`), the
+/// whole `node_modules` an npm package lives in (CLIs such as Codex start a native binary from a
+/// sibling package), and, for a script, its interpreter's installation (a venv's `python` leads
+/// to the Python it was made from), following at most `depth` interpreters.
+fn installation(
+    program: &Path,
+    path_var: Option<&str>,
+    checkout: &Path,
+    depth: usize,
+) -> Vec<PathBuf> {
+    let found = real(program);
+    let mut out = Vec::new();
+    let dir = found.parent().map(Path::to_path_buf);
+    let prefix = dir
+        .as_deref()
+        .filter(|d| d.file_name() == Some(OsStr::new("bin")))
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    out.extend(prefix.or(dir));
+    if let Some(modules) = found
+        .ancestors()
+        .find(|a| a.file_name() == Some(OsStr::new("node_modules")))
+    {
+        out.push(modules.to_path_buf());
+    }
+    if depth > 0
+        && let Some(interpreter) = shebang(&found)
+    {
+        // `#!/usr/bin/env node`: the program env runs, found on the agent's PATH.
+        let interpreter = match interpreter.file_name().and_then(OsStr::to_str) {
+            Some("env") => None,
+            _ => Some(interpreter),
+        }
+        .or_else(|| {
+            let name = shebang_argument(&found)?;
+            locate(&name, path_var, checkout)
+        });
+        if let Some(interpreter) = interpreter {
+            // The link itself (a venv's `bin/python`) and where it leads.
+            out.extend(interpreter.parent().map(Path::to_path_buf));
+            out.extend(installation(&interpreter, path_var, checkout, depth - 1));
+        }
+    }
+    out
+}
+
+/// The interpreter a script's `#!` line names.
+fn shebang(path: &Path) -> Option<PathBuf> {
+    let line = first_line(path)?;
+    let command = line.strip_prefix("#!")?.split_whitespace().next()?;
+    Some(PathBuf::from(command))
+}
+
+/// The first argument of a `#!` line (`node` in `#!/usr/bin/env node`).
+fn shebang_argument(path: &Path) -> Option<String> {
+    let line = first_line(path)?;
+    let mut words = line.strip_prefix("#!")?.split_whitespace().skip(1);
+    let word = words.next()?;
+    // `env -S node --flag`: the program follows the options.
+    if word.starts_with('-') {
+        return words.next().map(str::to_string);
+    }
+    Some(word.to_string())
+}
+
+fn first_line(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let read = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let text = std::str::from_utf8(head.get(..read)?).ok()?;
+    Some(text.lines().next()?.to_string())
+}
+
 /// `path` made absolute and free of symlinks where it exists (Landlock judges where a path
 /// leads, so the checks below must too).
 fn real(path: &Path) -> PathBuf {
@@ -102,6 +175,13 @@ fn real(path: &Path) -> PathBuf {
 /// Whether granting `path` would reach `protected`: `path` is it, inside it or holds it.
 fn reaches(path: &Path, protected: &Path) -> bool {
     path.starts_with(protected) || protected.starts_with(path)
+}
+
+/// Whether an agent step of this configuration runs inside coder's sandbox (a CLI with a
+/// sandbox of its own then leaves the writes to this one: Landlock domains nest, and Codex's
+/// own `workspace-write` sandbox cannot start inside coder's).
+pub fn will_enforce(config: &crate::workspace::config::SandboxConfig) -> bool {
+    config.enabled != Some(false) && landlock_available().is_ok()
 }
 
 /// Whether Landlock can be had here, and if not, why.
@@ -456,15 +536,7 @@ fn policy(
         defaults_read.extend(std::env::split_paths(path_var).filter(|dir| dir.is_absolute()));
     }
     if let Some(found) = locate(program, path_var.as_deref(), &cx.checkout) {
-        let found = real(&found);
-        // The program's installation: `<prefix>/bin/<program>` → `<prefix>`.
-        let dir = found.parent().map(Path::to_path_buf);
-        let prefix = dir
-            .as_deref()
-            .filter(|d| d.file_name() == Some(OsStr::new("bin")))
-            .and_then(Path::parent)
-            .map(Path::to_path_buf);
-        defaults_read.extend(prefix.or(dir));
+        defaults_read.extend(installation(&found, path_var.as_deref(), &cx.checkout, 3));
     }
     for path in defaults_read {
         let path = real(&path);

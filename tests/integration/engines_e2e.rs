@@ -410,7 +410,7 @@ fn edits_a_file(engine: &Engine) {
         f.repo.path(),
         &["status", "--porcelain", "--ignored", "-uall"],
     );
-    assert_eq!(status.trim(), "?? src/hello.txt", "{status}");
+    assert_eq!(status.trim(), "?? src/hello.txt", "{status}\n{log}");
     let record = f.run_json();
     let usage = &record["steps"][0]["usage"];
     assert_eq!(usage["models"][0]["model"], engine.model, "{usage}");
