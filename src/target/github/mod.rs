@@ -161,49 +161,58 @@ pub struct Environment {
     pub required_reviewers: bool,
 }
 
-/// The environments of `workflow`'s jobs, in job order, each once.
+/// The environments of `workflow`'s jobs, in job order, each once. A gated deploy's approval
+/// is its own environment's required reviewers: one environment needs them when any of its
+/// jobs does.
 pub fn environments(workflow: &Workflow) -> Vec<Environment> {
     let mut out: Vec<Environment> = Vec::new();
     for job in &workflow.jobs {
-        let environment = job_environment(workflow, job).map(|name| match &job.approval {
-            Some(approval) => Environment {
+        let Some(name) = job_environment(workflow, job) else {
+            continue;
+        };
+        let environment = match (&job.environment, &job.approval) {
+            (None, Some(approval)) => Environment {
                 name,
                 kind: "approval",
                 step: approval.step_id.clone(),
                 reason: Some(approval.reason.clone()),
                 required_reviewers: true,
             },
-            None => Environment {
+            (_, approval) => Environment {
                 name,
                 kind: "deploy",
                 step: job
                     .steps
-                    .first()
+                    .iter()
+                    .find(|s| matches!(s.action, Action::Deploy { .. }))
+                    .or(job.steps.first())
                     .map(|s| s.step_id.clone())
                     .unwrap_or_default(),
-                reason: None,
-                required_reviewers: false,
+                reason: approval.as_ref().map(|a| a.reason.clone()),
+                required_reviewers: approval.is_some(),
             },
-        });
-        if let Some(environment) = environment
-            && !out.iter().any(|e| e.name == environment.name)
-        {
-            out.push(environment);
+        };
+        match out.iter_mut().find(|e| e.name == environment.name) {
+            Some(known) if environment.required_reviewers && !known.required_reviewers => {
+                *known = environment;
+            }
+            Some(_) => {}
+            None => out.push(environment),
         }
     }
     out
 }
 
-/// The environment `job` runs in, if any: its approval's, else its deploy target's.
+/// The environment `job` runs in, if any: its deploy target's, else its approval's. A gated
+/// deploy waits for the required reviewers of its deploy environment (GitHub's own deployment
+/// review), so the deployment, its URL and its approval are all recorded in that environment.
 pub fn job_environment(workflow: &Workflow, job: &Job) -> Option<String> {
-    match (&job.approval, &job.environment) {
-        // A gated deploy waits for reviewers of its approval environment; the deploy target's
-        // own environment would need the same reviewers configured twice.
-        (Some(approval), _) => Some(approval_environment(
+    match (&job.environment, &job.approval) {
+        (Some(target), _) => Some(target.clone()),
+        (None, Some(approval)) => Some(approval_environment(
             &workflow.workflow_id,
             &approval.step_id,
         )),
-        (None, Some(target)) => Some(target.clone()),
         (None, None) => None,
     }
 }
@@ -275,7 +284,7 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
         on: triggers(workflow, config),
         permissions: IndexMap::new(),
         concurrency: Concurrency {
-            group: format!("coder-{}", workflow.workflow_id),
+            group: concurrency_group(workflow),
             cancel_in_progress: false,
         },
         jobs,
@@ -283,6 +292,23 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
     let body = serde_saphyr::to_string(&file).unwrap_or_default();
     let body = annotate(&body, actions);
     format!("{}{body}", header(&workflow.source, &workflow.source_hash))
+}
+
+/// One run of a workflow at a time; GitHub keeps one run pending per group and cancels the
+/// one it replaces. A workflow on pull requests runs once at a time per pull request, so one
+/// pull request's review never cancels another's (its other events share one group).
+fn concurrency_group(workflow: &Workflow) -> String {
+    let on_pull_requests = workflow.triggers.iter().any(|t| {
+        matches!(t, Trigger::RepoEvent { event, .. } if github_event(event).starts_with("pull_request"))
+    });
+    if on_pull_requests {
+        format!(
+            "coder-{}-${{{{ github.event.pull_request.number || 'runs' }}}}",
+            workflow.workflow_id
+        )
+    } else {
+        format!("coder-{}", workflow.workflow_id)
+    }
 }
 
 /// Comments a careful author writes by hand: the version of each pinned `uses:`, and why
@@ -669,7 +695,7 @@ impl Emitter<'_> {
         });
         steps.push(self.keep_run_dir(&job.id));
         let environment = job_environment(workflow, job).map(|name| {
-            if deploy_step && job.approval.is_none() {
+            if deploy_step {
                 json!({ "name": name, "url": format!("${{{{ steps.{DEPLOY_STEP_ID}.outputs.{} }}}}", CiOutput::DeployUrl.step_output_name()) })
             } else {
                 json!(name)
