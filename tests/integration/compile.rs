@@ -501,7 +501,8 @@ fn a_gated_deploy_keeps_its_environment() {
     let workflow = std::fs::read_to_string(dir.path().join(".github/workflows/coder-ship.yml"))
         .expect("workflow");
     assert!(
-        workflow.contains("environment:\n      name: prod\n      url: ${{ steps.deploy.outputs.url }}"),
+        workflow
+            .contains("environment:\n      name: prod\n      url: ${{ steps.deploy.outputs.url }}"),
         "{workflow}"
     );
 }

@@ -166,7 +166,8 @@ fn act_runs_the_release_train_past_its_deploys() {
     let workflow = std::fs::read_to_string(repo.path().join(".github/workflows/coder-release.yml"))
         .expect("workflow");
     assert!(
-        workflow.contains("environment:\n      name: prod\n      url: ${{ steps.deploy.outputs.url }}"),
+        workflow
+            .contains("environment:\n      name: prod\n      url: ${{ steps.deploy.outputs.url }}"),
         "{workflow}"
     );
     let store = tempfile::tempdir().expect("tempdir");

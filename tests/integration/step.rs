@@ -1144,3 +1144,33 @@ fn a_merge_request_runs_prompt_names_the_change_and_carries_its_diff() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!g.read("prompts/s1.md").contains("The change under review"));
 }
+
+/// A secret a step lists is claimed: only the steps that list it receive it. The agent never
+/// gets the crates.io token the publish command claims, though the CI's environment holds it
+/// and the configuration passes it along; the command gets it, and not the agents' secret.
+#[test]
+fn a_claimed_secret_reaches_only_the_steps_that_list_it() {
+    let spec = "name: Scoped\npolicies:\n  secrets: [ALLOWED_SECRET, CRATES_TOKEN]\nsteps:\n  - type: agent\n    role: release_engineer\n    goal: Write the notes\n  - type: command\n    command: echo \"crates=$CRATES_TOKEN allowed=${ALLOWED_SECRET:-unset}\"\n    secrets: [CRATES_TOKEN]\n";
+    let f = Fixture::new(spec, Some("[agent]\npass-env = [\"CRATES_TOKEN\"]\n"));
+    let with_token = |cmd: &mut Command| {
+        cmd.env("CRATES_TOKEN", "cio-token-value");
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    with_token(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut agent_step = f.command("step", &["--step", "s1"]);
+    with_token(&mut agent_step);
+    agent_step.env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh")));
+    let (code, stdout, stderr) = run(&mut agent_step);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let env = f.read("fake-agent/env.txt");
+    assert!(env.contains("ALLOWED_SECRET=***"), "{env}");
+    assert!(!env.contains("CRATES_TOKEN"), "{env}");
+    assert!(!env.contains("cio-token-value"), "{env}");
+
+    let mut command_step = f.command("step", &["--step", "s2"]);
+    with_token(&mut command_step);
+    let (code, stdout, stderr) = run(&mut command_step);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("crates=*** allowed=unset"), "{stdout}");
+}

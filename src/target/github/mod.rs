@@ -159,6 +159,10 @@ pub struct Environment {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub required_reviewers: bool,
+    /// The deploy's secrets: create them as this environment's secrets, so that only its
+    /// jobs (and, with reviewers, only approved ones) can read them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
 }
 
 /// The environments of `workflow`'s jobs, in job order, each once. A gated deploy's approval
@@ -177,6 +181,7 @@ pub fn environments(workflow: &Workflow) -> Vec<Environment> {
                 step: approval.step_id.clone(),
                 reason: Some(approval.reason.clone()),
                 required_reviewers: true,
+                secrets: Vec::new(),
             },
             (_, approval) => Environment {
                 name,
@@ -190,13 +195,27 @@ pub fn environments(workflow: &Workflow) -> Vec<Environment> {
                     .unwrap_or_default(),
                 reason: approval.as_ref().map(|a| a.reason.clone()),
                 required_reviewers: approval.is_some(),
+                secrets: job
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.action, Action::Deploy { .. }))
+                    .flat_map(|s| s.secrets.iter().cloned())
+                    .collect(),
             },
         };
         match out.iter_mut().find(|e| e.name == environment.name) {
-            Some(known) if environment.required_reviewers && !known.required_reviewers => {
-                *known = environment;
+            Some(known) => {
+                let secrets = std::mem::take(&mut known.secrets);
+                if environment.required_reviewers && !known.required_reviewers {
+                    *known = environment.clone();
+                }
+                known.secrets = secrets;
+                for secret in environment.secrets {
+                    if !known.secrets.contains(&secret) {
+                        known.secrets.push(secret);
+                    }
+                }
             }
-            Some(_) => {}
             None => out.push(environment),
         }
     }
@@ -232,7 +251,8 @@ fn environments_manifest(workflow: &Workflow, environments: &[Environment]) -> S
     format!(
         "{}# The GitHub environments this workflow's jobs run in: create each before the first run\n\
          # (Settings → Environments). GitHub creates an environment it does not know unprotected, so\n\
-         # `coder-step gate` refuses an approval environment without required reviewers. To create one:\n\
+         # `coder-step gate` refuses an approval environment without required reviewers. A deploy's\n\
+         # `secrets` are that environment's secrets (Settings → Environments → NAME → secrets). To create one:\n\
          #   gh api --method PUT repos/OWNER/REPO/environments/NAME --input - <<< '{{\"reviewers\":[{{\"type\":\"User\",\"id\":USER_ID}}]}}'\n\
          {body}",
         header(&workflow.source, &workflow.source_hash)
@@ -656,14 +676,15 @@ impl Emitter<'_> {
         for step in &job.steps {
             let mut env = Self::run_dir_env();
             let mut id = None;
+            // Exactly the secrets this step receives; a deploy's are its environment's.
+            for secret in &step.secrets {
+                env.insert(secret.clone(), format!("${{{{ secrets.{secret} }}}}"));
+            }
             let run = match &step.action {
                 // The approval is the gate above; there is nothing else to run.
                 Action::Approve { .. } => continue,
                 Action::Command { command } => command.clone(),
                 Action::Agent { .. } | Action::Deploy { .. } => {
-                    for secret in &workflow.policies.secrets {
-                        env.insert(secret.clone(), format!("${{{{ secrets.{secret} }}}}"));
-                    }
                     if matches!(step.action, Action::Deploy { .. }) {
                         id = Some(DEPLOY_STEP_ID.to_string());
                         deploy_step = true;
@@ -864,10 +885,21 @@ impl super::Target for Github {
         );
         let width = environments.iter().map(|e| e.name.len()).max().unwrap_or(0) + 2;
         for environment in environments {
-            let what = match &environment.reason {
+            let mut what = match &environment.reason {
                 Some(_) => format!("required reviewers approve step `{}`", environment.step),
                 None => format!("deploy step `{}`", environment.step),
             };
+            if !environment.secrets.is_empty() {
+                what.push_str(&format!(
+                    "; environment secrets {}",
+                    environment
+                        .secrets
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             out.push_str(&format!("  {:<width$}{what}\n", environment.name));
         }
         out

@@ -428,7 +428,23 @@ impl Emitter<'_> {
             });
         }
 
-        let mut script = vec![
+        let mut script = Vec::new();
+        // GitLab gives every job every CI/CD variable: the workflow's secrets that no step of
+        // this job receives leave its shell first (coder-step keeps them from agents anyway).
+        let received = |name: &String| job.steps.iter().any(|s| s.secrets.contains(name));
+        let unreceived: Vec<&str> = self
+            .workflow
+            .policies
+            .secrets
+            .iter()
+            .filter(|name| !received(name))
+            .map(String::as_str)
+            .collect();
+        if !unreceived.is_empty() {
+            // Secret names are environment-variable names (checked): plain shell words.
+            script.push(format!("unset {}", unreceived.join(" ")));
+        }
+        script.extend([
             // A fresh run directory outside the checkout, holding the previous job's.
             format!("rm -rf \"${}\"", env::RUN_DIR),
             format!(
@@ -436,7 +452,7 @@ impl Emitter<'_> {
                 env::RUN_DIR
             ),
             self.coder_step(Invocation::Begin { job: &job.id }),
-        ];
+        ]);
         if let Some(approval) = &job.approval {
             script.push(self.coder_step(Invocation::Gate {
                 step: &approval.step_id,
