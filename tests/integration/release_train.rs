@@ -9,7 +9,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use crate::act::{act, coder_step_dir};
-use crate::gitlab::{gitlab_ci_local, run_record};
+use crate::gitlab::{
+    api_variables, gitlab_api, gitlab_ci_local, merge_request_description, run_record,
+};
 use crate::root;
 use crate::step::{MockApi, git, run};
 
@@ -265,6 +267,9 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
         remote.path(),
         &["config", "receive.advertisePushOptions", "true"],
     );
+    // No `GITLAB_CI`: the jobs say their forge. GitLab's API takes the run's summary.
+    let api = gitlab_api();
+    let api_variables = api_variables(&api);
     let pipeline = gitlab_ci_local(
         dir,
         "web",
@@ -276,13 +281,15 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
             "--manual",
             "release-5",
             "--variable",
-            "GITLAB_CI=true",
-            "--variable",
             "CI_JOB_MANUAL=true",
             "--variable",
             &format!("CODER_PUBLISH_REMOTE={}", remote.path().display()),
             "--variable",
             "CODER_GITLAB_TOKEN=glpat-e2e-token",
+            "--variable",
+            &api_variables[1],
+            "--variable",
+            &api_variables[3],
         ],
     );
     assert_eq!(pipeline.code, 0, "{}", pipeline.log);
@@ -307,6 +314,21 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
         String::from_utf8_lossy(&shown.stdout).contains("version = \"0.4.0\""),
         "{}",
         pipeline.log
+    );
+    // Authored as GitLab's, with the run's summary (tests, approvals) as the description.
+    let author = Command::new("git")
+        .args(["log", "-1", "--format=%ae", "coder/release"])
+        .current_dir(remote.path())
+        .output()
+        .expect("git runs");
+    let author = String::from_utf8_lossy(&author.stdout);
+    assert!(author.starts_with("coder-step@noreply."), "{author}");
+    let description = merge_request_description(&api);
+    assert!(description.contains("\nTests: "), "{description}");
+    assert!(description.contains("`s3` approved by @"), "{description}");
+    assert!(
+        description.contains("| `s6` | deploy | succeeded |"),
+        "{description}"
     );
 }
 

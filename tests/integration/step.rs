@@ -109,6 +109,10 @@ impl Fixture {
             "CODER_DOTENV",
             "CODER_PUBLISH_REMOTE",
             "CODER_RUN_DIR",
+            "CODER_FORGE",
+            "CI_API_V4_URL",
+            "CI_PROJECT_ID",
+            "CI_SERVER_HOST",
             "XDG_STATE_HOME",
         ] {
             cmd.env_remove(var);
@@ -728,6 +732,10 @@ fn publish_pushes_one_branch_and_opens_then_updates_one_pull_request() {
             git(bare.path(), &["show", "coder/wf:agent-output.txt"]),
             "changed by s1\n"
         );
+        assert_eq!(
+            git(bare.path(), &["log", "-1", "--format=%ae", "coder/wf"]),
+            "coder-step@users.noreply.github.com\n"
+        );
     }
     let requests = api.requests();
     let methods: Vec<&str> = requests.iter().map(|r| r.0.as_str()).collect();
@@ -829,12 +837,23 @@ fn recording_remote() -> tempfile::TempDir {
     bare
 }
 
+/// The generated GitLab job names its forge (`CODER_FORGE=gitlab`): publishing needs no
+/// `GITLAB_CI`, never asks for `GH_TOKEN`, authors the commit with a GitLab no-reply address,
+/// and puts the run's summary into the merge request's description.
 #[test]
 fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
     let bare = recording_remote();
+    let api = MockApi::start(Arc::new(|method, path, _| match (method, path) {
+        ("PUT", "/api/v4/projects/17/merge_requests/3") => (200, r#"{"iid":3}"#.to_string()),
+        _ => (404, r#"{"message":"404 Not Found"}"#.to_string()),
+    }));
+    let api_url = format!("{}/api/v4", api.url);
     let gitlab = |cmd: &mut Command| {
-        cmd.env("GITLAB_CI", "true")
+        cmd.env("CODER_FORGE", "gitlab")
             .env("CI_COMMIT_REF_NAME", "main")
+            .env("CI_PROJECT_ID", "17")
+            .env("CI_SERVER_HOST", "gitlab.example")
+            .env("CI_API_V4_URL", &api_url)
             .env("CODER_PUBLISH_REMOTE", bare.path());
     };
     for round in 0..2 {
@@ -863,7 +882,7 @@ fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
             gitlab(&mut publish);
         }
         let (code, _, stderr) = run(publish.env("CODER_GITLAB_TOKEN", "glpat-publish-token"));
-        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(code, 0, "{stderr}{:?}", api.requests());
         assert!(!stderr.contains("glpat-publish-token"), "{stderr}");
         assert_eq!(
             f.run_json()["artifacts"]["pr_url"],
@@ -873,7 +892,26 @@ fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
             git(bare.path(), &["show", "coder/wf:agent-output.txt"]),
             "changed by s1\n"
         );
+        assert_eq!(
+            git(bare.path(), &["log", "-1", "--format=%ae %ce", "coder/wf"]),
+            "coder-step@noreply.gitlab.example coder-step@noreply.gitlab.example\n"
+        );
     }
+    // The run's summary (its steps, their outputs) became the merge request's description.
+    let described: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.0 == "PUT")
+        .collect();
+    assert_eq!(described.len(), 2, "{described:?}");
+    let body: serde_json::Value = serde_json::from_str(&described[1].2).expect("json");
+    let description = body["description"].as_str().expect("description");
+    assert!(
+        description.contains("| `s1` | agent | succeeded |"),
+        "{description}"
+    );
+    assert!(description.contains("review: looks fine"), "{description}");
+    assert!(description.contains("of workflow `wf`"), "{description}");
     let options = std::fs::read_to_string(bare.path().join("push-options.txt")).expect("options");
     let first: Vec<&str> = options.lines().take(4).collect();
     assert_eq!(first[0], "merge_request.create");

@@ -65,6 +65,8 @@ struct File {
     #[serde(rename = "on")]
     on: IndexMap<&'static str, Value>,
     permissions: IndexMap<&'static str, &'static str>,
+    /// What every job's `coder-step` reads: the forge it runs on.
+    env: IndexMap<&'static str, &'static str>,
     concurrency: Concurrency,
     jobs: IndexMap<String, GhJob>,
 }
@@ -303,6 +305,7 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
         name: workflow.name.clone(),
         on: triggers(workflow, config),
         permissions: IndexMap::new(),
+        env: IndexMap::from([(env::FORGE, protocol::Forge::Github.as_str())]),
         concurrency: Concurrency {
             group: concurrency_group(workflow),
             cancel_in_progress: false,

@@ -385,6 +385,14 @@ pub fn root_includes_coder(text: &str) -> bool {
     text.contains(ROOT_INCLUDE) || text.contains(PIPELINE_DIR)
 }
 
+/// What every job's `coder-step` reads: where its run directory is, and the forge it runs on.
+fn job_variables() -> IndexMap<&'static str, String> {
+    IndexMap::from([
+        (env::RUN_DIR, RUN_DIR.to_string()),
+        (env::FORGE, protocol::Forge::Gitlab.as_str().to_string()),
+    ])
+}
+
 struct Emitter<'a> {
     workflow: &'a Workflow,
     config: &'a GitlabConfig,
@@ -500,7 +508,7 @@ impl Emitter<'_> {
                 _ => None,
             },
         });
-        let mut variables = IndexMap::from([(env::RUN_DIR, RUN_DIR.to_string())]);
+        let mut variables = job_variables();
         let mut reports = Reports::default();
         if job.environment.is_some() {
             variables.insert(env::DOTENV, format!("{RUN_DIR}/{DOTENV_FILE}"));
@@ -574,7 +582,7 @@ impl Emitter<'_> {
             timeout: format!("{PUBLISH_TIMEOUT_MINUTES} minutes"),
             environment: None,
             resource_group: None,
-            variables: IndexMap::from([(env::RUN_DIR, RUN_DIR.to_string())]),
+            variables: job_variables(),
             before_script,
             script: vec![
                 format!("rm -rf \"${}\"", env::RUN_DIR),
