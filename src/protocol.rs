@@ -103,9 +103,36 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
+/// The forge a generated job runs on. Every generated CI file says so in [`env::FORGE`], so
+/// `coder-step` never guesses it from the CI's own variables (a GitLab job that lacks
+/// `GITLAB_CI`, a GitHub-compatible runner on a GitLab host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forge {
+    Github,
+    Gitlab,
+}
+
+impl Forge {
+    pub const ALL: [Forge; 2] = [Forge::Github, Forge::Gitlab];
+
+    /// The value of [`env::FORGE`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Forge::Github => "github",
+            Forge::Gitlab => "gitlab",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Forge> {
+        Forge::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
 /// The environment variables of the protocol: those CI files set for `coder-step`, those it
 /// reads for overrides, and those it sets for an agent.
 pub mod env {
+    /// The forge the job runs on ([`super::Forge`]): every generated CI file sets it.
+    pub const FORGE: &str = "CODER_FORGE";
     /// The run directory (every CI job sets it; locally it overrides the state directory).
     pub const RUN_DIR: &str = "CODER_RUN_DIR";
     /// The run's id, naming its directory under the state directory.

@@ -766,6 +766,51 @@ codes! {
     DuplicateGateSelector = "C0243" "duplicate-gate-selector" Warning "a gate selector listed twice";
 
     /// ## What it does
+    /// Reports a name in a step's `secrets` list that is not in `policies.secrets`.
+    ///
+    /// ## Why
+    /// `policies.secrets` is the workflow's whole allowance; a step can only narrow who of
+    /// its steps receives one of them, never add another.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// policies:
+    ///   secrets: [CARGO_REGISTRY_TOKEN]
+    /// steps:
+    ///   - type: command
+    ///     command: cargo publish
+    ///     secrets: [CARGO_TOKEN]
+    /// ```
+    ///
+    /// ## Fix
+    /// Correct the name, or add the secret to `policies.secrets`.
+    UnknownStepSecret = "C0250" "unknown-step-secret" Error "a step's secret not in `policies.secrets`";
+
+    /// ## What it does
+    /// Warns about a secret in `policies.secrets` that no step receives: no step lists it,
+    /// the workflow has no agent or deploy step (which receive every secret no step lists),
+    /// and no webhook trigger signs with it.
+    ///
+    /// ## Why
+    /// A secret a step lists goes only to the steps that list it; one no step lists goes to
+    /// every agent and deploy step. A workflow of command steps alone receives none of its
+    /// unlisted secrets: the allowance is dead, or a step forgot to list it.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// policies:
+    ///   secrets: [CARGO_REGISTRY_TOKEN]
+    /// steps:
+    ///   - type: command
+    ///     command: cargo publish
+    /// ```
+    ///
+    /// ## Fix
+    /// List the secret in the `secrets` of the step that needs it, or remove it from
+    /// `policies.secrets`.
+    UnreceivedSecret = "C0251" "unreceived-secret" Warning "a secret no step receives";
+
+    /// ## What it does
     /// Reports a deploy step whose target has no deploy command in coder's configuration.
     ///
     /// ## Why

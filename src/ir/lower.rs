@@ -47,7 +47,8 @@ pub fn lower(spec: &Spec, cx: &LowerContext<'_>) -> Workflow {
     };
     let steps: Vec<(Step, Option<String>)> = (0..spec.steps.len())
         .filter_map(|i| {
-            let step = lower_step(spec, i, origin(spec.steps[i].span))?;
+            let mut step = lower_step(spec, i, origin(spec.steps[i].span))?;
+            step.secrets = step_secrets(spec, i);
             Some((step, gate_reason(spec, i)))
         })
         .collect();
@@ -174,8 +175,36 @@ fn lower_step(spec: &Spec, index: usize, origin: Origin) -> Option<Step> {
         step_id: spec.step_id(index).into_owned(),
         name: name.as_ref().map(|n| n.value.clone()),
         action,
+        secrets: Vec::new(),
         origin,
     })
+}
+
+/// The secrets step `index` receives: those it lists; an agent or deploy step also every
+/// secret that no step lists (claims). In `policies.secrets` order, each once.
+fn step_secrets(spec: &Spec, index: usize) -> Vec<String> {
+    let step = &spec.steps[index].value;
+    let lists = |step: &model::Step, name: &str| {
+        step.secrets()
+            .is_some_and(|listed| listed.iter().any(|s| s.value == name))
+    };
+    let unclaimed_too = matches!(step, model::Step::Agent { .. } | model::Step::Deploy { .. });
+    spec.policies()
+        .secrets
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .map(|s| s.value.as_str())
+        .filter(|name| {
+            lists(step, name)
+                || (unclaimed_too && !spec.steps.iter().any(|s| lists(&s.value, name)))
+        })
+        .fold(Vec::new(), |mut out: Vec<String>, name| {
+            if !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+            out
+        })
 }
 
 /// The first gate selector that matches step `index`, if any.

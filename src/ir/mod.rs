@@ -147,6 +147,10 @@ pub struct Step {
     pub name: Option<String>,
     #[serde(flatten)]
     pub action: Action,
+    /// The secrets of `policies.secrets` this step receives, in that list's order: those it
+    /// lists, and for agent and deploy steps every secret no step lists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
     pub origin: Origin,
 }
 

@@ -427,6 +427,11 @@ fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
         }
         value.and_then(|n| cx.text(n, key))
     };
+    let secrets = if kind == "approve" {
+        None
+    } else {
+        map.take("secrets").and_then(|n| cx.string_list(n))
+    };
     let step = match kind {
         "agent" => {
             let role_node = map.take("role");
@@ -458,17 +463,20 @@ fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
                 name,
                 role,
                 goal,
+                secrets,
             })
         }
         "command" => required(&mut map, cx, "command").map(|command| Step::Command {
             step_id,
             name,
             command,
+            secrets,
         }),
         "deploy" => required(&mut map, cx, "target").map(|target| Step::Deploy {
             step_id,
             name,
             target,
+            secrets,
         }),
         _ => {
             let reason = map.take("reason").and_then(|n| cx.text(n, "reason"));

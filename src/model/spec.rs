@@ -192,6 +192,9 @@ pub enum Step {
         /// The task, in plain words.
         #[schemars(length(min = 1))]
         goal: Spanned<String>,
+        /// Secrets from `policies.secrets` this step receives. A secret some step lists goes
+        /// to those steps only; one no step lists goes to every agent and deploy step.
+        secrets: Option<Vec<Spanned<String>>>,
     },
     /// Run a shell command.
     Command {
@@ -200,6 +203,9 @@ pub enum Step {
         name: Option<Spanned<String>>,
         #[schemars(length(min = 1))]
         command: Spanned<String>,
+        /// Secrets from `policies.secrets` this step receives. A secret some step lists goes
+        /// to those steps only; one no step lists goes to every agent and deploy step.
+        secrets: Option<Vec<Spanned<String>>>,
     },
     /// Deploy to a target: `preview`, `prod`, or one configured in `[deploy.<name>]`.
     Deploy {
@@ -208,6 +214,9 @@ pub enum Step {
         name: Option<Spanned<String>>,
         #[schemars(length(min = 1))]
         target: Spanned<String>,
+        /// Secrets from `policies.secrets` this step receives. A secret some step lists goes
+        /// to those steps only; one no step lists goes to every agent and deploy step.
+        secrets: Option<Vec<Spanned<String>>>,
     },
     /// Wait for a person's approval.
     Approve {
@@ -225,9 +234,9 @@ pub enum Step {
 
 /// The step kinds and the fields each one has, besides `type`.
 pub const STEP_KINDS: [(&str, &[&str]); 4] = [
-    ("agent", &["step_id", "name", "role", "goal"]),
-    ("command", &["step_id", "name", "command"]),
-    ("deploy", &["step_id", "name", "target"]),
+    ("agent", &["step_id", "name", "role", "goal", "secrets"]),
+    ("command", &["step_id", "name", "command", "secrets"]),
+    ("deploy", &["step_id", "name", "target", "secrets"]),
     ("approve", &["step_id", "name", "reason"]),
 ];
 
@@ -247,6 +256,16 @@ impl Step {
             Step::Deploy { .. } => "deploy",
             Step::Approve { .. } => "approve",
             Step::Invalid { .. } => "invalid",
+        }
+    }
+
+    /// The secrets the step lists (`None`: it lists none).
+    pub fn secrets(&self) -> Option<&[Spanned<String>]> {
+        match self {
+            Step::Agent { secrets, .. }
+            | Step::Command { secrets, .. }
+            | Step::Deploy { secrets, .. } => secrets.as_deref(),
+            Step::Approve { .. } | Step::Invalid { .. } => None,
         }
     }
 

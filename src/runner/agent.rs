@@ -265,10 +265,10 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
             .iter()
             .map(|(_, var, value)| (var.to_string(), value.clone())),
     );
-    // Exactly the secrets the spec lists, and only those CI (or systemd) gave this step.
+    // Exactly the secrets this step receives, and only those CI (or systemd) gave it.
+    let (received, withheld) = secrets_for(cx, step.step_id);
     env.extend(
-        policies
-            .secrets
+        received
             .iter()
             .filter_map(|name| Some((name.clone(), secret_value(name)?))),
     );
@@ -301,6 +301,8 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
             .iter()
             .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?))),
     );
+    // A secret another step claims never reaches this one, whatever passed it along.
+    env.retain(|(name, _)| !withheld.contains(name));
     let (prompt_on_stdin, format) = match preset_launch {
         Some(launch) => {
             for dir in &launch.dirs {
@@ -499,6 +501,44 @@ pub fn credential_name(config: &crate::workspace::config::AgentConfig) -> Option
             .preset
             .map(|p| super::presets::default_credential(p).to_string())
     })
+}
+
+/// The workflow's secrets for one step: those it receives (what lowering decided: those it
+/// lists, and for agent and deploy steps those no step lists), and the others, which it must
+/// not see even when the CI's environment holds them.
+pub fn secrets_for(cx: &Context, step_id: &str) -> (Vec<String>, Vec<String>) {
+    let received = cx
+        .workflow
+        .jobs
+        .iter()
+        .flat_map(|job| &job.steps)
+        .find(|step| step.step_id == step_id)
+        .map(|step| step.secrets.clone())
+        .unwrap_or_default();
+    let withheld = cx
+        .workflow
+        .policies
+        .secrets
+        .iter()
+        .filter(|name| !received.contains(name))
+        .cloned()
+        .collect();
+    (received, withheld)
+}
+
+/// The environment of a command or deploy step: coder-step's own, less the workflow's secrets
+/// the step does not receive, plus those it does (a systemd credential becomes a variable
+/// here).
+pub fn step_env(cx: &Context, step_id: &str) -> Vec<(String, String)> {
+    let (received, withheld) = secrets_for(cx, step_id);
+    std::env::vars()
+        .filter(|(name, _)| !withheld.contains(name) && !received.contains(name))
+        .chain(
+            received
+                .iter()
+                .filter_map(|name| Some((name.clone(), secret_value(name)?))),
+        )
+        .collect()
 }
 
 /// An allowed secret's value: from the environment (CI), else from the credential systemd

@@ -38,8 +38,8 @@ pub const SEAL_FILE: &str = "run.json.seal";
 
 /// Whether this process runs inside a CI job (where the CI, not a key, vouches for approvals).
 pub fn in_ci() -> bool {
-    non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true")
-        || non_empty_env("GITLAB_CI").as_deref() == Some("true")
+    // A forge named wrongly is still CI: never a place for local approvals.
+    super::env::forge().map_or(true, |forge| forge.is_some())
 }
 
 /// Where run keys are kept: coder's data folder, never the run directory.

@@ -11,12 +11,13 @@
 
 use serde_json::Value;
 
-use super::env::non_empty_env;
+use super::env::{forge, non_empty_env};
 use super::http::{self, Api};
 use super::record::{ApprovalRecord, Current, RunRecord, Status, StepRecord};
 use super::time::now;
 use super::{Context, Failure};
 use crate::ir::{Action, Job};
+use crate::protocol::Forge;
 use crate::target::github;
 
 /// `coder-step gate`: verify the approval `step_id` needs, where the run is (GitHub, GitLab,
@@ -58,15 +59,15 @@ pub fn gate(cx: &Context, step_id: &str) -> Result<String, Failure> {
 /// The approval, from wherever this run is: GitHub's environment reviews, the GitLab job's
 /// player, or `coder approve` here.
 fn find_approval(cx: &Context, job: &Job, step_id: &str) -> Result<ApprovalRecord, Failure> {
-    if non_empty_env("GITHUB_ACTIONS").as_deref() == Some("true") {
-        let environment = github::job_environment(&cx.workflow, job)
-            .unwrap_or_else(|| github::approval_environment(&cx.workflow.workflow_id, step_id));
-        let manifest = github::environments_path(&cx.workflow.workflow_id);
-        github_approval(step_id, &environment, &manifest)
-    } else if non_empty_env("GITLAB_CI").as_deref() == Some("true") {
-        gitlab_approval(step_id)
-    } else {
-        local_approval(cx, step_id)
+    match forge().map_err(Failure::failed)? {
+        Some(Forge::Github) => {
+            let environment = github::job_environment(&cx.workflow, job)
+                .unwrap_or_else(|| github::approval_environment(&cx.workflow.workflow_id, step_id));
+            let manifest = github::environments_path(&cx.workflow.workflow_id);
+            github_approval(step_id, &environment, &manifest)
+        }
+        Some(Forge::Gitlab) => gitlab_approval(step_id),
+        None => local_approval(cx, step_id),
     }
 }
 

@@ -88,6 +88,7 @@ impl Api {
         let url = format!("{}{path}", self.base);
         let request = match method {
             "PATCH" => self.agent.patch(&url),
+            "PUT" => self.agent.put(&url),
             _ => self.agent.post(&url),
         };
         let response = self

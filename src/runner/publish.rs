@@ -2,10 +2,12 @@
 //! workflow, force-pushed by each run) and one pull request (GitHub) or merge request (GitLab),
 //! opened or updated; a run that a pull or merge request started comments on it instead.
 //!
-//! On GitHub the pull request goes through the REST API with `GH_TOKEN`. On GitLab
-//! (`GITLAB_CI=true`) the push itself carries `merge_request.*` push options, which open the
-//! merge request or update the open one, with the token from the CI/CD variable
-//! `[gitlab] token-variable` names; review notes go through the REST API.
+//! The generated job names its forge (`CODER_FORGE`). On GitHub the pull request goes through
+//! the REST API with `GH_TOKEN`. On GitLab the push itself carries `merge_request.*` push
+//! options, which open the merge request or update the open one, with the token from the
+//! CI/CD variable `[gitlab] token-variable` names; the run's summary becomes its description
+//! and review notes go through the REST API. The commit's author is the forge's no-reply
+//! address.
 //!
 //! The token reaches git as an `http.extraheader` set through git's `GIT_CONFIG_*`
 //! environment (the same as `git -c`, without putting it in any argument list or URL).
@@ -14,13 +16,13 @@
 
 use serde_json::{Value, json};
 
-use super::env::non_empty_env;
+use super::env::{forge, non_empty_env};
 use super::http::{self, Api};
 use super::record::RunRecord;
 use super::run_dir::PATCH_FILE;
 use super::{Context, Failure, git};
 use crate::ir::Action;
-use crate::protocol::env;
+use crate::protocol::{Forge, env};
 
 const TOKEN_VAR: &str = "GH_TOKEN";
 
@@ -71,7 +73,9 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
             run.status.as_str()
         )));
     }
-    let on_gitlab = non_empty_env("GITLAB_CI").as_deref() == Some("true");
+    // The generated file says which forge this is (`CODER_FORGE`); never guessed from a
+    // variable the job may lack.
+    let on_gitlab = forge().map_err(Failure::failed)? == Some(Forge::Gitlab);
     if on_gitlab {
         if let Some(iid) = merge_request_iid()? {
             let url = note_on_merge_request(cx, &iid)?;
@@ -102,7 +106,14 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
     let branch = branch(&cx.workflow.workflow_id);
 
     let title = format!("coder: {}", cx.workflow.name);
-    let commit = commit_patch(cx, &run.base.sha, &patch_path, &title, &run.run_id)?;
+    let commit = commit_patch(
+        cx,
+        &run.base.sha,
+        &patch_path,
+        &title,
+        &run.run_id,
+        Forge::Github,
+    )?;
     let remote = match non_empty_env(env::PUBLISH_REMOTE) {
         Some(remote) => remote,
         None => {
@@ -125,17 +136,7 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
         },
     )?;
 
-    let body = cx.redactor.redact(&format!(
-        "{}\n\n---\nRun `{}` of workflow `{}` (spec `{}`), from `{}` at {}.\n",
-        std::fs::read_to_string(cx.run_dir.join(super::bundle::SUMMARY_FILE))
-            .unwrap_or_default()
-            .trim(),
-        run.run_id,
-        cx.workflow.workflow_id,
-        run.spec,
-        run.base.git_ref,
-        run.base.sha
-    ));
+    let body = change_body(cx, &run);
     let pulls = format!(
         "/repos/{}/{}/pulls",
         http::encode(&owner),
@@ -197,6 +198,39 @@ pub fn publish(cx: &Context) -> Result<String, Failure> {
     Ok(format!("pushed {branch} and {verb} the pull request {url}"))
 }
 
+/// The description of the pull or merge request: the run's summary (tests, reviews, release
+/// notes, each step's output), then where it came from. Redacted.
+fn change_body(cx: &Context, run: &RunRecord) -> String {
+    cx.redactor.redact(&format!(
+        "{}\n\n---\nRun `{}` of workflow `{}` (spec `{}`), from `{}` at {}.\n",
+        std::fs::read_to_string(cx.run_dir.join(super::bundle::SUMMARY_FILE))
+            .unwrap_or_default()
+            .trim(),
+        run.run_id,
+        cx.workflow.workflow_id,
+        run.spec,
+        run.base.git_ref,
+        run.base.sha
+    ))
+}
+
+/// Who authors the published commit: a no-reply address of the forge it is pushed to (GitHub's
+/// users' no-reply domain; on GitLab the instance's own `noreply.<host>`, as its bots use).
+fn commit_author(forge: Forge) -> String {
+    match forge {
+        Forge::Github => "coder-step@users.noreply.github.com".to_string(),
+        Forge::Gitlab => {
+            let host = non_empty_env("CI_SERVER_HOST")
+                .filter(|h| {
+                    h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                })
+                .unwrap_or_else(|| "gitlab.com".to_string());
+            format!("coder-step@noreply.{host}")
+        }
+    }
+}
+
 /// A commit of base + patch, built in a temporary index (the checkout is not touched).
 fn commit_patch(
     cx: &Context,
@@ -204,7 +238,9 @@ fn commit_patch(
     patch: &std::path::Path,
     title: &str,
     run_id: &str,
+    forge: Forge,
 ) -> Result<String, Failure> {
+    let author = commit_author(forge);
     let scratch = cx.run_dir.join("tmp");
     std::fs::create_dir_all(&scratch)
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
@@ -228,9 +264,9 @@ fn commit_patch(
         let mut commit = git::command(&cx.checkout);
         commit
             .env("GIT_AUTHOR_NAME", "coder")
-            .env("GIT_AUTHOR_EMAIL", "coder-step@users.noreply.github.com")
+            .env("GIT_AUTHOR_EMAIL", &author)
             .env("GIT_COMMITTER_NAME", "coder")
-            .env("GIT_COMMITTER_EMAIL", "coder-step@users.noreply.github.com")
+            .env("GIT_COMMITTER_EMAIL", &author)
             .args(["commit-tree", &tree, "-p", base, "-m", &message]);
         let sha = git::output(&mut commit, "commit the patch")?;
         Ok(String::from_utf8_lossy(&sha).trim().to_string())
@@ -342,7 +378,14 @@ fn publish_merge_request(
     };
     let branch = branch(&cx.workflow.workflow_id);
     let title = format!("coder: {}", cx.workflow.name);
-    let commit = commit_patch(cx, &run.base.sha, patch_path, &title, &run.run_id)?;
+    let commit = commit_patch(
+        cx,
+        &run.base.sha,
+        patch_path,
+        &title,
+        &run.run_id,
+        Forge::Gitlab,
+    )?;
     let description = format!(
         "Run {} of workflow {} (spec {}), from {} at {}.",
         run.run_id, cx.workflow.workflow_id, run.spec, run.base.git_ref, run.base.sha
@@ -375,10 +418,82 @@ fn publish_merge_request(
         .map(str::to_string);
     run.artifacts.pr_url = url.clone();
     run.save(&cx.run_dir)?;
-    Ok(match url {
+    // A push option is one line: the run's summary goes into the description through the API.
+    let described = describe_merge_request(cx, &token, url.as_deref(), &branch, run)
+        .map_err(|why| {
+            Failure::failed(format!(
+                "pushed {branch}, but cannot put the run's summary in its merge request's description: {why}"
+            ))
+        })?;
+    if run.artifacts.pr_url.is_none() {
+        run.artifacts.pr_url = described.clone();
+        run.save(&cx.run_dir)?;
+    }
+    Ok(match run.artifacts.pr_url.as_deref() {
         Some(url) => format!("pushed {branch}; its merge request: {url}"),
         None => format!("pushed {branch} with merge request push options"),
     })
+}
+
+/// Put the run's summary into the description of the merge request of `branch`: the one
+/// GitLab named after the push (`url`), else the open one the API finds. Returns its address
+/// when the API names it.
+fn describe_merge_request(
+    cx: &Context,
+    token: &str,
+    url: Option<&str>,
+    branch: &str,
+    run: &RunRecord,
+) -> Result<Option<String>, String> {
+    let project = non_empty_env("CI_PROJECT_ID").ok_or("CI_PROJECT_ID is not set")?;
+    let api = Api::gitlab(token.to_string())?;
+    let merge_requests = format!("/projects/{}/merge_requests", http::encode(&project));
+    let named = url
+        .and_then(|u| u.rsplit("/-/merge_requests/").next())
+        .map(|iid| iid.trim_end_matches('/').to_string())
+        .filter(|iid| !iid.is_empty() && iid.bytes().all(|b| b.is_ascii_digit()));
+    let (iid, web_url) = match named {
+        Some(iid) => (iid, None),
+        None => {
+            let reply = api.get(&format!(
+                "{merge_requests}?state=opened&source_branch={}",
+                http::encode(branch)
+            ))?;
+            if reply.status != 200 {
+                return Err(format!(
+                    "cannot list merge requests (HTTP {}{})",
+                    reply.status,
+                    http::api_message(&reply.body)
+                ));
+            }
+            let first = reply.body.as_array().and_then(|mrs| mrs.first()).cloned();
+            let iid = first
+                .as_ref()
+                .and_then(|mr| mr.get("iid"))
+                .and_then(Value::as_u64)
+                .ok_or(format!("GitLab has no open merge request from {branch}"))?;
+            let web_url = first
+                .as_ref()
+                .and_then(|mr| mr.get("web_url"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            (iid.to_string(), web_url)
+        }
+    };
+    let reply = api.send(
+        "PUT",
+        &format!("{merge_requests}/{iid}"),
+        &json!({ "description": change_body(cx, run) }),
+    )?;
+    if (200..300).contains(&reply.status) {
+        Ok(web_url)
+    } else {
+        Err(format!(
+            "HTTP {}{}",
+            reply.status,
+            http::api_message(&reply.body)
+        ))
+    }
 }
 
 /// The review of a merge request pipeline as a note on the merge request.

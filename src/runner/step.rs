@@ -242,7 +242,7 @@ fn run_action(
             run_agent(cx, launcher, &agent_step, run, ledger)
         }
         Action::Command { command } => run_command(cx, launcher, command, run, step_id),
-        Action::Deploy { target } => run_deploy(cx, launcher, target, run),
+        Action::Deploy { target } => run_deploy(cx, launcher, step_id, target, run),
         Action::Approve { .. } => Ok(unreachable_approve()),
     }
 }
@@ -364,7 +364,10 @@ fn run_command(
     run: &mut RunRecord,
     step_id: &str,
 ) -> Result<Ended, Failure> {
-    let outcome = process::run(launcher.shell(command), &cx.redactor)?;
+    // Only the secrets the step receives, as on every CI target.
+    let mut launch = launcher.shell(command);
+    launch.env = Some(agent::step_env(cx, step_id));
+    let outcome = process::run(launch, &cx.redactor)?;
     if let Some(record) = run.step_mut(step_id) {
         record.tests = super::test_report::parse_summary(&outcome.output);
     }
@@ -376,6 +379,7 @@ fn run_command(
 fn run_deploy(
     cx: &Context,
     launcher: &Launcher<'_>,
+    step_id: &str,
     target: &str,
     run: &mut RunRecord,
 ) -> Result<Ended, Failure> {
@@ -383,19 +387,10 @@ fn run_deploy(
         Ok(found) => found,
         Err(failure) => return Ok(Ended::failed(failure.message)),
     };
-    // The deploy command may read the workflow's secrets; on a systemd host they are
+    // The deploy command reads the secrets it receives; on a systemd host they are
     // credentials, not environment variables, until here.
-    let env: Vec<(String, String)> = std::env::vars()
-        .chain(
-            cx.workflow
-                .policies
-                .secrets
-                .iter()
-                .filter_map(|name| Some((name.clone(), agent::secret_value(name)?))),
-        )
-        .collect();
     let mut launch = launcher.shell(&command);
-    launch.env = Some(env);
+    launch.env = Some(agent::step_env(cx, step_id));
     let outcome = process::run(launch, &cx.redactor)?;
     let mut ended = ended_by(&outcome.ending, "the deploy command");
     if ended.status != Status::Succeeded {

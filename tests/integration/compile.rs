@@ -472,3 +472,37 @@ fn compile_names_the_install_line() {
         "{stdout}"
     );
 }
+
+/// A gated deploy runs in its deploy target's environment, which carries the approval: the
+/// manifest lists `prod` with required reviewers, and no separate approval environment.
+#[test]
+fn a_gated_deploy_keeps_its_environment() {
+    let spec = "name: Ship\npolicies:\n  gates:\n    require_human_approval_for: [deploy.prod]\nsteps:\n  - type: deploy\n    target: preview\n  - type: deploy\n    target: prod\n";
+    let dir = repo(&[(".coder/workflows/ship.yml", spec), REMOTE]);
+    let (code, stdout, stderr) = compile(dir.path(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = std::fs::read_to_string(dir.path().join(".github/coder/ship.environments.yml"))
+        .expect("manifest");
+    assert!(!manifest.contains("approve"), "{manifest}");
+    let prod = &manifest[manifest.find("- name: prod").expect(&manifest)..];
+    assert!(prod.contains("kind: deploy"), "{manifest}");
+    assert!(prod.contains("step: s2"), "{manifest}");
+    assert!(prod.contains("required_reviewers: true"), "{manifest}");
+    let preview = &manifest[manifest.find("- name: preview").expect(&manifest)..];
+    assert!(
+        preview[..preview.find("- name: prod").unwrap_or(preview.len())]
+            .contains("required_reviewers: false"),
+        "{manifest}"
+    );
+    assert!(
+        stdout.contains("prod") && stdout.contains("required reviewers approve step `s2`"),
+        "{stdout}"
+    );
+    let workflow = std::fs::read_to_string(dir.path().join(".github/workflows/coder-ship.yml"))
+        .expect("workflow");
+    assert!(
+        workflow
+            .contains("environment:\n      name: prod\n      url: ${{ steps.deploy.outputs.url }}"),
+        "{workflow}"
+    );
+}

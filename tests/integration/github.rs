@@ -169,6 +169,7 @@ pub(crate) fn workflow_with(name: &str, step_name: &str, command: &str) -> Workf
                 action: Action::Command {
                     command: command.into(),
                 },
+                secrets: Vec::new(),
                 origin,
             }],
         }],
@@ -209,4 +210,62 @@ proptest! {
         prop_assert_eq!(value_at(step, "name").and_then(Node::as_str), Some(step_name.as_str()));
         prop_assert_eq!(value_at(step, "run").and_then(Node::as_str), Some(command.as_str()));
     }
+}
+
+/// Scoped secrets on GitHub: each in the `env:` of the steps that receive it only, a
+/// deploy's read in its own environment. zizmor's auditor persona, which flags a secret read
+/// in a job that runs in no environment, finds nothing; before step scoping the deploy's
+/// token reached the release engineer's job, outside any environment.
+#[test]
+fn scoped_secrets_stay_in_their_steps_and_environments() {
+    let spec = "name: Ship\npolicies:\n  secrets: [CARGO_REGISTRY_TOKEN, DEPLOY_TOKEN]\n  gates:\n    require_human_approval_for: [deploy.prod]\nsteps:\n  - type: agent\n    role: release_engineer\n    goal: Write the release notes\n  - type: command\n    command: cargo test\n  - type: deploy\n    target: preview\n    secrets: [DEPLOY_TOKEN]\n  - type: deploy\n    target: prod\n    secrets: [DEPLOY_TOKEN, CARGO_REGISTRY_TOKEN]\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec_path = dir.path().join("ship.yml");
+    std::fs::write(&spec_path, spec).expect("spec");
+    let workflow = lower(&spec_path);
+    let text = github::emit(&workflow);
+    // The agent's and the command's job reads no secret; each deploy job reads its own.
+    let jobs: Vec<&str> = text.split("\n  ship-").skip(1).collect();
+    assert_eq!(jobs.len(), 4, "{text}");
+    assert!(!jobs[0].contains("secrets."), "{}", jobs[0]);
+    assert!(jobs[1].contains("name: preview"), "{}", jobs[1]);
+    assert!(jobs[1].contains("DEPLOY_TOKEN: ${{ secrets.DEPLOY_TOKEN }}"));
+    assert!(!jobs[1].contains("CARGO_REGISTRY_TOKEN"), "{}", jobs[1]);
+    assert!(jobs[2].contains("name: prod"), "{}", jobs[2]);
+    assert!(jobs[2].contains("CARGO_REGISTRY_TOKEN: ${{ secrets.CARGO_REGISTRY_TOKEN }}"));
+    assert!(jobs[3].starts_with("publish:"), "{}", jobs[3]);
+    assert!(!jobs[3].contains("secrets."), "{}", jobs[3]);
+    // The manifest tells where to create them: as the environments' secrets.
+    let manifest = github::emit_files(&workflow, &GithubConfig::default())
+        .into_iter()
+        .find(|f| f.path.ends_with("environments.yml"))
+        .expect("manifest")
+        .contents;
+    assert!(
+        manifest.contains(
+            "required_reviewers: true\n  secrets:\n  - CARGO_REGISTRY_TOKEN\n  - DEPLOY_TOKEN"
+        ),
+        "{manifest}"
+    );
+
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).expect("mkdir");
+    std::fs::write(workflows.join("coder-ship.yml"), &text).expect("write");
+    let (ok, out) = validator(
+        "zizmor",
+        &[
+            "--offline",
+            "--no-progress",
+            "--color",
+            "never",
+            "--persona",
+            "auditor",
+            ".github/workflows",
+        ],
+        dir.path(),
+    );
+    assert!(
+        ok && out.contains("No findings"),
+        "zizmor --persona auditor:\n{out}"
+    );
 }

@@ -21,7 +21,7 @@ use coder::workspace::config::{GitlabConfig, ReportConfig};
 
 use crate::act::{coder_step_dir, e2e_config};
 use crate::cli::{coder, repo, run};
-use crate::step::git;
+use crate::step::{MockApi, git};
 use crate::{ir::lower, ok_fixtures, snapshot_settings};
 
 /// Valid specs whose repository events start no GitLab pipeline (C0401 for `--target gitlab`).
@@ -431,16 +431,51 @@ fn position(log: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("`{needle}` not in the gitlab-ci-local log:\n{log}"))
 }
 
-/// Play the manual gate job. gitlab-ci-local says `GITLAB_CI=false` (it is not GitLab) and
-/// leaves out `CI_JOB_MANUAL`; GitLab sets both in a played manual job, as here.
-pub(crate) const PLAY_THE_GATE: [&str; 6] = [
-    "--manual",
-    "e2e-2",
-    "--variable",
-    "GITLAB_CI=true",
-    "--variable",
-    "CI_JOB_MANUAL=true",
-];
+/// Play the manual gate job. gitlab-ci-local leaves out `CI_JOB_MANUAL`, which GitLab sets in a
+/// played manual job, as here. It says `GITLAB_CI=false` (it is not GitLab), and `GITLAB_CI`
+/// is left unset: the generated jobs name their forge themselves (`CODER_FORGE`).
+pub(crate) const PLAY_THE_GATE: [&str; 4] =
+    ["--manual", "e2e-2", "--variable", "CI_JOB_MANUAL=true"];
+
+/// GitLab's API as publishing meets it: project 17's open merge request from the workflow's
+/// branch, whose description takes the run's summary.
+pub(crate) fn gitlab_api() -> MockApi {
+    MockApi::start(std::sync::Arc::new(|method, path, _| {
+        match (method, path) {
+            ("GET", p) if p.starts_with("/api/v4/projects/17/merge_requests?") => (
+                200,
+                r#"[{"iid":4,"web_url":"https://gitlab.example/group/app/-/merge_requests/4"}]"#
+                    .to_string(),
+            ),
+            ("PUT", "/api/v4/projects/17/merge_requests/4") => (200, r#"{"iid":4}"#.to_string()),
+            _ => (404, r#"{"message":"404 Not Found"}"#.to_string()),
+        }
+    }))
+}
+
+/// The variables that point a pipeline's jobs at [`gitlab_api`].
+pub(crate) fn api_variables(api: &MockApi) -> Vec<String> {
+    vec![
+        "--variable".to_string(),
+        format!("CI_API_V4_URL={}/api/v4", api.url),
+        "--variable".to_string(),
+        "CI_PROJECT_ID=17".to_string(),
+    ]
+}
+
+/// The description publishing gave the merge request: the run's summary.
+pub(crate) fn merge_request_description(api: &MockApi) -> String {
+    let requests = api.requests();
+    let put = requests
+        .iter()
+        .find(|r| r.0 == "PUT")
+        .unwrap_or_else(|| panic!("no description was set: {requests:?}"));
+    let body: serde_json::Value = serde_json::from_str(&put.2).expect("json");
+    body["description"]
+        .as_str()
+        .expect("description")
+        .to_string()
+}
 
 /// The pipeline of `source` naming the workflow, its gate played: every job in order, the
 /// approval recorded, the deploy's URL kept, the run directory never in a patch.
@@ -454,6 +489,9 @@ fn runs_to_the_deploy(dir: &Path, source: &str) {
         &["config", "receive.advertisePushOptions", "true"],
     );
     let remote_variable = format!("CODER_PUBLISH_REMOTE={}", remote.path().display());
+    let api = gitlab_api();
+    let api_variables = api_variables(&api);
+    let api_variables: Vec<&str> = api_variables.iter().map(String::as_str).collect();
     let played = gitlab_ci_local(
         dir,
         source,
@@ -466,6 +504,7 @@ fn runs_to_the_deploy(dir: &Path, source: &str) {
                 "--variable",
                 "CODER_GITLAB_TOKEN=glpat-e2e-token",
             ][..],
+            &api_variables[..],
         ]
         .concat(),
     );
@@ -515,6 +554,12 @@ fn runs_to_the_deploy(dir: &Path, source: &str) {
         "built\n",
         "{}",
         played.log
+    );
+    // Its merge request's description is the run's summary, not one line.
+    let description = merge_request_description(&api);
+    assert!(
+        description.contains("Review the build") && description.contains("| Step |"),
+        "{description}"
     );
 }
 

@@ -9,7 +9,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use crate::act::{act, coder_step_dir};
-use crate::gitlab::{gitlab_ci_local, run_record};
+use crate::gitlab::{
+    api_variables, gitlab_api, gitlab_ci_local, merge_request_description, run_record,
+};
 use crate::root;
 use crate::step::{MockApi, git, run};
 
@@ -21,7 +23,7 @@ project:
 policies:
   budget:
     max_wall_clock_sec: 600
-steps:
+{GATES}steps:
   - type: agent
     role: implementer
     goal: "Add line counting and release 0.4.0"
@@ -38,6 +40,9 @@ steps:
 "#;
 
 const APPROVE: &str = "  - type: approve\n    reason: \"Release 0.4.0?\"\n";
+
+/// The prod deploy gated besides: its approval is its own environment's deployment review.
+const GATE_PROD: &str = "  gates:\n    require_human_approval_for: [deploy.prod]\n";
 
 /// The deploys check that the job's checkout holds the released version (the run's patch,
 /// restored in this job), then name their URL.
@@ -70,7 +75,12 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A git repository of the fixture crate with the release train compiled for `provider`.
-fn crate_repo(provider: &str, approve: bool, target_section: &str) -> tempfile::TempDir {
+fn crate_repo(
+    provider: &str,
+    approve: bool,
+    gate_prod: bool,
+    target_section: &str,
+) -> tempfile::TempDir {
     let repo = tempfile::tempdir().expect("tempdir");
     let dir = repo.path();
     copy_dir(&root().join("tests/fixtures/release-crate"), dir);
@@ -79,7 +89,8 @@ fn crate_repo(provider: &str, approve: bool, target_section: &str) -> tempfile::
     git(dir, &["config", "user.name", "Alice"]);
     let spec = SPEC
         .replace("{PROVIDER}", provider)
-        .replace("{APPROVE}", if approve { APPROVE } else { "" });
+        .replace("{APPROVE}", if approve { APPROVE } else { "" })
+        .replace("{GATES}", if gate_prod { GATE_PROD } else { "" });
     std::fs::create_dir_all(dir.join(".coder/workflows")).expect("mkdir");
     std::fs::write(dir.join(".coder/workflows/release.yml"), spec).expect("spec");
     std::fs::write(dir.join(".coder/config.toml"), config(target_section)).expect("config");
@@ -115,8 +126,9 @@ fn released_files() -> serde_json::Value {
     ])
 }
 
-/// The GitHub API as the release train meets it under act: the approval environment with a
-/// required reviewer and alice's approval of the run, then the pull request publish opens.
+/// The GitHub API as the release train meets it under act: the approval environment and the
+/// gated deploy's own `prod` environment, each with a required reviewer, alice's approval of
+/// the one and bob's of the other, then the pull request publish opens.
 fn github_api() -> MockApi {
     MockApi::start(Arc::new(|method, path, _| {
         match (method, path) {
@@ -125,9 +137,14 @@ fn github_api() -> MockApi {
             r#"{"id":1,"name":"release-approve-s3","protection_rules":[{"id":3,"type":"required_reviewers","reviewers":[{"type":"User","reviewer":{"login":"alice"}}]}]}"#
                 .to_string(),
         ),
+        ("GET", "/repos/acme/tally/environments/prod") => (
+            200,
+            r#"{"id":2,"name":"prod","protection_rules":[{"id":4,"type":"required_reviewers","reviewers":[{"type":"User","reviewer":{"login":"bob"}}]}]}"#
+                .to_string(),
+        ),
         ("GET", "/repos/acme/tally/actions/runs/1/approvals") => (
             200,
-            r#"[{"state":"approved","comment":"ship 0.4.0","user":{"login":"alice","id":1},"environments":[{"id":1,"name":"release-approve-s3"}]}]"#
+            r#"[{"state":"approved","comment":"prod now","user":{"login":"bob","id":2},"environments":[{"id":2,"name":"prod"}]},{"state":"approved","comment":"ship 0.4.0","user":{"login":"alice","id":1},"environments":[{"id":1,"name":"release-approve-s3"}]}]"#
                 .to_string(),
         ),
         ("GET", p) if p.starts_with("/repos/acme/tally/pulls?") => (200, "[]".to_string()),
@@ -146,7 +163,15 @@ fn act_runs_the_release_train_past_its_deploys() {
         "[github]\ninstall = \"echo {} >> \\\"$GITHUB_PATH\\\"\"\n",
         coder_step_dir()
     );
-    let repo = crate_repo("github", true, &install);
+    let repo = crate_repo("github", true, true, &install);
+    // The gated prod deploy runs in `prod` itself, showing its URL there.
+    let workflow = std::fs::read_to_string(repo.path().join(".github/workflows/coder-release.yml"))
+        .expect("workflow");
+    assert!(
+        workflow
+            .contains("environment:\n      name: prod\n      url: ${{ steps.deploy.outputs.url }}"),
+        "{workflow}"
+    );
     let store = tempfile::tempdir().expect("tempdir");
     let remote = tempfile::tempdir().expect("tempdir");
     git(remote.path(), &["init", "-q", "--bare"]);
@@ -175,6 +200,19 @@ fn act_runs_the_release_train_past_its_deploys() {
     .expect("json");
     assert_eq!(record["status"], "succeeded", "{record:#}");
     assert_eq!(record["approvals"][0]["approver"], "alice", "{record:#}");
+    // The prod deploy's approval is the deployment review of `prod`, checked there.
+    assert_eq!(record["approvals"][1]["step_id"], "s6", "{record:#}");
+    assert_eq!(record["approvals"][1]["approver"], "bob", "{record:#}");
+    assert_eq!(
+        record["approvals"][1]["source"], "github-environment",
+        "{record:#}"
+    );
+    assert!(
+        api.requests()
+            .iter()
+            .any(|r| r.0 == "GET" && r.1 == "/repos/acme/tally/environments/prod"),
+        "{log}"
+    );
     assert_eq!(record["artifacts"]["deploy_url"], "https://tally.test");
     assert_eq!(record["changed_files"], released_files(), "{record:#}");
     assert_eq!(record["test_report"], junit_counts(), "{record:#}");
@@ -202,8 +240,17 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
         "[gitlab]\ninstall = 'export PATH=\"{}:$PATH\"'\n",
         coder_step_dir()
     );
-    let repo = crate_repo("gitlab", true, &install);
+    let repo = crate_repo("gitlab", true, true, &install);
     let dir = repo.path();
+    // The gated prod deploy is a manual job in the `prod` environment.
+    let pipeline_file =
+        std::fs::read_to_string(dir.join(".gitlab/coder/release.yml")).expect("pipeline");
+    let prod_job = &pipeline_file[pipeline_file.find("release-5:").expect("job 5")..];
+    assert!(prod_job.contains("when: manual"), "{pipeline_file}");
+    assert!(
+        prod_job.contains("environment:\n    name: prod\n"),
+        "{pipeline_file}"
+    );
     git(
         dir,
         &[
@@ -220,6 +267,9 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
         remote.path(),
         &["config", "receive.advertisePushOptions", "true"],
     );
+    // No `GITLAB_CI`: the jobs say their forge. GitLab's API takes the run's summary.
+    let api = gitlab_api();
+    let api_variables = api_variables(&api);
     let pipeline = gitlab_ci_local(
         dir,
         "web",
@@ -228,14 +278,18 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
             "CODER_WORKFLOW=release",
             "--manual",
             "release-2",
-            "--variable",
-            "GITLAB_CI=true",
+            "--manual",
+            "release-5",
             "--variable",
             "CI_JOB_MANUAL=true",
             "--variable",
             &format!("CODER_PUBLISH_REMOTE={}", remote.path().display()),
             "--variable",
             "CODER_GITLAB_TOKEN=glpat-e2e-token",
+            "--variable",
+            &api_variables[1],
+            "--variable",
+            &api_variables[3],
         ],
     );
     assert_eq!(pipeline.code, 0, "{}", pipeline.log);
@@ -261,11 +315,26 @@ fn gitlab_ci_local_runs_the_release_train_past_its_deploys() {
         "{}",
         pipeline.log
     );
+    // Authored as GitLab's, with the run's summary (tests, approvals) as the description.
+    let author = Command::new("git")
+        .args(["log", "-1", "--format=%ae", "coder/release"])
+        .current_dir(remote.path())
+        .output()
+        .expect("git runs");
+    let author = String::from_utf8_lossy(&author.stdout);
+    assert!(author.starts_with("coder-step@noreply."), "{author}");
+    let description = merge_request_description(&api);
+    assert!(description.contains("\nTests: "), "{description}");
+    assert!(description.contains("`s3` approved by @"), "{description}");
+    assert!(
+        description.contains("| `s6` | deploy | succeeded |"),
+        "{description}"
+    );
 }
 
 #[test]
 fn coder_run_runs_the_release_train_through_its_approval() {
-    let repo = crate_repo("github", true, "");
+    let repo = crate_repo("github", true, false, "");
     let dir = repo.path();
     let state = tempfile::tempdir().expect("tempdir");
     let coder = || {

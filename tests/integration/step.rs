@@ -109,6 +109,10 @@ impl Fixture {
             "CODER_DOTENV",
             "CODER_PUBLISH_REMOTE",
             "CODER_RUN_DIR",
+            "CODER_FORGE",
+            "CI_API_V4_URL",
+            "CI_PROJECT_ID",
+            "CI_SERVER_HOST",
             "XDG_STATE_HOME",
         ] {
             cmd.env_remove(var);
@@ -740,6 +744,10 @@ fn publish_pushes_one_branch_and_opens_then_updates_one_pull_request() {
             git(bare.path(), &["show", "coder/wf:agent-output.txt"]),
             "changed by s1\n"
         );
+        assert_eq!(
+            git(bare.path(), &["log", "-1", "--format=%ae", "coder/wf"]),
+            "coder-step@users.noreply.github.com\n"
+        );
     }
     let requests = api.requests();
     let methods: Vec<&str> = requests.iter().map(|r| r.0.as_str()).collect();
@@ -842,12 +850,23 @@ fn recording_remote() -> tempfile::TempDir {
     bare
 }
 
+/// The generated GitLab job names its forge (`CODER_FORGE=gitlab`): publishing needs no
+/// `GITLAB_CI`, never asks for `GH_TOKEN`, authors the commit with a GitLab no-reply address,
+/// and puts the run's summary into the merge request's description.
 #[test]
 fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
     let bare = recording_remote();
+    let api = MockApi::start(Arc::new(|method, path, _| match (method, path) {
+        ("PUT", "/api/v4/projects/17/merge_requests/3") => (200, r#"{"iid":3}"#.to_string()),
+        _ => (404, r#"{"message":"404 Not Found"}"#.to_string()),
+    }));
+    let api_url = format!("{}/api/v4", api.url);
     let gitlab = |cmd: &mut Command| {
-        cmd.env("GITLAB_CI", "true")
+        cmd.env("CODER_FORGE", "gitlab")
             .env("CI_COMMIT_REF_NAME", "main")
+            .env("CI_PROJECT_ID", "17")
+            .env("CI_SERVER_HOST", "gitlab.example")
+            .env("CI_API_V4_URL", &api_url)
             .env("CODER_PUBLISH_REMOTE", bare.path());
     };
     for round in 0..2 {
@@ -876,7 +895,7 @@ fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
             gitlab(&mut publish);
         }
         let (code, _, stderr) = run(publish.env("CODER_GITLAB_TOKEN", "glpat-publish-token"));
-        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(code, 0, "{stderr}{:?}", api.requests());
         assert!(!stderr.contains("glpat-publish-token"), "{stderr}");
         assert_eq!(
             f.run_json()["artifacts"]["pr_url"],
@@ -886,7 +905,26 @@ fn gitlab_publish_pushes_one_branch_with_merge_request_push_options() {
             git(bare.path(), &["show", "coder/wf:agent-output.txt"]),
             "changed by s1\n"
         );
+        assert_eq!(
+            git(bare.path(), &["log", "-1", "--format=%ae %ce", "coder/wf"]),
+            "coder-step@noreply.gitlab.example coder-step@noreply.gitlab.example\n"
+        );
     }
+    // The run's summary (its steps, their outputs) became the merge request's description.
+    let described: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.0 == "PUT")
+        .collect();
+    assert_eq!(described.len(), 2, "{described:?}");
+    let body: serde_json::Value = serde_json::from_str(&described[1].2).expect("json");
+    let description = body["description"].as_str().expect("description");
+    assert!(
+        description.contains("| `s1` | agent | succeeded |"),
+        "{description}"
+    );
+    assert!(description.contains("review: looks fine"), "{description}");
+    assert!(description.contains("of workflow `wf`"), "{description}");
     let options = std::fs::read_to_string(bare.path().join("push-options.txt")).expect("options");
     let first: Vec<&str> = options.lines().take(4).collect();
     assert_eq!(first[0], "merge_request.create");
@@ -1156,4 +1194,34 @@ fn a_merge_request_runs_prompt_names_the_change_and_carries_its_diff() {
         .env("CODER_AGENT", "sh -c 'cat > /dev/null; echo LGTM'"));
     assert_eq!(code, 0, "{stderr}");
     assert!(!g.read("prompts/s1.md").contains("The change under review"));
+}
+
+/// A secret a step lists is claimed: only the steps that list it receive it. The agent never
+/// gets the crates.io token the publish command claims, though the CI's environment holds it
+/// and the configuration passes it along; the command gets it, and not the agents' secret.
+#[test]
+fn a_claimed_secret_reaches_only_the_steps_that_list_it() {
+    let spec = "name: Scoped\npolicies:\n  secrets: [ALLOWED_SECRET, CRATES_TOKEN]\nsteps:\n  - type: agent\n    role: release_engineer\n    goal: Write the notes\n  - type: command\n    command: echo \"crates=$CRATES_TOKEN allowed=${ALLOWED_SECRET:-unset}\"\n    secrets: [CRATES_TOKEN]\n";
+    let f = Fixture::new(spec, Some("[agent]\npass-env = [\"CRATES_TOKEN\"]\n"));
+    let with_token = |cmd: &mut Command| {
+        cmd.env("CRATES_TOKEN", "cio-token-value");
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    with_token(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut agent_step = f.command("step", &["--step", "s1"]);
+    with_token(&mut agent_step);
+    agent_step.env("CODER_AGENT", format!("{} {{goal}}", agent("writer.sh")));
+    let (code, stdout, stderr) = run(&mut agent_step);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let env = f.read("fake-agent/env.txt");
+    assert!(env.contains("ALLOWED_SECRET=***"), "{env}");
+    assert!(!env.contains("CRATES_TOKEN"), "{env}");
+    assert!(!env.contains("cio-token-value"), "{env}");
+
+    let mut command_step = f.command("step", &["--step", "s2"]);
+    with_token(&mut command_step);
+    let (code, stdout, stderr) = run(&mut command_step);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("crates=*** allowed=unset"), "{stdout}");
 }

@@ -65,6 +65,8 @@ struct File {
     #[serde(rename = "on")]
     on: IndexMap<&'static str, Value>,
     permissions: IndexMap<&'static str, &'static str>,
+    /// What every job's `coder-step` reads: the forge it runs on.
+    env: IndexMap<&'static str, &'static str>,
     concurrency: Concurrency,
     jobs: IndexMap<String, GhJob>,
 }
@@ -159,51 +161,79 @@ pub struct Environment {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub required_reviewers: bool,
+    /// The deploy's secrets: create them as this environment's secrets, so that only its
+    /// jobs (and, with reviewers, only approved ones) can read them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
 }
 
-/// The environments of `workflow`'s jobs, in job order, each once.
+/// The environments of `workflow`'s jobs, in job order, each once. A gated deploy's approval
+/// is its own environment's required reviewers: one environment needs them when any of its
+/// jobs does.
 pub fn environments(workflow: &Workflow) -> Vec<Environment> {
     let mut out: Vec<Environment> = Vec::new();
     for job in &workflow.jobs {
-        let environment = job_environment(workflow, job).map(|name| match &job.approval {
-            Some(approval) => Environment {
+        let Some(name) = job_environment(workflow, job) else {
+            continue;
+        };
+        let environment = match (&job.environment, &job.approval) {
+            (None, Some(approval)) => Environment {
                 name,
                 kind: "approval",
                 step: approval.step_id.clone(),
                 reason: Some(approval.reason.clone()),
                 required_reviewers: true,
+                secrets: Vec::new(),
             },
-            None => Environment {
+            (_, approval) => Environment {
                 name,
                 kind: "deploy",
                 step: job
                     .steps
-                    .first()
+                    .iter()
+                    .find(|s| matches!(s.action, Action::Deploy { .. }))
+                    .or(job.steps.first())
                     .map(|s| s.step_id.clone())
                     .unwrap_or_default(),
-                reason: None,
-                required_reviewers: false,
+                reason: approval.as_ref().map(|a| a.reason.clone()),
+                required_reviewers: approval.is_some(),
+                secrets: job
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.action, Action::Deploy { .. }))
+                    .flat_map(|s| s.secrets.iter().cloned())
+                    .collect(),
             },
-        });
-        if let Some(environment) = environment
-            && !out.iter().any(|e| e.name == environment.name)
-        {
-            out.push(environment);
+        };
+        match out.iter_mut().find(|e| e.name == environment.name) {
+            Some(known) => {
+                let secrets = std::mem::take(&mut known.secrets);
+                if environment.required_reviewers && !known.required_reviewers {
+                    *known = environment.clone();
+                }
+                known.secrets = secrets;
+                for secret in environment.secrets {
+                    if !known.secrets.contains(&secret) {
+                        known.secrets.push(secret);
+                    }
+                }
+            }
+            None => out.push(environment),
         }
     }
     out
 }
 
-/// The environment `job` runs in, if any: its approval's, else its deploy target's.
+/// The environment `job` runs in, if any: its deploy target's, else its approval's. A gated
+/// deploy waits for the required reviewers of its deploy environment (GitHub's own deployment
+/// review), so the deployment, its URL and its approval are all recorded in that environment.
 pub fn job_environment(workflow: &Workflow, job: &Job) -> Option<String> {
-    match (&job.approval, &job.environment) {
-        // A gated deploy waits for reviewers of its approval environment; the deploy target's
-        // own environment would need the same reviewers configured twice.
-        (Some(approval), _) => Some(approval_environment(
+    match (&job.environment, &job.approval) {
+        (Some(target), _) => Some(target.clone()),
+        (None, Some(approval)) => Some(approval_environment(
             &workflow.workflow_id,
             &approval.step_id,
         )),
-        (None, Some(target)) => Some(target.clone()),
         (None, None) => None,
     }
 }
@@ -223,7 +253,8 @@ fn environments_manifest(workflow: &Workflow, environments: &[Environment]) -> S
     format!(
         "{}# The GitHub environments this workflow's jobs run in: create each before the first run\n\
          # (Settings → Environments). GitHub creates an environment it does not know unprotected, so\n\
-         # `coder-step gate` refuses an approval environment without required reviewers. To create one:\n\
+         # `coder-step gate` refuses an approval environment without required reviewers. A deploy's\n\
+         # `secrets` are that environment's secrets (Settings → Environments → NAME → secrets). To create one:\n\
          #   gh api --method PUT repos/OWNER/REPO/environments/NAME --input - <<< '{{\"reviewers\":[{{\"type\":\"User\",\"id\":USER_ID}}]}}'\n\
          {body}",
         header(&workflow.source, &workflow.source_hash)
@@ -274,8 +305,9 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
         name: workflow.name.clone(),
         on: triggers(workflow, config),
         permissions: IndexMap::new(),
+        env: IndexMap::from([(env::FORGE, protocol::Forge::Github.as_str())]),
         concurrency: Concurrency {
-            group: format!("coder-{}", workflow.workflow_id),
+            group: concurrency_group(workflow),
             cancel_in_progress: false,
         },
         jobs,
@@ -283,6 +315,23 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
     let body = serde_saphyr::to_string(&file).unwrap_or_default();
     let body = annotate(&body, actions);
     format!("{}{body}", header(&workflow.source, &workflow.source_hash))
+}
+
+/// One run of a workflow at a time; GitHub keeps one run pending per group and cancels the
+/// one it replaces. A workflow on pull requests runs once at a time per pull request, so one
+/// pull request's review never cancels another's (its other events share one group).
+fn concurrency_group(workflow: &Workflow) -> String {
+    let on_pull_requests = workflow.triggers.iter().any(|t| {
+        matches!(t, Trigger::RepoEvent { event, .. } if github_event(event).starts_with("pull_request"))
+    });
+    if on_pull_requests {
+        format!(
+            "coder-{}-${{{{ github.event.pull_request.number || 'runs' }}}}",
+            workflow.workflow_id
+        )
+    } else {
+        format!("coder-{}", workflow.workflow_id)
+    }
 }
 
 /// Comments a careful author writes by hand: the version of each pinned `uses:`, and why
@@ -630,14 +679,15 @@ impl Emitter<'_> {
         for step in &job.steps {
             let mut env = Self::run_dir_env();
             let mut id = None;
+            // Exactly the secrets this step receives; a deploy's are its environment's.
+            for secret in &step.secrets {
+                env.insert(secret.clone(), format!("${{{{ secrets.{secret} }}}}"));
+            }
             let run = match &step.action {
                 // The approval is the gate above; there is nothing else to run.
                 Action::Approve { .. } => continue,
                 Action::Command { command } => command.clone(),
                 Action::Agent { .. } | Action::Deploy { .. } => {
-                    for secret in &workflow.policies.secrets {
-                        env.insert(secret.clone(), format!("${{{{ secrets.{secret} }}}}"));
-                    }
                     if matches!(step.action, Action::Deploy { .. }) {
                         id = Some(DEPLOY_STEP_ID.to_string());
                         deploy_step = true;
@@ -669,7 +719,7 @@ impl Emitter<'_> {
         });
         steps.push(self.keep_run_dir(&job.id));
         let environment = job_environment(workflow, job).map(|name| {
-            if deploy_step && job.approval.is_none() {
+            if deploy_step {
                 json!({ "name": name, "url": format!("${{{{ steps.{DEPLOY_STEP_ID}.outputs.{} }}}}", CiOutput::DeployUrl.step_output_name()) })
             } else {
                 json!(name)
@@ -838,10 +888,21 @@ impl super::Target for Github {
         );
         let width = environments.iter().map(|e| e.name.len()).max().unwrap_or(0) + 2;
         for environment in environments {
-            let what = match &environment.reason {
+            let mut what = match &environment.reason {
                 Some(_) => format!("required reviewers approve step `{}`", environment.step),
                 None => format!("deploy step `{}`", environment.step),
             };
+            if !environment.secrets.is_empty() {
+                what.push_str(&format!(
+                    "; environment secrets {}",
+                    environment
+                        .secrets
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             out.push_str(&format!("  {:<width$}{what}\n", environment.name));
         }
         out

@@ -385,6 +385,14 @@ pub fn root_includes_coder(text: &str) -> bool {
     text.contains(ROOT_INCLUDE) || text.contains(PIPELINE_DIR)
 }
 
+/// What every job's `coder-step` reads: where its run directory is, and the forge it runs on.
+fn job_variables() -> IndexMap<&'static str, String> {
+    IndexMap::from([
+        (env::RUN_DIR, RUN_DIR.to_string()),
+        (env::FORGE, protocol::Forge::Gitlab.as_str().to_string()),
+    ])
+}
+
 struct Emitter<'a> {
     workflow: &'a Workflow,
     config: &'a GitlabConfig,
@@ -428,7 +436,23 @@ impl Emitter<'_> {
             });
         }
 
-        let mut script = vec![
+        let mut script = Vec::new();
+        // GitLab gives every job every CI/CD variable: the workflow's secrets that no step of
+        // this job receives leave its shell first (coder-step keeps them from agents anyway).
+        let received = |name: &String| job.steps.iter().any(|s| s.secrets.contains(name));
+        let unreceived: Vec<&str> = self
+            .workflow
+            .policies
+            .secrets
+            .iter()
+            .filter(|name| !received(name))
+            .map(String::as_str)
+            .collect();
+        if !unreceived.is_empty() {
+            // Secret names are environment-variable names (checked): plain shell words.
+            script.push(format!("unset {}", unreceived.join(" ")));
+        }
+        script.extend([
             // A fresh run directory outside the checkout, holding the previous job's.
             format!("rm -rf \"${}\"", env::RUN_DIR),
             format!(
@@ -436,7 +460,7 @@ impl Emitter<'_> {
                 env::RUN_DIR
             ),
             self.coder_step(Invocation::Begin { job: &job.id }),
-        ];
+        ]);
         if let Some(approval) = &job.approval {
             script.push(self.coder_step(Invocation::Gate {
                 step: &approval.step_id,
@@ -484,7 +508,7 @@ impl Emitter<'_> {
                 _ => None,
             },
         });
-        let mut variables = IndexMap::from([(env::RUN_DIR, RUN_DIR.to_string())]);
+        let mut variables = job_variables();
         let mut reports = Reports::default();
         if job.environment.is_some() {
             variables.insert(env::DOTENV, format!("{RUN_DIR}/{DOTENV_FILE}"));
@@ -558,7 +582,7 @@ impl Emitter<'_> {
             timeout: format!("{PUBLISH_TIMEOUT_MINUTES} minutes"),
             environment: None,
             resource_group: None,
-            variables: IndexMap::from([(env::RUN_DIR, RUN_DIR.to_string())]),
+            variables: job_variables(),
             before_script,
             script: vec![
                 format!("rm -rf \"${}\"", env::RUN_DIR),
