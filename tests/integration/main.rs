@@ -5,6 +5,7 @@ mod act;
 mod claude_e2e;
 mod cli;
 mod compile;
+mod editor;
 mod fixtures;
 mod github;
 mod gitlab;
