@@ -229,3 +229,36 @@ fn precommit_builds_the_rust_hooks() {
     assert_eq!(out.status.code(), Some(1), "{output}");
     assert!(output.contains("C0106(unknown-role)"), "{output}");
 }
+
+/// `coder lsp` driven by pytest-lsp, an outside client (`tests/lsp/test_coder_lsp.py`):
+/// initialize, open, diagnostics, change, completion, hover, shutdown and exit.
+#[test]
+fn pytest_lsp_drives_the_language_server() {
+    let dir = crate::cli::repo(&[(
+        ".coder/config.toml",
+        "[deploy.staging]\ncommand = \"./deploy.sh staging\"\n",
+    )]);
+    let root_dir = dir.path().canonicalize().expect("root");
+    // pytest from the venv scripts/test made (pytest-lsp is a plugin of that pytest).
+    let out = outside_tool("pytest")
+        .args([
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "tests/lsp/test_coder_lsp.py",
+        ])
+        // An answer the client's capabilities do not allow is a failure, not a warning.
+        .args(["-W", "error::pytest_lsp.LspSpecificationWarning"])
+        .current_dir(root())
+        .env("CODER_BIN", env!("CARGO_BIN_EXE_coder"))
+        .env("CODER_LSP_ROOT", &root_dir)
+        .output()
+        .expect("pytest runs");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{output}");
+    assert!(output.contains("1 passed"), "{output}");
+}
