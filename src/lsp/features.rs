@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::context::{cursor, schema_at};
 use super::position;
+use crate::diag::codes::Code;
 use crate::diag::{Diagnostic, Severity};
 use crate::model::{Role, Selector, Spec, Step, Trigger, events};
 use crate::pipeline::CheckedFile;
@@ -150,13 +151,12 @@ pub fn hover(cx: &Cx<'_>, params: HoverParams) -> Option<Hover> {
                 .is_some_and(|l| l.span.start <= offset && offset <= l.span.end)
         });
         if let Some(diag) = found {
-            return Some(markdown(format!(
-                "**{} {}**\n\n{}",
-                diag.code.as_str(),
-                diag.code.info().name,
-                diag.code.info().explanation()
-            )));
+            return Some(explain(diag.code));
         }
+    }
+    // On a code written in the text (`# allowed: C0404`): what it means.
+    if let Some(code) = code_at(cx.text, offset) {
+        return Some(explain(code));
     }
     if cx.is_config {
         return None;
@@ -195,6 +195,37 @@ pub fn hover(cx: &Cx<'_>, params: HoverParams) -> Option<Hover> {
                 .and_then(Value::as_str)
         })?;
     Some(markdown(format!("**{key}**\n\n{description}")))
+}
+
+/// A code's `coder explain` text.
+fn explain(code: Code) -> Hover {
+    markdown(format!(
+        "**{} {}**\n\n{}",
+        code.as_str(),
+        code.info().name,
+        code.info().explanation()
+    ))
+}
+
+/// The diagnostic code (`C` and four digits) under byte `offset`, if the word there is one.
+fn code_at(text: &str, offset: usize) -> Option<Code> {
+    let is_word = |c: char| c.is_ascii_alphanumeric();
+    let start = text[..offset]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_word(c))
+        .last()
+        .map_or(offset, |(i, _)| i);
+    let end = text[offset..]
+        .char_indices()
+        .find(|&(_, c)| !is_word(c))
+        .map_or(text.len(), |(i, _)| offset + i);
+    let word = &text[start..end];
+    let digits = word.strip_prefix(['C', 'c'])?;
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Code::lookup(word)
 }
 
 fn markdown(value: String) -> Hover {
@@ -284,12 +315,21 @@ pub fn completion(cx: &Cx<'_>, params: CompletionParams) -> Option<CompletionRes
         }
         Some(key) => value_items(cx, key, &here.path),
     };
-    let prefix = here.prefix.to_ascii_lowercase();
     let items: Vec<CompletionItem> = items
         .into_iter()
-        .filter(|item| item.label.to_ascii_lowercase().starts_with(&prefix))
+        .filter(|item| matches_prefix(&item.label, &here.prefix))
         .collect();
     Some(CompletionResponse::Array(items))
+}
+
+/// Whether what was typed starts the label or one of its parts after a `/`, `.` or `_`:
+/// `berl` finds `Europe/Berlin`, `merged` finds `pull_request.merged`.
+fn matches_prefix(label: &str, typed: &str) -> bool {
+    let (label, typed) = (label.to_ascii_lowercase(), typed.to_ascii_lowercase());
+    label.starts_with(&typed)
+        || label
+            .match_indices(['/', '.', '_'])
+            .any(|(i, sep)| label[i + sep.len()..].starts_with(&typed))
 }
 
 /// The values `key` takes at `path`.
@@ -473,4 +513,34 @@ pub fn code_actions(cx: &Cx<'_>, params: CodeActionParams) -> Option<Vec<CodeAct
         }));
     }
     Some(actions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_text_matches_the_start_of_any_part() {
+        assert!(matches_prefix("Europe/Berlin", "berl"));
+        assert!(matches_prefix("Europe/Berlin", "eur"));
+        assert!(matches_prefix("America/Argentina/Buenos_Aires", "buenos"));
+        assert!(matches_prefix("pull_request.merged", "merged"));
+        assert!(matches_prefix("anything", ""));
+        assert!(!matches_prefix("Europe/Berlin", "erlin"));
+        assert!(!matches_prefix("Asia/Tokyo", "berl"));
+    }
+
+    #[test]
+    fn codes_are_found_under_the_cursor_in_any_text() {
+        let text = "# this spec knows about C0404 (coder::C0205) and C9999\nkey: C04041\n";
+        let at = |needle: &str, extra: usize| text.find(needle).expect("needle") + extra;
+        assert_eq!(code_at(text, at("C0404", 0)), Code::lookup("C0404"));
+        assert_eq!(code_at(text, at("C0404", 5)), Code::lookup("C0404"));
+        assert_eq!(code_at(text, at("C0205", 2)), Code::lookup("C0205"));
+        assert!(Code::lookup("C0404").is_some());
+        // Not a code: unknown, too long, a plain word.
+        assert_eq!(code_at(text, at("C9999", 1)), None);
+        assert_eq!(code_at(text, at("C04041", 1)), None);
+        assert_eq!(code_at(text, at("spec", 1)), None);
+    }
 }

@@ -120,14 +120,22 @@ struct Document {
 enum Kind {
     Spec,
     Config,
+    /// Any other file the editor hands over (a generic client sends every YAML file): left
+    /// alone, so `docker-compose.yml` never gets a spec's diagnostics.
+    Other,
 }
 
 impl Document {
     fn new(uri: Uri, path: PathBuf, text: String, version: i32) -> Document {
         let kind = if path.ends_with(config::CONFIG_FILE) {
             Kind::Config
-        } else {
+        } else if path
+            .parent()
+            .is_some_and(|dir| dir.ends_with(".coder/workflows"))
+        {
             Kind::Spec
+        } else {
+            Kind::Other
         };
         Document {
             starts: position::line_starts(&text),
@@ -167,13 +175,13 @@ impl Server {
                 };
                 let key = document.uri.as_str().to_string();
                 let opened = Document::new(document.uri, path, document.text, document.version);
-                let is_config = opened.kind == Kind::Config;
+                let kind = opened.kind;
                 let root = self.root_of(&opened.path);
                 self.documents.insert(key.clone(), opened);
-                if is_config {
-                    self.reload_config(&root)
-                } else {
-                    vec![key]
+                match kind {
+                    Kind::Config => self.reload_config(&root),
+                    Kind::Spec => vec![key],
+                    Kind::Other => Vec::new(),
                 }
             }
             DidChangeTextDocument::METHOD => {
@@ -193,11 +201,13 @@ impl Server {
                 document.text = change.text;
                 document.version = params.text_document.version;
                 document.starts = position::line_starts(&document.text);
-                if document.kind == Kind::Config {
-                    let root = self.root_of(&self.documents[&key].path);
-                    self.reload_config(&root)
-                } else {
-                    vec![key]
+                match document.kind {
+                    Kind::Config => {
+                        let root = self.root_of(&self.documents[&key].path);
+                        self.reload_config(&root)
+                    }
+                    Kind::Spec => vec![key],
+                    Kind::Other => Vec::new(),
                 }
             }
             DidSaveTextDocument::METHOD => Vec::new(),
@@ -219,7 +229,9 @@ impl Server {
                     stale = self.reload_config(&root);
                 }
                 // Cleared: a closed file's problems are the project's, not the editor's.
-                self.cleared.push(closed.uri);
+                if closed.kind != Kind::Other {
+                    self.cleared.push(closed.uri);
+                }
                 stale
             }
             _ => Vec::new(),
@@ -282,6 +294,7 @@ impl Server {
                 continue;
             };
             let diagnostics = match kind {
+                Kind::Other => continue,
                 Kind::Config => repository
                     .config_report
                     .iter()
@@ -349,7 +362,7 @@ impl Server {
         if self.schema.is_none() {
             self.schema = serde_json::from_str(&crate::model::schema::json_schema()).ok();
         }
-        let Some(document) = self.documents.get(&key) else {
+        let Some(document) = self.documents.get(&key).filter(|d| d.kind != Kind::Other) else {
             return Ok(serde_json::Value::Null);
         };
         let root = self.root_of(&document.path);

@@ -324,3 +324,93 @@ fn a_scripted_editor_session() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// The resident set of the real `coder lsp` with 50 typical specs open and checked (the
+/// issue's target: under 30 MiB). A measurement, not part of the suite: run it on an optimized
+/// build, `cargo test --release --test integration -- --ignored resident_set --nocapture`.
+#[test]
+#[ignore = "a measurement: run with --release --ignored"]
+fn resident_set_with_50_specs_open() {
+    let dir = repo(&[(
+        ".coder/config.toml",
+        "[deploy.preview]\ncommand = \"./deploy preview\"\n[deploy.prod]\ncommand = \"./deploy prod\"\n",
+    )]);
+    let root = dir.path().canonicalize().expect("root");
+    let mut client = Client::start(&root);
+    client.request(
+        "initialize",
+        json!({"processId": null, "capabilities": {}, "rootUri": format!("file://{}", root.display())}),
+    );
+    client.notify("initialized", json!({}));
+    let rss = |client: &Client| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", client.child.id()))
+            .expect("/proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .expect("VmRSS")
+    };
+    let started = rss(&client);
+    for n in 0..50 {
+        let uri = format!("file://{}/.coder/workflows/wf_{n}.yml", root.display());
+        client.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": specs::spec(n)}}),
+        );
+        client.diagnostics(&uri);
+    }
+    // Hover and completion load the schema and the zone list: count them too.
+    let first = format!("file://{}/.coder/workflows/wf_0.yml", root.display());
+    client.request("textDocument/hover", at(&first, 3, 6));
+    client.request("textDocument/completion", at(&first, 12, 16));
+    let open = rss(&client);
+    println!(
+        "coder lsp resident set: {:.1} MiB after initialize, {:.1} MiB with 50 specs open",
+        started as f64 / 1024.0,
+        open as f64 / 1024.0
+    );
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(open < 30 * 1024, "{open} KiB resident");
+}
+
+/// The benchmarks' generated specs (`spec(n)`: realistic, 4 to 8 steps, every policy).
+#[path = "../../benches/specs/mod.rs"]
+mod specs;
+
+/// A generic client (VS Code's, Helix's language entry for YAML) hands over every YAML file:
+/// only specs in `.coder/workflows/` (and the configuration) are coder's.
+#[test]
+fn files_outside_coder_workflows_are_left_alone() {
+    let dir = repo(&[]);
+    let root = dir.path().canonicalize().expect("root");
+    let compose_uri = format!("file://{}/docker-compose.yml", root.display());
+    let spec_uri = format!("file://{}/.coder/workflows/nightly.yml", root.display());
+    let mut client = Client::start(&root);
+    client.request(
+        "initialize",
+        json!({"processId": null, "capabilities": {}, "rootUri": format!("file://{}", root.display())}),
+    );
+    client.notify("initialized", json!({}));
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": compose_uri, "languageId": "yaml", "version": 1, "text": "services:\n  web:\n    image: nginx\n"}}),
+    );
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": spec_uri, "languageId": "yaml", "version": 1, "text": SPEC}}),
+    );
+    // The first diagnostics published are the spec's: none ever come for the compose file.
+    let first = loop {
+        let message = client.receive();
+        if message["method"] == "textDocument/publishDiagnostics" {
+            break message;
+        }
+    };
+    assert_eq!(first["params"]["uri"], spec_uri, "{first}");
+    let hover = client.request("textDocument/hover", at(&compose_uri, 0, 2));
+    assert_eq!(hover, Value::Null);
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+}
