@@ -1223,5 +1223,9 @@ fn a_claimed_secret_reaches_only_the_steps_that_list_it() {
     with_token(&mut command_step);
     let (code, stdout, stderr) = run(&mut command_step);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("crates=*** allowed=unset"), "{stdout}");
+    // A step's output is echoed on stderr: stdout is coder's own.
+    assert!(
+        stderr.contains("crates=*** allowed=unset"),
+        "{stdout}{stderr}"
+    );
 }
