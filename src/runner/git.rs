@@ -221,19 +221,24 @@ pub fn exclude_glob(pattern: &str) -> String {
     format!(":(exclude,glob){pattern}")
 }
 
-/// Untracked files of the working tree (ignored ones left out), sorted.
-pub fn untracked_files(checkout: &Path) -> Result<Vec<String>, String> {
-    let out = output(
-        command(checkout).args(["ls-files", "--others", "--exclude-standard", "-z"]),
-        "list the untracked files",
-    )?;
+/// The NUL-separated paths git printed (`-z`), sorted.
+fn sorted_paths(out: &[u8]) -> Vec<String> {
     let mut files: Vec<String> = out
         .split(|b| *b == 0)
         .filter(|p| !p.is_empty())
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .collect();
     files.sort();
-    Ok(files)
+    files
+}
+
+/// Untracked files of the working tree (ignored ones left out), sorted.
+pub fn untracked_files(checkout: &Path) -> Result<Vec<String>, String> {
+    let out = output(
+        command(checkout).args(["ls-files", "--others", "--exclude-standard", "-z"]),
+        "list the untracked files",
+    )?;
+    Ok(sorted_paths(&out))
 }
 
 /// Paths that differ between two tree-ish objects, sorted.
@@ -251,13 +256,7 @@ pub fn changed_files(checkout: &Path, from: &str, to: &str) -> Result<Vec<String
         ]),
         "list the changed files",
     )?;
-    let mut files: Vec<String> = out
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect();
-    files.sort();
-    Ok(files)
+    Ok(sorted_paths(&out))
 }
 
 /// `git diff --binary` from `base` to `tree`: applies to a checkout of `base` with

@@ -192,44 +192,6 @@ fn precommit_runs_the_hooks_from_this_repository() {
     assert!(output.contains("C0113"), "{output}");
 }
 
-/// The `language: rust` hooks as a user gets them: pre-commit builds coder from this checkout
-/// with `cargo install --path` (a release build of the whole package, several minutes on two
-/// cores: too slow for the suite) and runs it. `cargo test -- --ignored precommit_builds`.
-#[test]
-#[ignore = "builds coder in release mode inside pre-commit (minutes)"]
-fn precommit_builds_the_rust_hooks() {
-    let rev = git(root(), &["rev-parse", "HEAD"]);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cache = tempfile::tempdir().expect("tempdir");
-    let repo = dir.path();
-    git(repo, &["init", "-q", "-b", "main"]);
-    std::fs::create_dir_all(repo.join(".coder/workflows")).expect("mkdir");
-    std::fs::write(
-        repo.join(".coder/workflows/nightly.yml"),
-        SPEC.replace("role: reviewer", "role: reviwer"),
-    )
-    .expect("spec");
-    std::fs::write(
-        repo.join(".pre-commit-config.yaml"),
-        format!(
-            "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: coder-check\n",
-            root().display(),
-            rev.trim()
-        ),
-    )
-    .expect("config");
-    git(repo, &["add", "-A"]);
-    let out = outside_tool("pre-commit")
-        .args(["run", "--all-files", "--color=never"])
-        .current_dir(repo)
-        .env("PRE_COMMIT_HOME", cache.path())
-        .output()
-        .expect("pre-commit runs");
-    let output = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{output}");
-    assert!(output.contains("C0106(unknown-role)"), "{output}");
-}
-
 /// `coder lsp` driven by pytest-lsp, an outside client (`tests/lsp/test_coder_lsp.py`):
 /// initialize, open, diagnostics, change, completion, hover, shutdown and exit.
 #[test]

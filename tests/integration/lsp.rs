@@ -325,11 +325,9 @@ fn a_scripted_editor_session() {
     assert!(status.success(), "{status}");
 }
 
-/// The resident set of the real `coder lsp` with 50 typical specs open and checked (the
-/// issue's target: under 30 MiB). A measurement, not part of the suite: run it on an optimized
-/// build, `cargo test --release --test integration -- --ignored resident_set --nocapture`.
+/// The resident set of the real `coder lsp` with 50 typical specs open and checked stays under
+/// the 30 MiB, even in a debug build (`--nocapture` prints the figures).
 #[test]
-#[ignore = "a measurement: run with --release --ignored"]
 fn resident_set_with_50_specs_open() {
     let dir = repo(&[(
         ".coder/config.toml",
