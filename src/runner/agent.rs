@@ -233,8 +233,10 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
     };
     let blocked = list(&policies.blocked_paths);
     let change = change_section(cx)?;
+    let failures = super::handover::failures_section(cx, &cx.load_run()?, step.step_id);
     let prompt = substitute(PROMPT_TEMPLATE, |name| match name {
         "change" => Some(change.as_str()),
+        "failures" => Some(failures.as_str()),
         "charter" => Some(charter(step.role).trim_end()),
         "seconds_left" => Some(seconds_left.as_str()),
         "allowed_paths" => Some(allowed.as_str()),

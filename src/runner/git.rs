@@ -218,7 +218,16 @@ pub fn exclude_literal(path: &str) -> String {
 /// A pathspec that leaves out what the glob `pattern` matches (`*` stays within a folder,
 /// `**` crosses folders, as `[report] junit` globs mean).
 pub fn exclude_glob(pattern: &str) -> String {
-    format!(":(exclude,glob){pattern}")
+    // `git add` takes an exclude pathspec whose literal prefix names an ignored folder
+    // (`reports/*.xml`, `reports/` ignored) for a request to add ignored files, and fails.
+    // `[r]eports/*.xml` matches exactly the same paths and has no literal prefix.
+    let mut chars = pattern.chars();
+    match chars.next() {
+        Some(first) if first.is_alphanumeric() || matches!(first, '_' | '-' | '.') => {
+            format!(":(exclude,glob)[{first}]{}", chars.as_str())
+        }
+        _ => format!(":(exclude,glob){pattern}"),
+    }
 }
 
 /// The NUL-separated paths git printed (`-z`), sorted.

@@ -23,6 +23,7 @@ mod failure;
 mod finish;
 mod gate;
 mod git;
+mod handover;
 mod http;
 mod junit;
 pub mod ledger;

@@ -5,6 +5,7 @@ mod act;
 mod claude_e2e;
 mod cli;
 mod compile;
+mod conditions;
 mod editor;
 mod engines_e2e;
 mod fixtures;

@@ -105,6 +105,11 @@ struct GhStep {
     id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", rename = "if")]
     condition: Option<String>,
+    #[serde(
+        skip_serializing_if = "std::ops::Not::not",
+        rename = "continue-on-error"
+    )]
+    continue_on_error: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     uses: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -686,6 +691,13 @@ impl Emitter<'_> {
             let run = match &step.action {
                 // The approval is the gate above; there is nothing else to run.
                 Action::Approve { .. } => continue,
+                // coder-step decides and records a conditional command (its outcome feeds
+                // the prompt of the agent that runs on it, and the run's record).
+                Action::Command { .. } if step.is_conditional_command() => {
+                    self.coder_step(Invocation::Step {
+                        step: &step.step_id,
+                    })
+                }
                 Action::Command { command } => command.clone(),
                 Action::Agent { .. } | Action::Deploy { .. } => {
                     if matches!(step.action, Action::Deploy { .. }) {
@@ -697,9 +709,21 @@ impl Emitter<'_> {
                     })
                 }
             };
+            if step.continue_on_failure {
+                id = Some(outcome_step_id(&step.step_id));
+            }
+            // Natively skipped when the step it runs on is in this job and did not fail;
+            // coder-step decides (and records) the skip when that step ran in an earlier job.
+            let condition = step
+                .if_failed
+                .as_deref()
+                .filter(|failed| job.steps.iter().any(|s| s.step_id == *failed))
+                .map(|failed| format!("steps.{}.outcome == 'failure'", outcome_step_id(failed)));
             steps.push(GhStep {
                 name: Some(display_name(step)),
                 id,
+                condition,
+                continue_on_error: step.continue_on_failure,
                 run: Some(run),
                 env,
                 ..GhStep::default()
@@ -820,6 +844,12 @@ impl Emitter<'_> {
     fn timeout_minutes(&self) -> i64 {
         ((self.workflow.policies.max_wall_clock_sec + 59) / 60).min(MAX_TIMEOUT_MINUTES)
     }
+}
+
+/// The `id:` of a step that continues on failure, whose `outcome` the steps that run only on
+/// its failure read (step ids may start with a digit; GitHub's may not).
+fn outcome_step_id(step_id: &str) -> String {
+    format!("step-{step_id}")
 }
 
 /// GitHub has no `merged` activity: a merge is `closed` with the merged flag set. When only

@@ -13,7 +13,7 @@ use super::GeneratedFile;
 use super::github::{publish_job_id, publishes};
 use super::output::header;
 use crate::ir::{Action, Job, Trigger, Workflow};
-use crate::protocol::{self, CiOutput, Invocation, env, shell_quote};
+use crate::protocol::{self, CiOutput, EXIT_FAILED, Invocation, env, shell_quote};
 use crate::workspace::config::{GitlabConfig, ReportConfig};
 
 /// Where a workflow's pipeline file lives; the root file includes every one of them.
@@ -470,6 +470,22 @@ impl Emitter<'_> {
             match &step.action {
                 // The approval is the gate above; there is nothing else to run.
                 Action::Approve { .. } => {}
+                Action::Command { .. } if step.continue_on_failure => {
+                    // coder-step exits 1 for a step that failed (recorded; the run goes on and
+                    // ends failed); any other code is coder's own error and stops the job.
+                    script.push(format!(
+                        "{} || test $? -eq {EXIT_FAILED}",
+                        self.coder_step(Invocation::Step {
+                            step: &step.step_id,
+                        })
+                    ));
+                }
+                // coder-step decides the condition, and records the step run or skipped.
+                Action::Command { .. } if step.is_conditional_command() => {
+                    script.push(self.coder_step(Invocation::Step {
+                        step: &step.step_id,
+                    }));
+                }
                 Action::Command { command } => script.push(command.clone()),
                 Action::Agent { .. } | Action::Deploy { .. } => {
                     script.push(self.coder_step(Invocation::Step {
