@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::act::{act, coder_step_dir};
 use crate::gitlab::{gitlab_ci_local, run_record};
+use crate::host::Host;
 use crate::step::{agent, git, run};
 use crate::{outside_tool, root};
 
@@ -333,4 +334,44 @@ fn gitlab_ci_local_goes_on_past_the_failing_tests_and_fails_the_pipeline() {
         serde_json::json!({"passed": 1, "failed": 3, "skipped": 0}),
         "{record:#}"
     );
+}
+
+#[test]
+fn the_systemd_unit_goes_on_past_the_failing_tests_on_each_firing() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let systemd = format!(
+        "[systemd]\ncoder-step = \"{}\"\nworking-directory = \"{}\"\n",
+        env!("CARGO_BIN_EXE_coder-step"),
+        repo.path().display()
+    );
+    // Built in place: the unit names its working directory.
+    let built = python_repo("github", &systemd, false);
+    copy_dir(built.path(), repo.path());
+    let (code, _, stderr) = run(Command::new(env!("CARGO_BIN_EXE_coder"))
+        .args(["compile", "--target", "systemd"])
+        .current_dir(repo.path()));
+    assert_eq!(code, 0, "{stderr}");
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "units"]);
+    let host = Host::with_repo(repo, Some(pytest_dir()));
+    // Fired twice: each firing is a run of its own, and each hands the failure to the tester.
+    for _ in 0..2 {
+        let (code, stdout, stderr) = host.fire("triage");
+        assert_eq!(code, 1, "{stdout}{stderr}");
+    }
+    let dirs = host.run_dirs("triage");
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in dirs {
+        let record = record_of(&dir);
+        assert_eq!(record["status"], "failed", "{record:#}");
+        assert_eq!(
+            statuses(&record),
+            pairs(&[
+                ("tests", "failed"),
+                ("triage", "succeeded"),
+                ("retest", "succeeded")
+            ]),
+            "{record:#}"
+        );
+    }
 }
