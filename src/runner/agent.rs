@@ -464,7 +464,15 @@ fn change_section(cx: &Context) -> Result<String, Failure> {
             .map(|url| format!(" {url}"))
             .unwrap_or_default(),
     );
-    let diff = if change.base_sha.is_empty() {
+    // GitHub checks a pull request out as its merge commit: against its first parent (the
+    // base as merged into) it is exactly the change, however far the base has moved on.
+    let merge_parents = super::git::parents(&cx.checkout, "HEAD");
+    let diff = if let [base, head] = merge_parents.as_slice()
+        && !change.head_sha.is_empty()
+        && *head == change.head_sha
+    {
+        super::git::diff(&cx.checkout, base, "HEAD")
+    } else if change.base_sha.is_empty() {
         Err("the CI named no base commit".to_string())
     } else {
         let head = if change.head_sha.is_empty() {

@@ -302,6 +302,28 @@ pub fn diff(checkout: &Path, from: &str, to: &str) -> Result<Vec<u8>, String> {
     )
 }
 
+/// The parents of commit `rev` (none when it has none or is missing).
+pub fn parents(checkout: &Path, rev: &str) -> Vec<String> {
+    output(
+        command(checkout).args([
+            "show",
+            "-s",
+            "--no-show-signature",
+            "--format=%P",
+            rev,
+            "--",
+        ]),
+        "read a commit's parents",
+    )
+    .map(|out| {
+        String::from_utf8_lossy(&out)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// `git diff --stat` from `base` to `tree`: what an approver is shown.
 pub fn diffstat(checkout: &Path, base: &str, tree: &str) -> Result<String, String> {
     let out = output(

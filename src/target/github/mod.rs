@@ -322,14 +322,18 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
     format!("{}{body}", header(&workflow.source, &workflow.source_hash))
 }
 
+/// Whether pull-request events (of any kind) start the workflow.
+fn on_pull_requests(workflow: &Workflow) -> bool {
+    workflow.triggers.iter().any(|t| {
+        matches!(t, Trigger::RepoEvent { event, .. } if github_event(event).starts_with("pull_request"))
+    })
+}
+
 /// One run of a workflow at a time; GitHub keeps one run pending per group and cancels the
 /// one it replaces. A workflow on pull requests runs once at a time per pull request, so one
 /// pull request's review never cancels another's (its other events share one group).
 fn concurrency_group(workflow: &Workflow) -> String {
-    let on_pull_requests = workflow.triggers.iter().any(|t| {
-        matches!(t, Trigger::RepoEvent { event, .. } if github_event(event).starts_with("pull_request"))
-    });
-    if on_pull_requests {
+    if on_pull_requests(workflow) {
         format!(
             "coder-{}-${{{{ github.event.pull_request.number || 'runs' }}}}",
             workflow.workflow_id
@@ -573,9 +577,15 @@ impl Emitter<'_> {
 
     /// Checkout, runner setup and `coder-step` on the `PATH`: how every job starts.
     fn preamble(&self) -> Vec<GhStep> {
+        let mut with = IndexMap::from([("persist-credentials", json!(false))]);
+        if on_pull_requests(self.workflow) {
+            // A pull request's checkout is its merge commit; its two parents (the base and
+            // the pull request's head) give the reviewer the change's diff.
+            with.insert("fetch-depth", json!(2));
+        }
         let mut steps = vec![GhStep {
             uses: Some(self.uses("checkout")),
-            with: Some(IndexMap::from([("persist-credentials", json!(false))])),
+            with: Some(with),
             ..GhStep::default()
         }];
         if !self.config.setup.is_empty() {
