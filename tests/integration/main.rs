@@ -15,6 +15,7 @@ mod host;
 mod hostile;
 mod hostile_specs;
 mod init;
+mod install;
 mod ir;
 mod layers;
 mod lsp;
