@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::GeneratedFile;
+use super::install;
 use super::output::header;
 use crate::ir::{Action, Artifact, Job, Trigger, Workflow};
 use crate::protocol::{self, CiOutput, Invocation, env};
@@ -41,17 +42,9 @@ const MAX_TIMEOUT_MINUTES: i64 = HOSTED_JOB_LIMIT_SEC / 60;
 /// Pushing a branch and opening a pull request.
 const PUBLISH_TIMEOUT_MINUTES: i64 = 10;
 const DEFAULT_RUNS_ON: &str = "ubuntu-latest";
-/// The default line that installs `coder-step` in a job (unless `[github] install` replaces
-/// it): this package at the compiling version, from crates.io, into the cached folder.
-pub fn default_install() -> String {
-    format!(
-        "cargo install --locked --root {INSTALL_ROOT} --version {} coder-workflows --bin coder-step",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Where the default install puts `coder-step`; cached between runs.
-const INSTALL_ROOT: &str = "~/.coder-step";
+/// The default install's folder ([`install::ROOT`]) as `actions/cache` spells it; cached
+/// between runs.
+const INSTALL_CACHE: &str = "~/.coder-step";
 /// The `id:` of a deploy step, whose `url` output the job's environment shows.
 const DEPLOY_STEP_ID: &str = "deploy";
 /// The `id:` of the schedule gate step, whose `run` output says whether the run goes on.
@@ -602,12 +595,12 @@ impl Emitter<'_> {
                 ..GhStep::default()
             }),
             None => {
-                let version = env!("CARGO_PKG_VERSION");
+                let version = install::VERSION;
                 steps.push(GhStep {
                     name: Some("Cache coder-step".to_string()),
                     uses: Some(self.uses("cache")),
                     with: Some(IndexMap::from([
-                        ("path", json!(INSTALL_ROOT)),
+                        ("path", json!(INSTALL_CACHE)),
                         (
                             "key",
                             json!(format!(
@@ -620,12 +613,15 @@ impl Emitter<'_> {
                 steps.push(GhStep {
                     name: Some(format!("Install coder-step {version}")),
                     run: Some(format!(
-                        "if [ ! -x {INSTALL_ROOT}/bin/coder-step ]; then\n  \
-                         {}\n\
-                         fi\n\
-                         echo {INSTALL_ROOT}/bin >> \"$GITHUB_PATH\"",
-                        default_install()
+                        "{}\necho \"{}/bin\" >> \"$GITHUB_PATH\"",
+                        install::script("[github] install"),
+                        install::ROOT
                     )),
+                    // A repository or organization variable points the download at a mirror.
+                    env: IndexMap::from([(
+                        install::RELEASE_URL_VARIABLE.to_string(),
+                        format!("${{{{ vars.{} }}}}", install::RELEASE_URL_VARIABLE),
+                    )]),
                     ..GhStep::default()
                 });
             }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::GeneratedFile;
 use super::github::{publish_job_id, publishes};
+use super::install;
 use super::output::header;
 use crate::ir::{Action, Job, Trigger, Workflow};
 use crate::protocol::{self, CiOutput, EXIT_FAILED, Invocation, env, shell_quote};
@@ -44,17 +45,6 @@ pub const WORKFLOW_VARIABLE: &str = "CODER_WORKFLOW";
 /// (`$CI_BUILDS_DIR` is not always outside the checkout), one per job.
 const ARTIFACT_DIR: &str = ".coder-run";
 const RUN_DIR: &str = "/tmp/coder-run-$CI_JOB_ID";
-/// The default line that installs `coder-step` in a job (unless `[gitlab] install` replaces
-/// it): this package at the compiling version, from crates.io, outside the checkout.
-pub fn default_install() -> String {
-    format!(
-        "cargo install --locked --root \"{INSTALL_ROOT}\" --version {} coder-workflows --bin coder-step",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Where the default install puts `coder-step`, outside the checkout (so never in a patch).
-const INSTALL_ROOT: &str = "$HOME/.coder-step";
 /// Jobs without `stage:` land in `test`; named, so a user's `stages:` list shows what it
 /// must keep.
 const STAGE: &str = "test";
@@ -408,12 +398,12 @@ impl Emitter<'_> {
     fn install(&self) -> String {
         match &self.config.install {
             Some(install) => install.clone(),
+            // Outside the checkout, so never in a patch; a CI/CD variable reaches the
+            // snippet's release URL override as any variable does.
             None => format!(
-                "if [ ! -x \"{INSTALL_ROOT}/bin/coder-step\" ]; then\n  \
-                 {}\n\
-                 fi\n\
-                 export PATH=\"{INSTALL_ROOT}/bin:$PATH\"",
-                default_install()
+                "{}\nexport PATH=\"{}/bin:$PATH\"",
+                install::script("[gitlab] install"),
+                install::ROOT
             ),
         }
     }
