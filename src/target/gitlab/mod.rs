@@ -408,6 +408,15 @@ impl Emitter<'_> {
         }
     }
 
+    /// `after_script` runs in a shell of its own: `coder-step` is on its `PATH` again. The
+    /// default install is in place from `before_script` (or failed, and so did the job).
+    fn install_again(&self) -> String {
+        match &self.config.install {
+            Some(install) => install.clone(),
+            None => format!("export PATH=\"{}/bin:$PATH\"", install::ROOT),
+        }
+    }
+
     fn job(&self, job: &Job, previous: Option<String>, conditions: &[String]) -> GlJob {
         let gated = job.approval.is_some();
         // Inside `rules`, `when: manual` blocks the jobs after it until someone plays it.
@@ -490,7 +499,7 @@ impl Emitter<'_> {
         // `after_script` stops at its first failing command, and the job has failed already:
         // `finish` saying so again must not keep the run directory from its artifact.
         let after_script = vec![
-            self.install(),
+            self.install_again(),
             format!(
                 "if [ \"$CI_JOB_STATUS\" != success ]; then {}=failure {} || true; fi",
                 env::JOB_STATUS,
