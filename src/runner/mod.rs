@@ -24,6 +24,7 @@ mod finish;
 mod gate;
 mod git;
 mod http;
+mod ignore;
 mod junit;
 pub mod ledger;
 pub mod local;

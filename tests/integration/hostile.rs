@@ -345,6 +345,60 @@ fn local_ignore_rules_do_not_hide_a_new_file() {
     );
 }
 
+/// A project with a committed `.gitignore` (and one in a folder of its own), whose agent may
+/// change `src/` and the ignore file, and never `secret.txt`.
+const IGNORING: &str = "name: Ignoring\npolicies:\n  repo:\n    allowed_paths: [\"src/\", \".gitignore\", \".github/\"]\n    blocked_paths: [secret.txt]\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change the tree\n";
+const PROJECT_IGNORES: &[(&str, &str)] = &[
+    (".gitignore", "target/\nnode_modules/\n__pycache__/\n"),
+    ("web/.gitignore", "dist/\n"),
+    ("src/lib.rs", "pub fn original() {}\n"),
+];
+
+/// The untracked files git lists are judged by the ignore rules the run started with, never
+/// by those the agent wrote: an edited tracked `.gitignore`, a new `.gitignore` holding `*`,
+/// a global ignore file named in `.git/config`.
+#[test]
+fn ignore_rules_the_agent_wrote_do_not_hide_a_new_file() {
+    for (agent_script, hidden) in [
+        ("ignore-editor.sh", "secret.txt"),
+        ("ignore-planter.sh", ".github/workflows/planted.yml"),
+        ("excludes-file-writer.sh", ".github/workflows/excluded.yml"),
+    ] {
+        let f = Fixture::with_files(IGNORING, None, PROJECT_IGNORES);
+        let (code, stderr) = agent_step(&f, &agent(agent_script));
+        assert_eq!(code, 1, "{agent_script}: {stderr}");
+        let record = f.run_json();
+        assert!(
+            violation_paths(&record, "blocked_path").contains(&hidden.to_string()),
+            "{agent_script}: {record:#}"
+        );
+        // Nor is it left out of the patch: the run's patch is withheld, its evidence names it.
+        assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 1);
+        assert!(!f.run_dir().join("patch.diff").exists(), "{agent_script}");
+        assert!(
+            f.read("evidence/s1/changes.diff").contains(hidden),
+            "{agent_script}"
+        );
+    }
+}
+
+/// What a project's own committed `.gitignore` files ignore stays ignored: build outputs in
+/// `target/`, `node_modules/`, `__pycache__/` and a folder's `dist/` are neither changes
+/// outside the allowed paths nor part of the patch.
+#[test]
+fn a_projects_committed_ignore_rules_still_apply() {
+    let f = Fixture::with_files(IGNORING, None, PROJECT_IGNORES);
+    let (code, stderr) = agent_step(&f, &agent("builder.sh"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+    let record = f.run_json();
+    assert_eq!(record["violations"], serde_json::json!([]), "{record:#}");
+    assert_eq!(record["changed_files"], serde_json::json!(["src/lib.rs"]));
+    let patch = f.read("patch.diff");
+    assert!(patch.contains("+pub fn changed() {}"), "{patch}");
+    assert!(f.repo.path().join("target/debug/app").exists(), "built");
+}
+
 #[test]
 fn symlink_chains_are_judged_by_where_they_lead() {
     let f = Fixture::new(ONE_AGENT, None);
