@@ -548,6 +548,119 @@ fn a_run_whose_runner_was_killed_is_marked_interrupted() {
     assert_eq!(f.run_json()["status"], "interrupted");
 }
 
+/// `cmd` as the unprivileged user `nobody` when the suite runs as root (root reads every
+/// process's `/proc` files, so it cannot stand for an agent of the runner's own user), with
+/// `dirs` handed to that user; unchanged otherwise.
+fn as_the_same_unprivileged_user(cmd: &Command, dirs: &[&Path]) -> Command {
+    let mut same = if nix::unistd::geteuid().is_root() {
+        for dir in dirs {
+            let status = Command::new("chown")
+                .args(["-R", "65534:65534"])
+                .arg(dir)
+                .status()
+                .expect("chown");
+            assert!(status.success());
+        }
+        let mut nobody = Command::new("setpriv");
+        nobody
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(cmd.get_program());
+        nobody
+    } else {
+        Command::new(cmd.get_program())
+    };
+    same.args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => same.env(name, value),
+            None => same.env_remove(name),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        same.current_dir(dir);
+    }
+    same
+}
+
+/// Runs `cmd` as [`as_the_same_unprivileged_user`]; its pid, exit code and stderr.
+fn run_as_the_same_user(cmd: &Command, dirs: &[&Path]) -> (u32, Option<i32>, String) {
+    let child = as_the_same_unprivileged_user(cmd, dirs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the runner starts");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the runner ends");
+    (
+        pid,
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What `environ-thief.sh` found, given the runner's pid: it read its own environment and
+/// memory, and nothing of the runner's.
+fn assert_nothing_stolen(loot: &str, runner: u32) {
+    assert!(loot.contains("own environ readable"), "{loot}");
+    assert!(loot.contains("own mem readable"), "{loot}");
+    assert!(
+        !loot.contains(&format!("of {runner}\n")),
+        "the agent read its runner ({runner}): {loot}"
+    );
+    assert!(!loot.contains("found NOT_ALLOWED_SECRET"), "{loot}");
+}
+
+/// The runner's environment (the CI token, secrets the agent may not have) and memory are out
+/// of reach of an agent running as the same user, sandbox or not: coder-step and `coder run`
+/// are not dumpable, so their `/proc/<pid>/environ` and `mem` are closed to that user, while
+/// the agent, dumpable again after its exec, still reads its own.
+#[test]
+fn the_runners_environment_and_memory_are_out_of_the_agents_reach() {
+    let thief = format!("{} NOT_ALLOWED_SECRET", agent("environ-thief.sh"));
+    let f = Fixture::new(ONE_AGENT, Some(NO_SANDBOX));
+    let dirs = [f.repo.path(), f.run_dir(), f.data.path()];
+    let begin = f.command("begin", &["--job", "wf-1"]);
+    assert_eq!(run_as_the_same_user(&begin, &dirs).1, Some(0));
+    let mut step = f.command("step", &["--step", "s1"]);
+    step.env("CODER_AGENT", &thief).env("HOME", f.data.path());
+    let (runner, code, stderr) = run_as_the_same_user(&step, &dirs);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_nothing_stolen(&f.read("loot.txt"), runner);
+
+    // `coder run`, the whole workflow here, with the secret in its own environment.
+    let f = Fixture::new(ONE_AGENT, Some(NO_SANDBOX));
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut coder_run = f.coder_local(state.path());
+    coder_run
+        .args(["run", crate::step::SPEC])
+        .env("CODER_AGENT", &thief)
+        .env("NOT_ALLOWED_SECRET", "must-not-reach-the-agent")
+        .env("HOME", f.data.path());
+    let (runner, code, stderr) =
+        run_as_the_same_user(&coder_run, &[f.repo.path(), f.data.path(), state.path()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let loot = files_named(state.path(), "loot.txt");
+    assert_eq!(loot.len(), 1, "{loot:?}");
+    assert_nothing_stolen(&std::fs::read_to_string(&loot[0]).expect("loot"), runner);
+}
+
+/// Every file called `name` under `dir`.
+fn files_named(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if entry.file_name() == name {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 /// Every file under `dir` holding `needle`, relative to it.
 fn files_holding(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
