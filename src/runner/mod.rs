@@ -15,6 +15,7 @@ mod agent;
 mod approval;
 mod begin;
 mod bundle;
+pub mod cgroup;
 mod ci_output;
 mod context;
 mod deploy;

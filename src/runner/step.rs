@@ -294,6 +294,9 @@ fn run_agent(
         Some(&mut meter),
     )?;
     sandbox.explain_denials(&launcher.log);
+    if let Some(record) = run.step_mut(step.step_id).and_then(|r| r.sandbox.as_mut()) {
+        record.containment = Some(outcome.containment.clone());
+    }
     let exit_code = match outcome.ending {
         Ending::Exited(code) => Some(code),
         _ => None,

@@ -302,20 +302,100 @@ fn a_git_planted_early_on_path_is_not_coders() {
     );
 }
 
+/// Whether this machine gives a step a cgroup of its own (cgroup v2, and this process's cgroup
+/// writable): coder-step, a child of this test, decides the same.
+fn machine_gives_cgroups() -> bool {
+    std::env::var_os("CODER_PRETEND_NO_CGROUP").is_none()
+        && matches!(
+            coder::runner::cgroup::Containment::of_this_process(),
+            coder::runner::cgroup::Containment::Cgroup(_)
+        )
+}
+
+/// How the step's processes were contained, as `run.json` records it.
+fn containment(f: &Fixture) -> String {
+    f.run_json()["steps"][0]["sandbox"]["containment"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Processes of the step end with it, in a cgroup of its own where this machine gives one
+/// (root, a delegated subtree) and under the subreaper elsewhere: both are run here where the
+/// machine allows (`CODER_PRETEND_NO_CGROUP` stands for a machine without).
 #[test]
 fn a_deep_chain_of_sessions_does_not_outlive_the_step() {
-    let f = Fixture::new(ONE_AGENT, None);
-    let (code, stderr) = agent_step(&f, &agent("setsid-chain.sh"));
+    for pretend_no_cgroup in [false, true] {
+        let f = Fixture::new(ONE_AGENT, None);
+        assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+        let mut step = f.command("step", &["--step", "s1"]);
+        step.env("CODER_AGENT", agent("setsid-chain.sh"));
+        if pretend_no_cgroup {
+            step.env("CODER_PRETEND_NO_CGROUP", "1");
+        }
+        let (code, _, stderr) = run(&mut step);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            f.run_dir().join("agents/s1/chain-ready").exists(),
+            "the chain stood"
+        );
+        let contained = containment(&f);
+        let log = f.read("logs/s1.log");
+        assert_eq!(
+            contained.starts_with("cgroup "),
+            machine_gives_cgroups() && !pretend_no_cgroup,
+            "{contained}"
+        );
+        if let Some(dir) = contained.strip_prefix("cgroup ") {
+            assert!(log.contains("runs in its own cgroup"), "{log}");
+            assert!(!Path::new(dir).exists(), "the step's cgroup was removed");
+        } else {
+            assert!(contained.starts_with("subreaper ("), "{contained}");
+            assert!(log.contains("[coder: no cgroup for this step"), "{log}");
+            if pretend_no_cgroup {
+                assert!(contained.contains("pretended"), "{contained}");
+            }
+        }
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(
+            !f.repo.path().join(".github/workflows/late.yml").exists(),
+            "a process of the step ({contained}) wrote a blocked file after it ended"
+        );
+    }
+}
+
+/// An unsandboxed agent that kills its runner leaves a process behind; where the step had a
+/// cgroup, the next step started on the machine kills what is left in it.
+#[test]
+fn what_an_agent_leaves_after_killing_its_runner_dies_with_the_next_step() {
+    let f = Fixture::new(ONE_AGENT, Some(NO_SANDBOX));
+    let out = f
+        .command("run", &[])
+        .env("CODER_AGENT", agent("orphaning-parent-killer.sh"))
+        .output()
+        .expect("coder-step runs");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9),
+        "the agent killed its runner"
+    );
+    let had_cgroup = f.read("logs/s1.log").contains("runs in its own cgroup");
+    assert_eq!(had_cgroup, machine_gives_cgroups());
+    // Another run's step on the same machine.
+    let g = Fixture::new(ONE_AGENT, None);
+    let (code, stderr) = agent_step(&g, &format!("{} {{goal}}", agent("writer.sh")));
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        f.run_dir().join("agents/s1/chain-ready").exists(),
-        "the chain stood"
-    );
     std::thread::sleep(Duration::from_secs(4));
-    assert!(
-        !f.repo.path().join(".github/workflows/late.yml").exists(),
-        "a process of the step wrote a blocked file after it ended"
-    );
+    let late = f.repo.path().join(".github/workflows/late.yml").exists();
+    if had_cgroup {
+        assert!(
+            !late,
+            "the orphan of the killed runner outlived the next step"
+        );
+    } else {
+        // Without a cgroup nothing knows the orphan (the README says so).
+        assert!(late, "the orphan ran");
+    }
 }
 
 #[test]
