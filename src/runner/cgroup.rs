@@ -45,9 +45,7 @@ impl Containment {
         static DECIDED: OnceLock<Containment> = OnceLock::new();
         DECIDED.get_or_init(|| {
             if std::env::var_os(PRETEND_NO_CGROUP).is_some() {
-                return Containment::Subreaper(format!(
-                    "no cgroup (pretended: {PRETEND_NO_CGROUP} is set)"
-                ));
+                return Containment::Subreaper(format!("pretended: {PRETEND_NO_CGROUP} is set"));
             }
             let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
             Containment::decide(
@@ -297,6 +295,8 @@ fn remove_stale(parent: &Path, alive: &dyn Fn(u32) -> bool) {
 /// A started step and how its processes are contained.
 pub struct Contained {
     group: Option<StepCgroup>,
+    /// Why there is no cgroup.
+    why_not: Option<String>,
     /// What the step log and `run.json` say: `cgroup <dir>`, or `subreaper (why)`.
     pub description: String,
 }
@@ -332,6 +332,7 @@ pub fn spawn(cmd: &mut Command) -> Result<(Child, Contained), String> {
         child,
         Contained {
             group: Some(group),
+            why_not: None,
             description,
         },
     ))
@@ -341,20 +342,21 @@ impl Contained {
     fn without(why: &str) -> Contained {
         Contained {
             group: None,
+            why_not: Some(why.to_string()),
             description: format!("subreaper ({why})"),
         }
     }
 
     /// The line the step log opens with.
     pub fn log_line(&self) -> String {
-        match &self.group {
-            Some(group) => format!(
+        match (&self.group, &self.why_not) {
+            (Some(group), _) => format!(
                 "[coder: the step runs in its own cgroup ({}), killed whole when it ends]\n",
                 group.dir.display()
             ),
-            None => format!(
-                "[coder: no cgroup for this step: {}; its process group and the subreaper end its processes]\n",
-                self.description
+            (None, why) => format!(
+                "[coder: no cgroup for this step ({}): its process group and the subreaper end its processes]\n",
+                why.as_deref().unwrap_or_default()
             ),
         }
     }
