@@ -1,6 +1,6 @@
-//! A cgroup per step where one can be had. Where cgroup v2 is mounted and the runner's own
+//! A cgroup per agent step where one can be had. Where cgroup v2 is mounted and the runner's own
 //! cgroup is writable by it (a subtree delegated to it: a systemd unit with `Delegate=yes`, a
-//! container, root), each step is started in a child cgroup of its own and, at its end or
+//! container, root), each agent step is started in a child cgroup of its own and, at its end or
 //! deadline, the whole cgroup is killed (`cgroup.kill`, else SIGKILL of every pid in
 //! `cgroup.procs` until none is left) and removed: no process of the step survives it,
 //! whatever it did to leave its process group or its parent. Elsewhere the subreaper and the
@@ -295,15 +295,28 @@ fn remove_stale(parent: &Path, alive: &dyn Fn(u32) -> bool) {
 /// A started step and how its processes are contained.
 pub struct Contained {
     group: Option<StepCgroup>,
-    /// Why there is no cgroup.
+    /// Why there is no cgroup (`None` with no group: none was wanted).
     why_not: Option<String>,
     /// What the step log and `run.json` say: `cgroup <dir>`, or `subreaper (why)`.
     pub description: String,
 }
 
-/// Start `cmd` in a cgroup of its own where this process's [`Containment`] allows one; where
-/// creating or entering it fails, it starts without, and the description says why.
-pub fn spawn(cmd: &mut Command) -> Result<(Child, Contained), String> {
+/// Start `cmd`, in a cgroup of its own when `wanted` (an agent step: the spec's own commands
+/// are left to the subreaper, which costs nothing, where entering a cgroup costs a few ms) and
+/// this process's [`Containment`] allows one; where creating or entering it fails, it starts
+/// without, and the description says why.
+pub fn spawn(cmd: &mut Command, wanted: bool) -> Result<(Child, Contained), String> {
+    if !wanted {
+        let child = cmd.spawn().map_err(|e| e.to_string())?;
+        return Ok((
+            child,
+            Contained {
+                group: None,
+                why_not: None,
+                description: "subreaper".to_string(),
+            },
+        ));
+    }
     let parent = match Containment::of_this_process() {
         Containment::Cgroup(parent) => parent,
         Containment::Subreaper(why) => {
@@ -347,17 +360,17 @@ impl Contained {
         }
     }
 
-    /// The line the step log opens with.
+    /// The line the step log opens with (none where no cgroup was wanted).
     pub fn log_line(&self) -> String {
         match (&self.group, &self.why_not) {
             (Some(group), _) => format!(
                 "[coder: the step runs in its own cgroup ({}), killed whole when it ends]\n",
                 group.dir.display()
             ),
-            (None, why) => format!(
-                "[coder: no cgroup for this step ({}): its process group and the subreaper end its processes]\n",
-                why.as_deref().unwrap_or_default()
+            (None, Some(why)) => format!(
+                "[coder: no cgroup for this step ({why}): its process group and the subreaper end its processes]\n"
             ),
+            (None, None) => String::new(),
         }
     }
 

@@ -55,6 +55,8 @@ pub struct Launch {
     /// Between SIGINT and SIGKILL.
     pub grace: Duration,
     pub log: PathBuf,
+    /// In a cgroup of its own where one can be had (an agent), see `super::cgroup`.
+    pub own_cgroup: bool,
 }
 
 #[derive(Debug)]
@@ -116,7 +118,7 @@ pub fn run_watched(
     if let Some(env) = &launch.env {
         cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
     }
-    let (mut child, contained) = super::cgroup::spawn(&mut cmd)
+    let (mut child, contained) = super::cgroup::spawn(&mut cmd, launch.own_cgroup)
         .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     let _ = (&log).write_all(contained.log_line().as_bytes());

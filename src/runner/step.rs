@@ -171,6 +171,7 @@ impl<'a> Launcher<'a> {
             deadline: self.deadline,
             grace: self.grace,
             log: self.log.clone(),
+            own_cgroup: false,
         }
     }
 
@@ -289,7 +290,10 @@ fn run_agent(
         .prompt_on_stdin
         .then(|| prepared.prompt.into_bytes());
     let outcome = process::run_watched(
-        launcher.launch(program, args, Some(prepared.env), stdin),
+        Launch {
+            own_cgroup: true,
+            ..launcher.launch(program, args, Some(prepared.env), stdin)
+        },
         &cx.redactor,
         Some(&mut meter),
     )?;
