@@ -234,11 +234,9 @@ fn why_it_failed(run: &RunRecord, job_id: &str, unknown: &[String]) -> String {
 /// as redacted evidence: never a `patch.diff` that a later job applies or publish pushes.
 /// Returns whether the patch was withheld.
 fn seal_patch(cx: &Context, run: &mut RunRecord) -> Result<bool, Failure> {
-    let scratch = cx.run_dir.join(run_dir::SCRATCH);
     let outside = super::begin::outside_the_patch(cx);
-    let tree = git::worktree_tree(&cx.checkout, &scratch, &outside).map_err(Failure::failed);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let tree = tree?;
+    let tree = super::ignore::worktree_tree(&cx.run_dir, &cx.checkout, &run.base.sha, &outside)
+        .map_err(Failure::failed)?;
     let from = run_dir::changes_from(&cx.run_dir, &run.base.sha);
     let patch = git::patch(&cx.checkout, &from, &tree).map_err(Failure::failed)?;
     run.changed_files = git::changed_files(&cx.checkout, &from, &tree).map_err(Failure::failed)?;

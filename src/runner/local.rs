@@ -201,10 +201,7 @@ fn put_back(cx: &Context) -> Result<Option<String>, String> {
             "move HEAD back to the run's base",
         )?;
     }
-    let scratch = cx.run_dir.join(run_dir::SCRATCH);
-    let now = git::worktree_tree(checkout, &scratch, &[]);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let now = now?;
+    let now = super::ignore::worktree_tree(&cx.run_dir, checkout, &run.base.sha, &[])?;
     let out = git::output(
         git::command(checkout).args(["diff", "--name-status", "-z", "--no-renames", before, &now]),
         "list what the run changed",

@@ -55,6 +55,8 @@ pub struct Launch {
     /// Between SIGINT and SIGKILL.
     pub grace: Duration,
     pub log: PathBuf,
+    /// In a cgroup of its own where one can be had (an agent), see `super::cgroup`.
+    pub own_cgroup: bool,
 }
 
 #[derive(Debug)]
@@ -80,6 +82,8 @@ pub struct Outcome {
     pub ending: Ending,
     /// Redacted output, the last `CAPTURE_LIMIT` bytes or so.
     pub output: String,
+    /// How its processes were contained (`super::cgroup::Contained::description`).
+    pub containment: String,
 }
 
 pub fn run(launch: Launch, redactor: &Redactor) -> Result<Outcome, String> {
@@ -114,10 +118,11 @@ pub fn run_watched(
     if let Some(env) = &launch.env {
         cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
     }
-    let mut child = cmd
-        .spawn()
+    let (mut child, contained) = super::cgroup::spawn(&mut cmd, launch.own_cgroup)
         .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let _ = (&log).write_all(contained.log_line().as_bytes());
+    let containment = contained.description.clone();
 
     if let (Some(input), Some(mut stdin)) = (launch.stdin, child.stdin.take()) {
         // A child that never reads its stdin must not block us: write from a thread.
@@ -195,7 +200,7 @@ pub fn run_watched(
     };
     // Whatever the step left running (its group, orphans from other sessions) ends with it.
     let _ = killpg(pid, Signal::SIGKILL);
-    reap_orphans();
+    let trouble = contained.end(reap_orphans);
     // The readers end when the last writer of each pipe is gone; a writer that escaped us
     // must not hold the step forever.
     let wait_until = Instant::now() + Duration::from_secs(5);
@@ -218,7 +223,16 @@ pub fn run_watched(
     } else {
         Ending::Signaled(status.signal().unwrap_or(0))
     };
-    Ok(Outcome { ending, output })
+    if let Some(trouble) = trouble
+        && let Ok(mut sink) = sink.lock()
+    {
+        let _ = sink.log.write_all(trouble.as_bytes());
+    }
+    Ok(Outcome {
+        ending,
+        output,
+        containment,
+    })
 }
 
 struct Sink {

@@ -63,7 +63,7 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
         return record(cx, &mut run, step, spent, Vec::new());
     }
     let launcher = Launcher::new(cx, step_id, remaining_sec);
-    let before = Before::snapshot(cx, step)?;
+    let before = Before::snapshot(cx, step, &run.base.sha)?;
     let ended = run_action(cx, &launcher, step, &mut run, &mut ledger)?;
     let (ended, changed) = match before {
         Some(before) => check_policies(cx, &mut run, step, before, ended)?,
@@ -204,6 +204,7 @@ impl<'a> Launcher<'a> {
             deadline: self.deadline,
             grace: self.grace,
             log: self.log.clone(),
+            own_cgroup: false,
         }
     }
 
@@ -227,13 +228,13 @@ struct Before {
 }
 
 impl Before {
-    fn snapshot(cx: &Context, step: &Step) -> Result<Option<Before>, Failure> {
+    fn snapshot(cx: &Context, step: &Step, base_sha: &str) -> Result<Option<Before>, Failure> {
         let Action::Agent { read_only, .. } = step.action else {
             return Ok(None);
         };
         let outside = super::begin::outside_the_patch(cx);
-        let tree =
-            git::worktree_tree(&cx.checkout, &scratch(cx), &outside).map_err(Failure::failed)?;
+        let tree = super::ignore::worktree_tree(&cx.run_dir, &cx.checkout, base_sha, &outside)
+            .map_err(Failure::failed)?;
         let metadata = GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?;
         Ok(Some(Before {
             tree,
@@ -241,11 +242,6 @@ impl Before {
             read_only,
         }))
     }
-}
-
-/// Where git writes its temporary index while reading the working tree.
-fn scratch(cx: &Context) -> PathBuf {
-    cx.run_dir.join(run_dir::SCRATCH)
 }
 
 /// Run the step's agent, command or deploy.
@@ -327,11 +323,17 @@ fn run_agent(
         .prompt_on_stdin
         .then(|| prepared.prompt.into_bytes());
     let outcome = process::run_watched(
-        launcher.launch(program, args, Some(prepared.env), stdin),
+        Launch {
+            own_cgroup: true,
+            ..launcher.launch(program, args, Some(prepared.env), stdin)
+        },
         &cx.redactor,
         Some(&mut meter),
     )?;
     sandbox.explain_denials(&launcher.log);
+    if let Some(record) = run.step_mut(step.step_id).and_then(|r| r.sandbox.as_mut()) {
+        record.containment = Some(outcome.containment.clone());
+    }
     let exit_code = match outcome.ending {
         Ending::Exited(code) => Some(code),
         _ => None,
@@ -463,11 +465,9 @@ fn check_policies(
         .metadata
         .check_and_restore(&cx.checkout, &evidence, &cx.redactor)
         .map_err(Failure::failed)?;
-    let scratch = scratch(cx);
     let outside = super::begin::outside_the_patch(cx);
-    let after = git::worktree_tree(&cx.checkout, &scratch, &outside);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let after = after.map_err(Failure::failed)?;
+    let after = super::ignore::worktree_tree(&cx.run_dir, &cx.checkout, &run.base.sha, &outside)
+        .map_err(Failure::failed)?;
     let changed =
         git::changed_files(&cx.checkout, &before.tree, &after).map_err(Failure::failed)?;
     let from = run_dir::changes_from(&cx.run_dir, &run.base.sha);

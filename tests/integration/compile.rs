@@ -238,6 +238,9 @@ fn config_adds_systemd_and_skips_what_it_cannot_express() {
     let service =
         std::fs::read_to_string(dir.path().join("systemd/coder-nightly.service")).expect("read");
     assert!(service.contains("User=coder\n"), "{service}");
+    // Its own user gets the unit's cgroup delegated: a cgroup per step (root's stays read-only).
+    assert!(service.contains("Delegate=yes\n"), "{service}");
+    assert!(!service.contains("ProtectControlGroups"), "{service}");
     assert!(service.contains("WorkingDirectory=/srv/app\n"), "{service}");
     let timer =
         std::fs::read_to_string(dir.path().join("systemd/coder-nightly.timer")).expect("read");
