@@ -21,6 +21,7 @@ mod layers;
 mod lsp;
 mod pipeline;
 mod props;
+mod python_gitlab;
 mod release_train;
 mod runner;
 mod sandbox;
