@@ -1,5 +1,5 @@
 //! A GitLab-hosted Python project end to end: the fixture `tests/fixtures/python-project/`
-//! (the package `tally`, pytest writing JUnit to the ignored `reports/`) on a self-hosted
+//! (the package `tally`, pytest writing JUnit to `reports/`) on a self-hosted
 //! GitLab (`git.acme.internal`, named in the config's `[hosts]`), with three workflows side by
 //! side in one `.coder/workflows/`, compiled together: a merge-request review, a release train
 //! and the nightly triage of `conditions.rs` (which runs it). gitlab-ci-local runs the review
@@ -49,7 +49,7 @@ steps:
     goal: "Release tally 0.4.0: fix tally.words, bump the version, add the changelog line"
   - type: command
     name: "Tests"
-    command: pytest -q -p no:cacheprovider --junitxml=reports/junit.xml
+    command: pytest -q -p no:cacheprovider --junitxml=reports/pytest.xml
   - type: approve
     reason: "Release tally 0.4.0?"
   - type: deploy
@@ -78,9 +78,8 @@ fn stale_report() -> String {
 /// (`tally-team.sh` picks the fake agent of the step's role), the JUnit reports, the deploys
 /// (each checks that its job's checkout holds the release, the run's patch restored there),
 /// and the jobs' install line: this build's coder-step and pytest on the PATH, and the stale
-/// report of `checkout` put in the job's copy of the checkout when it has none, as a runner
-/// that keeps its build directory between pipelines leaves it (gitlab-ci-local copies no
-/// ignored file).
+/// report of `checkout` put into the job's copy of the checkout (gitlab-ci-local copies only
+/// tracked files), as a runner that keeps its build directory between pipelines leaves it.
 fn config(checkout: &Path) -> String {
     let deploy = |url: &str| {
         format!(
@@ -104,7 +103,7 @@ junit = ["reports/*.xml"]
 {prod}
 
 [gitlab]
-install = 'export PATH="{coder_step}:{pytest}:$PATH"; mkdir -p reports; [ -e reports/junit.xml ] || cp {stale} reports/junit.xml'
+install = 'export PATH="{coder_step}:{pytest}:$PATH"; mkdir -p reports; [ -e reports/junit.xml ] || cp "{stale}" reports/junit.xml'
 "#,
         team = agent("tally-team.sh"),
         preview = deploy("https://preview.tally.test"),
@@ -116,11 +115,17 @@ install = 'export PATH="{coder_step}:{pytest}:$PATH"; mkdir -p reports; [ -e rep
 }
 
 /// The project on `main` with its three workflows compiled together (for GitLab, from the
-/// remote's host alone), committed, and a stale JUnit report in its ignored `reports/`.
+/// remote's host alone), committed, and a stale JUnit report left in its checkout. Unlike the
+/// fixture, this copy does not ignore `reports/` (as the project of the issue's round did not):
+/// only coder keeps the reports out of the patch and the path policy.
 fn tally_repo() -> tempfile::TempDir {
     let repo = tempfile::tempdir().expect("tempdir");
     let dir = repo.path();
     copy_dir(&crate::root().join("tests/fixtures/python-project"), dir);
+    let ignore = dir.join(".gitignore");
+    let ignored = std::fs::read_to_string(&ignore).expect(".gitignore");
+    assert!(ignored.contains("reports/\n"), "{ignored}");
+    std::fs::write(&ignore, ignored.replace("reports/\n", "")).expect(".gitignore");
     git(dir, &["init", "-q", "-b", "main"]);
     // gitlab-ci-local takes GITLAB_USER_LOGIN from the git email: the person who plays jobs.
     git(dir, &["config", "user.email", "alice@example.com"]);
@@ -154,11 +159,7 @@ fn tally_repo() -> tempfile::TempDir {
     git(dir, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
     std::fs::create_dir_all(dir.join("reports")).expect("mkdir");
     std::fs::write(dir.join("reports/junit.xml"), stale_report()).expect("stale report");
-    assert_eq!(
-        git(dir, &["status", "--porcelain"]),
-        "",
-        "reports/ is ignored"
-    );
+    assert_eq!(git(dir, &["status", "--porcelain"]), "?? reports/\n");
     repo
 }
 
@@ -412,6 +413,11 @@ fn gitlab_ci_local_runs_the_python_release_train_past_its_deploys() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(counted, ["release-1"], "{record:#}");
+    let copies: Vec<String> = std::fs::read_dir(run_dir.join("reports/junit/release-1"))
+        .expect("reports")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(copies, ["0-pytest.xml"], "{record:#}");
     // The publish job pushed the edited files, and the merge request's description is the
     // run's summary: its tests and the release notes.
     assert!(
