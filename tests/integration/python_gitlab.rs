@@ -204,27 +204,27 @@ fn the_three_workflows_are_dispatched_by_pipeline_source_and_coder_workflow() {
         root_file.contains("- local: .gitlab/coder/*.yml"),
         "{root_file}"
     );
-    // `--list` names the jobs a pipeline of that source would hold, and runs none.
+    // `--list` names the jobs a pipeline would hold, and runs none. A merge request pipeline
+    // names no workflow; a push starts none of the three.
     for (source, workflow, expected) in [
-        ("merge_request_event", "", "review-"),
-        ("web", "release", "release-"),
-        ("schedule", "triage", "triage-"),
+        ("merge_request_event", None, Some("review-")),
+        ("web", Some("release"), Some("release-")),
+        ("schedule", Some("triage"), Some("triage-")),
+        ("schedule", Some("release"), None),
+        ("push", Some("release"), None),
     ] {
-        let listed = gitlab_ci_local(
-            dir,
-            source,
-            &[
-                "--variable",
-                &format!("CODER_WORKFLOW={workflow}"),
-                "--list",
-            ],
-        );
+        let variable = workflow.map(|w| format!("CODER_WORKFLOW={w}"));
+        let mut extra = vec!["--list"];
+        if let Some(variable) = &variable {
+            extra.extend(["--variable", variable]);
+        }
+        let listed = gitlab_ci_local(dir, source, &extra);
         assert_eq!(listed.code, 0, "{}", listed.log);
         for prefix in ["review-", "release-", "triage-"] {
             assert_eq!(
                 listed.log.contains(&format!("\n{prefix}")),
-                prefix == expected,
-                "{source} {workflow}: {prefix}\n{}",
+                expected == Some(prefix),
+                "{source} {workflow:?}: {prefix}\n{}",
                 listed.log
             );
         }
@@ -375,10 +375,10 @@ fn gitlab_ci_local_runs_the_python_release_train_past_its_deploys() {
     // fresh copy of the checkout, and the smoke test found the release there.
     assert!(!log.contains("does not match index"), "{log}");
     for job in ["release-2", "release-3", "release-4", "release-5"] {
+        let restored = format!("{job} > coder-step: continued run release-");
         assert!(
-            log.contains(&format!("{job} > coder-step: continued run release-"))
-                && log.lines().any(|l| l.starts_with(&format!("{job} > "))
-                    && l.ends_with("applied patch.diff to the checkout")),
+            log.lines().any(|line| line.starts_with(&restored)
+                && line.ends_with(": applied patch.diff to the checkout")),
             "{job}:\n{log}"
         );
     }
@@ -388,7 +388,10 @@ fn gitlab_ci_local_runs_the_python_release_train_past_its_deploys() {
     );
     let record = run_record(dir, "release-5");
     assert_eq!(record["status"], "succeeded", "{record:#}");
-    assert_eq!(record["approvals"][0]["approver"], "alice", "{record:#}");
+    // Both gates were played: the approval, then the prod deploy's own.
+    assert_eq!(record["approvals"][0]["step_id"], "s3", "{record:#}");
+    assert_eq!(record["approvals"][1]["step_id"], "s6", "{record:#}");
+    assert_eq!(record["approvals"][1]["approver"], "alice", "{record:#}");
     assert_eq!(record["artifacts"]["deploy_url"], "https://tally.test");
     // The release is the implementer's edits; the JUnit report is no part of it.
     assert_eq!(
