@@ -329,6 +329,7 @@ fn gitlab_ci_local_reviews_a_merge_request_and_notes_the_review() {
 fn gitlab_ci_local_runs_the_python_release_train_past_its_deploys() {
     let repo = tally_repo();
     let dir = repo.path();
+    let base = git(dir, &["rev-parse", "HEAD"]).trim().to_string();
     let remote = bare_remote();
     let api = gitlab_api();
     let remote_variable = format!("CODER_PUBLISH_REMOTE={}", remote.path().display());
@@ -436,6 +437,14 @@ fn gitlab_ci_local_runs_the_python_release_train_past_its_deploys() {
         show(remote.path(), "coder/release:CHANGELOG.md")
             .contains("## 0.4.0\n\n- `tally.words` splits on any whitespace."),
         "{log}"
+    );
+    // One commit on the run's base, authored with the self-hosted GitLab's no-reply address.
+    assert_eq!(
+        git(
+            remote.path(),
+            &["log", "-1", "--format=%P %ae", "coder/release"]
+        ),
+        format!("{base} coder-step@noreply.git.acme.internal\n"),
     );
     let description = merge_request_description(&api);
     assert!(
