@@ -12,7 +12,7 @@ use crate::host::Host;
 use crate::step::{agent, git, run};
 use crate::{outside_tool, root};
 
-const TRIAGE: &str = r#"name: "Nightly test triage"
+pub(crate) const TRIAGE: &str = r#"name: "Nightly test triage"
 project:
   provider: {PROVIDER}
 triggers:
@@ -43,7 +43,7 @@ steps:
 "#;
 
 /// Where pytest is: on the PATH, else in the tools `scripts/test` installs.
-fn pytest_dir() -> String {
+pub(crate) fn pytest_dir() -> String {
     let program = outside_tool("pytest");
     Path::new(program.get_program())
         .parent()
@@ -52,7 +52,7 @@ fn pytest_dir() -> String {
         .to_string()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read fixture") {
         let entry = entry.expect("entry");

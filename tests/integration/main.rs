@@ -22,6 +22,7 @@ mod layers;
 mod lsp;
 mod pipeline;
 mod props;
+mod python_gitlab;
 mod readme;
 mod release_train;
 mod runner;
