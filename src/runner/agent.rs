@@ -435,7 +435,10 @@ impl ChangeUnderReview {
             base_sha: non_empty_env("CI_MERGE_REQUEST_DIFF_BASE_SHA")
                 .unwrap_or_else(|| var("CI_MERGE_REQUEST_TARGET_BRANCH_SHA")),
             head_ref: var("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"),
-            head_sha: var("CI_COMMIT_SHA"),
+            // In a merged-results pipeline `CI_COMMIT_SHA` is GitLab's temporary merge
+            // commit; the source branch's own head is this one (set only there).
+            head_sha: non_empty_env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
+                .unwrap_or_else(|| var("CI_COMMIT_SHA")),
         })
     }
 }

@@ -1274,3 +1274,50 @@ fn a_pull_request_s_merge_checkout_is_reviewed_against_its_base_parent() {
     assert!(prompt.contains("+hello, reviewed world"), "{prompt}");
     assert!(!prompt.contains("landed on main meanwhile"), "{prompt}");
 }
+
+/// A GitLab merged-results pipeline checks out GitLab's temporary merge commit
+/// (`CI_COMMIT_SHA`): the prompt names the source branch's own head, and the diff is the
+/// merge against the target it was merged into.
+#[test]
+fn a_merged_results_pipeline_is_reviewed_as_the_source_branch() {
+    let spec = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review the merge request\n";
+    let config = "[agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo reviewed\"]\n";
+    let f = Fixture::new(spec, Some(config));
+    let dir = f.repo.path();
+    let fork_point = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "-b", "greet"]);
+    std::fs::write(dir.join("README.md"), "hello, reviewed world\n").expect("write");
+    git(dir, &["commit", "-qam", "Greet the world"]);
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "main"]);
+    std::fs::write(dir.join("CHANGELOG.md"), "landed on main meanwhile\n").expect("write");
+    git(dir, &["add", "CHANGELOG.md"]);
+    git(dir, &["commit", "-qm", "Meanwhile on main"]);
+    let target = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "--detach"]);
+    git(dir, &["merge", "-q", "--no-ff", "-m", "Merge !12", "greet"]);
+    let merged = git(dir, &["rev-parse", "HEAD"]);
+    let merge_request = |cmd: &mut Command| {
+        cmd.env("CI_MERGE_REQUEST_IID", "12")
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_SHA", target.trim())
+            .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", fork_point.trim())
+            .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "greet")
+            .env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", head.trim())
+            .env("CI_COMMIT_SHA", merged.trim());
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    merge_request(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = f.command("step", &["--step", "s1"]);
+    merge_request(&mut step);
+    let (code, _, stderr) = run(&mut step);
+    assert_eq!(code, 0, "{stderr}");
+    let prompt = f.read("prompts/s1.md");
+    assert!(
+        prompt.contains(&format!("`greet` ({})", head.trim())),
+        "{prompt}"
+    );
+    assert!(prompt.contains("+hello, reviewed world"), "{prompt}");
+    assert!(!prompt.contains("landed on main meanwhile"), "{prompt}");
+}
