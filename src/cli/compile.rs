@@ -97,6 +97,19 @@ pub fn run(args: CompileArgs) -> u8 {
         print(&out);
         return usage_error(&e.0);
     }
+    // Files of specs that are gone would keep running in CI: they go with their spec.
+    let (removed, result) = pipeline::remove_orphans(&session, &plan);
+    for orphan in removed {
+        out.push_str(&format!(
+            "removed {} ({})\n",
+            shown(&orphan.destination),
+            pipeline::describe_orphan(orphan)
+        ));
+    }
+    if let Err(e) = result {
+        print(&out);
+        return usage_error(&e.0);
+    }
     if args.gitattributes {
         match pipeline::mark_generated(&session, &plan, args.out_dir.as_deref()) {
             Ok(files) => {
@@ -144,13 +157,26 @@ fn compare(session: &Session, plan: &Plan) -> u8 {
             skipped.target.name()
         ));
     }
-    out.push_str(&match drifted {
-        0 => format!("{} generated files are up to date\n", plan.files.len()),
-        n => format!(
-            "{n} of {} generated files out of date: run `coder compile`\n",
+    for orphan in &plan.orphans {
+        out.push_str(&format!(
+            "{}: {}: `coder compile` removes it\n",
+            shown(&orphan.destination),
+            pipeline::describe_orphan(orphan)
+        ));
+    }
+    let orphaned = match plan.orphans.len() {
+        0 => String::new(),
+        1 => ", and 1 generated file whose spec no longer generates it".to_string(),
+        n => format!(", and {n} generated files whose specs no longer generate them"),
+    };
+    out.push_str(&match (drifted, plan.orphans.len()) {
+        (0, 0) => format!("{} generated files are up to date\n", plan.files.len()),
+        (n, _) => format!(
+            "{n} of {} generated files out of date{orphaned}: run `coder compile`\n",
             plan.files.len()
         ),
     });
+    drifted += plan.orphans.len();
     let written = print(&out);
     if written != EXIT_OK {
         return written;

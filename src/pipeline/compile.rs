@@ -32,11 +32,24 @@ pub struct Skipped {
     pub has_files: bool,
 }
 
+/// A file coder generated, at a target's path, that no spec generates any more: its spec was
+/// deleted, or renamed its `workflow_id`. Left in place it would keep running in CI.
+#[derive(Debug)]
+pub struct Orphan {
+    pub destination: PathBuf,
+    /// The spec its header names (repo-relative).
+    pub source: String,
+    /// Whether that spec still exists (it now compiles to other files).
+    pub source_exists: bool,
+}
+
 /// Everything `coder compile` would write, and what it leaves out.
 #[derive(Debug, Default)]
 pub struct Plan {
     pub files: Vec<Planned>,
     pub skipped: Vec<Skipped>,
+    /// Generated files no spec of the session generates now.
+    pub orphans: Vec<Orphan>,
     /// For each compiled spec, the targets it compiles to (for notes and starter files).
     pub targets: Vec<(usize, Vec<&'static dyn Target>)>,
 }
@@ -50,6 +63,7 @@ fn targets_of(
     config: &Config,
     asked: &[&'static dyn Target],
     root: &Path,
+    generated: &[OnDisk],
 ) -> Result<Vec<&'static dyn Target>, Error> {
     if !asked.is_empty() {
         return Ok(asked.to_vec());
@@ -57,7 +71,7 @@ fn targets_of(
     // Its own targets were checked with it; one it only has files for is checked here, and a
     // target that cannot express the workflow writes nothing (skipped, see `plan`).
     let mut targets = spec.checked.targets.clone();
-    for present in present_targets(workflow, root, &targets) {
+    for present in present_or_renamed(workflow, root, &targets, generated) {
         if !target::cannot_express(&present.limits(workflow, config)) {
             targets.push(present);
         }
@@ -90,6 +104,74 @@ fn present_targets(
         .collect()
 }
 
+/// [`present_targets`], and the targets that have files generated from this workflow's spec
+/// under an earlier `workflow_id`: a renamed workflow keeps its targets.
+fn present_or_renamed(
+    workflow: &Workflow,
+    root: &Path,
+    known: &[&'static dyn Target],
+    generated: &[OnDisk],
+) -> Vec<&'static dyn Target> {
+    let mut present = present_targets(workflow, root, known);
+    for file in generated {
+        if file.source == workflow.source
+            && file.path.starts_with(root)
+            && !known.contains(&file.target)
+            && !present.contains(&file.target)
+        {
+            present.push(file.target);
+        }
+    }
+    present
+}
+
+/// A file with coder's header in one of the targets' folders.
+#[derive(Debug)]
+struct OnDisk {
+    path: PathBuf,
+    /// The spec its header names (repo-relative).
+    source: String,
+    target: &'static dyn Target,
+}
+
+/// Every generated file in the targets' folders under `roots` (a probe id names the folders).
+fn generated_on_disk(roots: &[PathBuf]) -> Vec<OnDisk> {
+    let mut found = Vec::new();
+    for root in roots {
+        let mut seen: Vec<PathBuf> = Vec::new();
+        for &target in target::TARGETS {
+            for path in target.paths("coder-probe") {
+                let Some(folder) = Path::new(&path).parent().map(|dir| root.join(dir)) else {
+                    continue;
+                };
+                if seen.contains(&folder) {
+                    continue;
+                }
+                seen.push(folder.clone());
+                let Ok(entries) = std::fs::read_dir(&folder) else {
+                    continue;
+                };
+                let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                paths.sort();
+                for path in paths {
+                    if !path.is_file() {
+                        continue;
+                    }
+                    let source = output::generated_header(&path).and_then(|h| h.source);
+                    if let Some(source) = source {
+                        found.push(OnDisk {
+                            path,
+                            source,
+                            target,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Every file the session's workflows generate for their targets (a session with errors
 /// plans nothing for the specs with errors).
 pub fn plan(
@@ -98,15 +180,25 @@ pub fn plan(
     out_dir: Option<&Path>,
 ) -> Result<Plan, Error> {
     let mut plan = Plan::default();
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for spec in &session.specs {
+        let root = out_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| session.repository_of(spec).root.clone());
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    let generated = generated_on_disk(&roots);
     for (index, spec) in session.specs.iter().enumerate() {
         let Some(workflow) = spec.workflow() else {
             continue;
         };
         let repository = session.repository_of(spec);
         let root = out_dir.unwrap_or(&repository.root);
-        let targets = targets_of(spec, workflow, &repository.config, asked, root)?;
+        let targets = targets_of(spec, workflow, &repository.config, asked, root, &generated)?;
         if asked.is_empty() {
-            let present = present_targets(workflow, root, &targets);
+            let present = present_or_renamed(workflow, root, &targets, &generated);
             let added = repository
                 .config
                 .targets
@@ -142,7 +234,82 @@ pub fn plan(
         }
         plan.targets.push((index, targets));
     }
+    plan.orphans = orphans(session, &plan, generated);
     Ok(plan)
+}
+
+/// The generated files in the targets' folders that nothing in `plan` writes or reports: a
+/// file whose spec is gone, or whose spec is in this session and compiles to other paths now.
+/// A file of a spec outside the session (`coder compile one.yml`) is left alone.
+fn orphans(session: &Session, plan: &Plan, generated: Vec<OnDisk>) -> Vec<Orphan> {
+    let in_session: Vec<&str> = session
+        .specs
+        .iter()
+        .filter_map(|s| s.workflow())
+        .map(|w| w.source.as_str())
+        .collect();
+    let accounted = |path: &Path| {
+        plan.files.iter().any(|p| p.destination == path)
+            || plan.skipped.iter().any(|s| {
+                session.specs[s.spec].workflow().is_some_and(|w| {
+                    s.target
+                        .paths(&w.workflow_id)
+                        .iter()
+                        .any(|p| path.ends_with(p))
+                })
+            })
+    };
+    let mut found = Vec::new();
+    for file in generated {
+        if accounted(&file.path) {
+            continue;
+        }
+        let root = session
+            .specs
+            .iter()
+            .map(|spec| session.repository_of(spec).root.as_path())
+            .find(|root| file.path.starts_with(root));
+        let source_exists = root.is_some_and(|root| root.join(&file.source).is_file());
+        if !source_exists || in_session.contains(&file.source.as_str()) {
+            found.push(Orphan {
+                destination: file.path,
+                source: file.source,
+                source_exists,
+            });
+        }
+    }
+    found
+}
+
+/// Why an orphan is one, in a sentence.
+pub fn describe_orphan(orphan: &Orphan) -> String {
+    if orphan.source_exists {
+        format!(
+            "generated from {}, which no longer generates this file (its workflow_id or targets changed)",
+            orphan.source
+        )
+    } else {
+        format!("generated from {}, which no longer exists", orphan.source)
+    }
+}
+
+/// Delete the orphans, each only if it still carries coder's header.
+pub fn remove_orphans<'p>(
+    session: &Session,
+    plan: &'p Plan,
+) -> (Vec<&'p Orphan>, Result<(), Error>) {
+    let mut removed = Vec::new();
+    for orphan in &plan.orphans {
+        if !output::is_generated(&orphan.destination) {
+            continue;
+        }
+        if let Err(e) = std::fs::remove_file(&orphan.destination) {
+            let shown = display_path(&orphan.destination, &session.cwd);
+            return (removed, Err(Error(format!("cannot remove `{shown}`: {e}"))));
+        }
+        removed.push(orphan);
+    }
+    (removed, Ok(()))
 }
 
 /// How a planned file compares with the one on disk.

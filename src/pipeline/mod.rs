@@ -19,7 +19,10 @@ mod gitattributes;
 use std::path::{Path, PathBuf};
 
 pub use check::{CheckedFile, ReadError, Settings, check_bytes, check_inputs};
-pub use compile::{Plan, Planned, Skipped, WrittenFile, compare, describe, notes, plan, write};
+pub use compile::{
+    Orphan, Plan, Planned, Skipped, WrittenFile, compare, describe, describe_orphan, notes, plan,
+    remove_orphans, write,
+};
 pub use gitattributes::{mark_generated, with_generated};
 
 use crate::diag::FileReport;

@@ -68,18 +68,18 @@ pub fn recorded(text: &str) -> Recorded {
 
 /// Whether the file at `path` is one coder generated (it starts with coder's header).
 pub fn is_generated(path: &std::path::Path) -> bool {
+    generated_header(path).is_some()
+}
+
+/// The header of the file at `path`, if coder generated it; read from its first bytes only.
+pub fn generated_header(path: &std::path::Path) -> Option<Recorded> {
     use std::io::Read;
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
+    let file = std::fs::File::open(path).ok()?;
     // The header is the first four lines; a long spec path makes them at most a few KiB.
     let mut head = Vec::new();
-    if file.take(16 * 1024).read_to_end(&mut head).is_err() {
-        return false;
-    }
-    recorded(&String::from_utf8_lossy(&head))
-        .source_hash
-        .is_some()
+    file.take(16 * 1024).read_to_end(&mut head).ok()?;
+    let header = recorded(&String::from_utf8_lossy(&head));
+    header.source_hash.is_some().then_some(header)
 }
 
 /// How a file on disk compares with what coder would generate now.

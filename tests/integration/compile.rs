@@ -523,3 +523,71 @@ fn a_gated_deploy_keeps_its_environment() {
         "{workflow}"
     );
 }
+
+/// A generated file whose spec was deleted, or whose spec now compiles to other paths, would
+/// keep running in CI: `compile --check` fails on it and `compile` removes it. A file of a
+/// spec outside the session and a file without coder's header are left alone.
+#[test]
+fn generated_files_of_a_deleted_or_renamed_workflow_are_removed() {
+    let dir = repo(&[
+        (".coder/workflows/nightly.yml", SPEC),
+        (".coder/workflows/weekly.yml", SPEC),
+        (".coder/workflows/kept.yml", SPEC),
+        (".github/workflows/ci.yml", "name: CI\non: push\n"),
+        REMOTE,
+    ]);
+    let root = dir.path();
+    let (code, _, stderr) = compile(root, &["--target", "gitlab", "--target", "github"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_file(root.join(".coder/workflows/weekly.yml")).expect("rm");
+    let nightly = std::fs::read_to_string(root.join(".coder/workflows/nightly.yml")).expect("read");
+    std::fs::write(
+        root.join(".coder/workflows/nightly.yml"),
+        format!("workflow_id: nightly-tests\n{nightly}"),
+    )
+    .expect("rename the workflow");
+
+    // Compiling one spec leaves the files of the others alone, whatever their state.
+    let (code, stdout, stderr) = compile(root, &[".coder/workflows/kept.yml", "--check"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains(".github/workflows/coder-weekly.yml: generated from .coder/workflows/weekly.yml, which no longer exists"), "{stdout}");
+    assert!(!stdout.contains("coder-nightly.yml"), "{stdout}");
+
+    let (code, stdout, _) = compile(root, &["--check"]);
+    assert_eq!(code, 1, "{stdout}");
+    for orphan in [
+        ".github/workflows/coder-weekly.yml",
+        ".gitlab/coder/weekly.yml",
+        ".github/workflows/coder-nightly.yml",
+        ".gitlab/coder/nightly.yml",
+    ] {
+        assert!(
+            stdout.contains(&format!("{orphan}: generated from")),
+            "{orphan}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("whose specs no longer generate them"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = compile(root, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("removed .github/workflows/coder-weekly.yml (generated from .coder/workflows/weekly.yml, which no longer exists)"), "{stdout}");
+    assert!(!root.join(".github/workflows/coder-weekly.yml").exists());
+    assert!(!root.join(".gitlab/coder/weekly.yml").exists());
+    assert!(!root.join(".github/workflows/coder-nightly.yml").exists());
+    assert!(
+        root.join(".github/workflows/coder-nightly-tests.yml")
+            .is_file()
+    );
+    assert!(root.join(".gitlab/coder/nightly-tests.yml").is_file());
+    assert!(root.join(".github/workflows/coder-kept.yml").is_file());
+    // Not coder's: never touched.
+    assert_eq!(
+        std::fs::read_to_string(root.join(".github/workflows/ci.yml")).expect("read"),
+        "name: CI\non: push\n"
+    );
+    let (code, stdout, _) = compile(root, &["--check"]);
+    assert_eq!(code, 0, "{stdout}");
+}
