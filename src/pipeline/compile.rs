@@ -63,7 +63,7 @@ fn targets_of(
     config: &Config,
     asked: &[&'static dyn Target],
     root: &Path,
-    generated: &[OnDisk],
+    generated: &BySource<'_>,
 ) -> Result<Vec<&'static dyn Target>, Error> {
     if !asked.is_empty() {
         return Ok(asked.to_vec());
@@ -110,12 +110,15 @@ fn present_or_renamed(
     workflow: &Workflow,
     root: &Path,
     known: &[&'static dyn Target],
-    generated: &[OnDisk],
+    generated: &BySource<'_>,
 ) -> Vec<&'static dyn Target> {
     let mut present = present_targets(workflow, root, known);
-    for file in generated {
-        if file.source == workflow.source
-            && file.path.starts_with(root)
+    for file in generated
+        .get(workflow.source.as_str())
+        .into_iter()
+        .flatten()
+    {
+        if file.path.starts_with(root)
             && !known.contains(&file.target)
             && !present.contains(&file.target)
         {
@@ -124,6 +127,9 @@ fn present_or_renamed(
     }
     present
 }
+
+/// The generated files on disk by the spec their header names.
+type BySource<'g> = std::collections::HashMap<&'g str, Vec<&'g OnDisk>>;
 
 /// A file with coder's header in one of the targets' folders.
 #[derive(Debug)]
@@ -190,15 +196,22 @@ pub fn plan(
         }
     }
     let generated = generated_on_disk(&roots);
+    let mut by_source = BySource::new();
+    for file in &generated {
+        by_source
+            .entry(file.source.as_str())
+            .or_default()
+            .push(file);
+    }
     for (index, spec) in session.specs.iter().enumerate() {
         let Some(workflow) = spec.workflow() else {
             continue;
         };
         let repository = session.repository_of(spec);
         let root = out_dir.unwrap_or(&repository.root);
-        let targets = targets_of(spec, workflow, &repository.config, asked, root, &generated)?;
+        let targets = targets_of(spec, workflow, &repository.config, asked, root, &by_source)?;
         if asked.is_empty() {
-            let present = present_or_renamed(workflow, root, &targets, &generated);
+            let present = present_or_renamed(workflow, root, &targets, &by_source);
             let added = repository
                 .config
                 .targets
@@ -234,6 +247,7 @@ pub fn plan(
         }
         plan.targets.push((index, targets));
     }
+    drop(by_source);
     plan.orphans = orphans(session, &plan, generated);
     Ok(plan)
 }
@@ -248,8 +262,10 @@ fn orphans(session: &Session, plan: &Plan, generated: Vec<OnDisk>) -> Vec<Orphan
         .filter_map(|s| s.workflow())
         .map(|w| w.source.as_str())
         .collect();
+    let planned: std::collections::HashSet<&Path> =
+        plan.files.iter().map(|p| p.destination.as_path()).collect();
     let accounted = |path: &Path| {
-        plan.files.iter().any(|p| p.destination == path)
+        planned.contains(path)
             || plan.skipped.iter().any(|s| {
                 session.specs[s.spec].workflow().is_some_and(|w| {
                     s.target

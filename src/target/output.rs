@@ -78,7 +78,13 @@ pub fn generated_header(path: &std::path::Path) -> Option<Recorded> {
     // The header is the first four lines; a long spec path makes them at most a few KiB.
     let mut head = Vec::new();
     file.take(16 * 1024).read_to_end(&mut head).ok()?;
-    let header = recorded(&String::from_utf8_lossy(&head));
+    // Only the leading comment lines are decoded: the rest may be large.
+    let end = head
+        .split_inclusive(|&b| b == b'\n')
+        .take_while(|line| line.starts_with(b"#"))
+        .map(<[u8]>::len)
+        .sum();
+    let header = recorded(&String::from_utf8_lossy(&head[..end]));
     header.source_hash.is_some().then_some(header)
 }
 
