@@ -21,6 +21,7 @@ mod lsp;
 mod pipeline;
 mod props;
 mod release_train;
+mod run_cost;
 mod runner;
 mod sandbox;
 mod schema;
