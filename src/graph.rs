@@ -43,10 +43,17 @@ fn step_label(step: &Step) -> String {
             None => "approve".to_string(),
         },
     };
-    match &step.name {
+    let mut label = match &step.name {
         Some(name) => format!("{}: {name}\n{what}", step.step_id),
         None => format!("{}: {what}", step.step_id),
+    };
+    if step.continue_on_failure {
+        label.push_str("\ncontinues on failure");
     }
+    if let Some(failed) = &step.if_failed {
+        label.push_str(&format!("\nonly if {failed} failed"));
+    }
+    label
 }
 
 fn job_label(job: &Job) -> String {

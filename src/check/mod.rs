@@ -2,6 +2,7 @@
 //! function, listed in [`CHECKS`]; each reports every problem it finds.
 
 mod budget;
+mod conditions;
 mod cron;
 mod deploy;
 mod events;
@@ -48,6 +49,7 @@ pub const CHECKS: &[CheckFn] = &[
     cron::check,
     events::check,
     secrets::check,
+    conditions::check,
     budget::check,
     paths::check,
     deploy::check,

@@ -811,6 +811,57 @@ codes! {
     UnreceivedSecret = "C0251" "unreceived-secret" Warning "a secret no step receives";
 
     /// ## What it does
+    /// Reports an `if_failed` that names no step before this one: an unknown id, this step's
+    /// own, or a step that runs later.
+    ///
+    /// ## Why
+    /// A step with `if_failed: <id>` runs only when that earlier step failed. Steps run in
+    /// order, so only a step before it can have failed by then.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// steps:
+    ///   - type: command
+    ///     step_id: tests
+    ///     command: pytest
+    ///     continue_on_failure: true
+    ///   - type: agent
+    ///     role: tester
+    ///     goal: Find why the tests fail and fix the code.
+    ///     if_failed: test
+    /// ```
+    ///
+    /// ## Fix
+    /// Name the id of an earlier step (`step_id`, or `s<position>` counting from 1).
+    UnknownConditionStep = "C0260" "unknown-condition-step" Error "an `if_failed` that names no earlier step";
+
+    /// ## What it does
+    /// Reports an `if_failed` naming a step whose failure stops the run: that step has no
+    /// `continue_on_failure: true`, so when it fails no later step runs, and the conditioned
+    /// step never would.
+    ///
+    /// ## Why
+    /// `continue_on_failure: true` is what lets the run go on past a failing step (the run
+    /// still ends `failed`); `if_failed` picks the steps that run only then, such as an agent
+    /// that triages failing tests.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// steps:
+    ///   - type: command
+    ///     step_id: tests
+    ///     command: cargo test
+    ///   - type: agent
+    ///     role: tester
+    ///     goal: Find why the tests fail and fix the code.
+    ///     if_failed: tests
+    /// ```
+    ///
+    /// ## Fix
+    /// Add `continue_on_failure: true` to the named step.
+    ConditionNeverHolds = "C0261" "condition-never-holds" Error "an `if_failed` naming a step whose failure stops the run";
+
+    /// ## What it does
     /// Reports a deploy step whose target has no deploy command in coder's configuration.
     ///
     /// ## Why

@@ -371,7 +371,7 @@ pub fn next_steps(proposal: &Proposal) -> String {
     if proposal.facts.provider == Some(crate::model::Provider::Gitlab) {
         steps.push(
             "Set `[gitlab] image` (and `install`, how `coder-step` gets on the PATH; by default \
-             `cargo install`, which needs Rust in the image) so the jobs have your toolchain, and \
+             its prebuilt release, else `cargo install`) so the jobs have your toolchain, and \
              create the `CODER_GITLAB_TOKEN` project access token variable the publish job pushes with."
                 .to_string(),
         );

@@ -176,6 +176,11 @@ fn lower_step(spec: &Spec, index: usize, origin: Origin) -> Option<Step> {
         name: name.as_ref().map(|n| n.value.clone()),
         action,
         secrets: Vec::new(),
+        continue_on_failure: spec.steps[index].value.continues_on_failure(),
+        if_failed: spec.steps[index]
+            .value
+            .if_failed()
+            .map(|id| id.value.clone()),
         origin,
     })
 }

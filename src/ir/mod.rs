@@ -151,7 +151,22 @@ pub struct Step {
     /// lists, and for agent and deploy steps every secret no step lists.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// A failure of this command step is recorded and the run goes on (to end `failed`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub continue_on_failure: bool,
+    /// The step runs only when this earlier step failed (and went on); else it is skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_failed: Option<String>,
     pub origin: Origin,
+}
+
+impl Step {
+    /// Whether CI runs this command step through `coder-step step` rather than as a plain
+    /// step: it has a condition or continues on failure, so coder decides and records it.
+    pub fn is_conditional_command(&self) -> bool {
+        matches!(self.action, Action::Command { .. })
+            && (self.continue_on_failure || self.if_failed.is_some())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

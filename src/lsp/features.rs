@@ -368,6 +368,18 @@ fn value_items(cx: &Cx<'_>, key: &str, path: &[String]) -> Vec<CompletionItem> {
         ),
         "timezone" => list(crate::schedule::zones::valid_names()),
         "require_human_approval_for" => values(selectors(cx), CompletionItemKind::REFERENCE),
+        // The steps a condition can name: those whose failure lets the run go on.
+        "if_failed" => values(
+            cx.spec()
+                .map(|spec| {
+                    (0..spec.steps.len())
+                        .filter(|&i| spec.steps[i].value.continues_on_failure())
+                        .map(|i| spec.step_id(i).into_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            CompletionItemKind::REFERENCE,
+        ),
         "secret_ref" => list(
             cx.spec()
                 .and_then(|spec| spec.policies().secrets.as_ref())
@@ -405,10 +417,22 @@ fn values(names: Vec<String>, kind: CompletionItemKind) -> Vec<CompletionItem> {
         .collect()
 }
 
-/// From a gate selector to the steps it gates.
+/// From a gate selector to the steps it gates; from an `if_failed` to the step it names.
 pub fn definition(cx: &Cx<'_>, params: GotoDefinitionParams) -> Option<GotoDefinitionResponse> {
     let spec = cx.spec()?;
     let offset = cx.offset(params.text_document_position_params.position);
+    let condition = spec
+        .steps
+        .iter()
+        .filter_map(|step| step.value.if_failed())
+        .find(|named| named.span.start <= offset && offset <= named.span.end);
+    if let Some(named) = condition {
+        let at = (0..spec.steps.len()).find(|&i| spec.step_id(i) == named.value)?;
+        return Some(GotoDefinitionResponse::Scalar(Location::new(
+            cx.uri.clone(),
+            cx.range(spec.steps[at].span),
+        )));
+    }
     let gates = spec.policies().gates.as_ref()?;
     let entry = gates
         .require_human_approval_for

@@ -258,6 +258,16 @@ impl<'d> Cx<'d> {
         Some(items.iter().filter_map(|item| self.string(item)).collect())
     }
 
+    fn boolean(&mut self, node: &Node) -> Option<Spanned<bool>> {
+        match node.value {
+            Value::Bool(b) => Some(Spanned::new(b, node.span)),
+            _ => {
+                self.wrong_type(node, "`true` or `false`");
+                None
+            }
+        }
+    }
+
     fn uint(&mut self, node: &Node) -> Option<Spanned<u64>> {
         match node.value {
             Value::Int(i) if i >= 0 => Some(Spanned::new(i as u64, node.span)),
@@ -432,6 +442,11 @@ fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
     } else {
         map.take("secrets").and_then(|n| cx.string_list(n))
     };
+    let if_failed = if matches!(kind, "agent" | "command") {
+        map.take("if_failed").and_then(|n| cx.text(n, "if_failed"))
+    } else {
+        None
+    };
     let step = match kind {
         "agent" => {
             let role_node = map.take("role");
@@ -464,14 +479,20 @@ fn step(cx: &mut Cx<'_>, node: &Node) -> Option<Spanned<Step>> {
                 role,
                 goal,
                 secrets,
+                if_failed,
             })
         }
-        "command" => required(&mut map, cx, "command").map(|command| Step::Command {
-            step_id,
-            name,
-            command,
-            secrets,
-        }),
+        "command" => {
+            let continue_on_failure = map.take("continue_on_failure").and_then(|n| cx.boolean(n));
+            required(&mut map, cx, "command").map(|command| Step::Command {
+                step_id,
+                name,
+                command,
+                secrets,
+                continue_on_failure,
+                if_failed,
+            })
+        }
         "deploy" => required(&mut map, cx, "target").map(|target| Step::Deploy {
             step_id,
             name,

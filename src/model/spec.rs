@@ -195,6 +195,10 @@ pub enum Step {
         /// Secrets from `policies.secrets` this step receives. A secret some step lists goes
         /// to those steps only; one no step lists goes to every agent and deploy step.
         secrets: Option<Vec<Spanned<String>>>,
+        /// Run this step only when the step with this id, earlier in the workflow, failed and
+        /// the run went on (that step has `continue_on_failure: true`); otherwise it is skipped.
+        #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
+        if_failed: Option<Spanned<String>>,
     },
     /// Run a shell command.
     Command {
@@ -206,6 +210,13 @@ pub enum Step {
         /// Secrets from `policies.secrets` this step receives. A secret some step lists goes
         /// to those steps only; one no step lists goes to every agent and deploy step.
         secrets: Option<Vec<Spanned<String>>>,
+        /// When the command fails, record the failure and go on with the next steps; the run
+        /// still ends `failed`. Steps with `if_failed` naming this step run only then.
+        continue_on_failure: Option<Spanned<bool>>,
+        /// Run this step only when the step with this id, earlier in the workflow, failed and
+        /// the run went on (that step has `continue_on_failure: true`); otherwise it is skipped.
+        #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
+        if_failed: Option<Spanned<String>>,
     },
     /// Deploy to a target: `preview`, `prod`, or one configured in `[deploy.<name>]`.
     Deploy {
@@ -234,8 +245,21 @@ pub enum Step {
 
 /// The step kinds and the fields each one has, besides `type`.
 pub const STEP_KINDS: [(&str, &[&str]); 4] = [
-    ("agent", &["step_id", "name", "role", "goal", "secrets"]),
-    ("command", &["step_id", "name", "command", "secrets"]),
+    (
+        "agent",
+        &["step_id", "name", "role", "goal", "secrets", "if_failed"],
+    ),
+    (
+        "command",
+        &[
+            "step_id",
+            "name",
+            "command",
+            "secrets",
+            "continue_on_failure",
+            "if_failed",
+        ],
+    ),
     ("deploy", &["step_id", "name", "target", "secrets"]),
     ("approve", &["step_id", "name", "reason"]),
 ];
@@ -267,6 +291,25 @@ impl Step {
             | Step::Deploy { secrets, .. } => secrets.as_deref(),
             Step::Approve { .. } | Step::Invalid { .. } => None,
         }
+    }
+
+    /// The earlier step whose failure this step runs on (`if_failed`), if any.
+    pub fn if_failed(&self) -> Option<&Spanned<String>> {
+        match self {
+            Step::Agent { if_failed, .. } | Step::Command { if_failed, .. } => if_failed.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether a failure of this step lets the run go on (`continue_on_failure: true`).
+    pub fn continues_on_failure(&self) -> bool {
+        matches!(
+            self,
+            Step::Command {
+                continue_on_failure: Some(Spanned { value: true, .. }),
+                ..
+            }
+        )
     }
 
     pub fn explicit_id(&self) -> Option<&Spanned<String>> {

@@ -319,17 +319,9 @@ fn forge_notes(
             hosted.as_str(),
         ));
     }
-    let (key, configured, default) = match provider {
-        Provider::Github => (
-            "[github] install",
-            &repository.config.github.install,
-            target::github::default_install(),
-        ),
-        Provider::Gitlab => (
-            "[gitlab] install",
-            &repository.config.gitlab.install,
-            target::gitlab::default_install(),
-        ),
+    let (key, configured) = match provider {
+        Provider::Github => ("[github] install", &repository.config.github.install),
+        Provider::Gitlab => ("[gitlab] install", &repository.config.gitlab.install),
     };
     match configured {
         Some(line) => out.push_str(&format!(
@@ -338,9 +330,9 @@ fn forge_notes(
             line.lines().next().unwrap_or_default(),
         )),
         None => out.push_str(&format!(
-            "\n{} jobs install coder-step with\n  {default}\nwhich needs `coder-workflows` {} on crates.io; to install it another way (a git URL, a prebuilt binary, a runner image that has it), set `{key}` in .coder/config.toml\n",
+            "\n{} jobs install coder-step {}\nTo install it another way (a git URL, a runner image that has it), set `{key}` in .coder/config.toml\n",
             forge(provider),
-            env!("CARGO_PKG_VERSION"),
+            target::install::describe(),
         )),
     }
     out

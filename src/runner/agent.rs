@@ -233,8 +233,10 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
     };
     let blocked = list(&policies.blocked_paths);
     let change = change_section(cx)?;
+    let failures = super::handover::failures_section(cx, &cx.load_run()?, step.step_id);
     let prompt = substitute(PROMPT_TEMPLATE, |name| match name {
         "change" => Some(change.as_str()),
+        "failures" => Some(failures.as_str()),
         "charter" => Some(charter(step.role).trim_end()),
         "seconds_left" => Some(seconds_left.as_str()),
         "allowed_paths" => Some(allowed.as_str()),
@@ -433,7 +435,10 @@ impl ChangeUnderReview {
             base_sha: non_empty_env("CI_MERGE_REQUEST_DIFF_BASE_SHA")
                 .unwrap_or_else(|| var("CI_MERGE_REQUEST_TARGET_BRANCH_SHA")),
             head_ref: var("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"),
-            head_sha: var("CI_COMMIT_SHA"),
+            // In a merged-results pipeline `CI_COMMIT_SHA` is GitLab's temporary merge
+            // commit; the source branch's own head is this one (set only there).
+            head_sha: non_empty_env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
+                .unwrap_or_else(|| var("CI_COMMIT_SHA")),
         })
     }
 }
@@ -462,7 +467,15 @@ fn change_section(cx: &Context) -> Result<String, Failure> {
             .map(|url| format!(" {url}"))
             .unwrap_or_default(),
     );
-    let diff = if change.base_sha.is_empty() {
+    // GitHub checks a pull request out as its merge commit: against its first parent (the
+    // base as merged into) it is exactly the change, however far the base has moved on.
+    let merge_parents = super::git::parents(&cx.checkout, "HEAD");
+    let diff = if let [base, head] = merge_parents.as_slice()
+        && !change.head_sha.is_empty()
+        && *head == change.head_sha
+    {
+        super::git::diff(&cx.checkout, base, "HEAD")
+    } else if change.base_sha.is_empty() {
         Err("the CI named no base commit".to_string())
     } else {
         let head = if change.head_sha.is_empty() {

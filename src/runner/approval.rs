@@ -190,8 +190,8 @@ pub struct Pending {
 
 impl Pending {
     pub fn compute(run_dir: &Path, checkout: &Path, run: &RunRecord) -> Result<Pending, Failure> {
-        let scratch = run_dir.join(run_dir::SCRATCH);
-        let tree = git::worktree_tree(checkout, &scratch, &[]).map_err(Failure::failed)?;
+        let tree = super::ignore::worktree_tree(run_dir, checkout, &run.base.sha, &[])
+            .map_err(Failure::failed)?;
         // The run's changes: from what the checkout held when the run started (a dirty tree
         // the user let it start from is not the run's).
         let from = run_dir::changes_from(run_dir, &run.base.sha);

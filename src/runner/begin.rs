@@ -36,6 +36,8 @@ pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Fail
         Some(run) => continue_run(cx, run, &head, local)?,
     };
     job_start.save(cx)?;
+    // Before any agent of the run: the ignore rules the rest of the run reads the tree with.
+    super::ignore::record(&cx.run_dir, &cx.checkout, &run.base.sha).map_err(Failure::failed)?;
     start_job(cx, &mut run, job_id)?;
     Ok(message)
 }

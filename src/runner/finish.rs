@@ -10,6 +10,7 @@ use super::ledger::Ledger;
 use super::paths::{self, PathPolicy};
 use super::record::{RunRecord, Status, StepRecord, Violation};
 use super::run_dir::{self, PATCH_FILE};
+use super::step::skip_reason;
 use super::time::{now, seconds_between};
 use super::{Context, Failure, bundle, git};
 use crate::ir::Job;
@@ -39,7 +40,9 @@ pub fn finish(cx: &Context, job_id: &str) -> Result<String, Failure> {
         run.run_id,
         run.status.as_str()
     );
-    if status.is_failure() {
+    // A job that failed only in steps that continue on failure lets the run go on; the run
+    // ends failed at its last job.
+    if run.status.is_failure() {
         let why = why_it_failed(&run, job_id, &unknown);
         Err(Failure::failed(cx.redactor.redact(&format!("{text}{why}"))))
     } else {
@@ -75,9 +78,15 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
             .any(|s| s.step_id == step_id && s.job.as_deref() == Some(job.id.as_str()))
     };
     let last_recorded = job.steps.iter().rposition(|s| in_job(run, &s.step_id));
+    let continues = |step_id: &str| {
+        job.steps
+            .iter()
+            .any(|s| s.step_id == step_id && s.continue_on_failure)
+    };
     let stopped = run.steps.iter().any(|s| {
         s.job.as_deref() == Some(job.id.as_str())
-            && (s.status.is_failure() || s.status == Status::WaitingForApproval)
+            && ((s.status.is_failure() && !(s.status == Status::Failed && continues(&s.step_id)))
+                || s.status == Status::WaitingForApproval)
     });
     let job_failed = matches!(
         non_empty_env(env::JOB_STATUS).as_deref(),
@@ -85,8 +94,22 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
     );
     let mut succeeded = Vec::new();
     let mut candidates = Vec::new();
+    let mut skipped = Vec::new();
     for (index, step) in job.steps.iter().enumerate() {
-        if !matches!(step.action, crate::ir::Action::Command { .. }) || in_job(run, &step.step_id) {
+        if in_job(run, &step.step_id) {
+            continue;
+        }
+        // The CI skipped it natively (`if:` on the outcome of the step it names).
+        if let Some(failed) = step.if_failed.as_deref()
+            && !stopped
+        {
+            let status = run.step_status(failed);
+            if status != Some(Status::Failed) {
+                skipped.push((step.step_id.clone(), skip_reason(failed, status)));
+            }
+            continue;
+        }
+        if !matches!(step.action, crate::ir::Action::Command { .. }) {
             continue;
         }
         if last_recorded.is_some_and(|last| index < last) || !(stopped || job_failed) {
@@ -95,10 +118,21 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
             candidates.push(step.step_id.clone());
         }
     }
+    let kind_of = |step_id: &str| {
+        job.steps
+            .iter()
+            .find(|s| s.step_id == step_id)
+            .map_or("command", |s| match s.action {
+                crate::ir::Action::Agent { .. } => "agent",
+                crate::ir::Action::Deploy { .. } => "deploy",
+                crate::ir::Action::Approve { .. } => "approve",
+                crate::ir::Action::Command { .. } => "command",
+            })
+    };
     let plain = |step_id: &str, status: Status, message: &str| StepRecord {
         step_id: step_id.to_string(),
         job: Some(job.id.clone()),
-        kind: "command".to_string(),
+        kind: kind_of(step_id).to_string(),
         status,
         started_at: finished.to_string(),
         finished_at: Some(finished.to_string()),
@@ -115,6 +149,11 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
         .iter()
         .map(|id| plain(id, Status::Succeeded, "run by the CI as a plain step"))
         .collect();
+    records.extend(
+        skipped
+            .iter()
+            .map(|(id, why)| plain(id, Status::Skipped, why)),
+    );
     if let [only] = candidates.as_slice() {
         records.push(plain(
             only,
@@ -140,11 +179,17 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
 /// Why the job failed, for its log: the steps that failed and the violations, with paths.
 fn why_it_failed(run: &RunRecord, job_id: &str, unknown: &[String]) -> String {
     let mut why = String::new();
-    for step in run
+    // This job's failures; and at the run's end, those of earlier jobs the run went on past.
+    let mut seen = std::collections::HashSet::new();
+    let mut failed: Vec<_> = run
         .steps
         .iter()
-        .filter(|s| s.job.as_deref() == Some(job_id) && s.status.is_failure())
-    {
+        .rev()
+        .filter(|s| seen.insert(s.step_id.as_str()) && s.status.is_failure())
+        .filter(|s| s.job.as_deref() == Some(job_id) || run.status.is_failure())
+        .collect();
+    failed.reverse();
+    for step in failed {
         why.push_str(&format!(
             "\n  step `{}` ({}) {}: {}",
             step.step_id,
@@ -189,11 +234,9 @@ fn why_it_failed(run: &RunRecord, job_id: &str, unknown: &[String]) -> String {
 /// as redacted evidence: never a `patch.diff` that a later job applies or publish pushes.
 /// Returns whether the patch was withheld.
 fn seal_patch(cx: &Context, run: &mut RunRecord) -> Result<bool, Failure> {
-    let scratch = cx.run_dir.join(run_dir::SCRATCH);
     let outside = super::begin::outside_the_patch(cx);
-    let tree = git::worktree_tree(&cx.checkout, &scratch, &outside).map_err(Failure::failed);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let tree = tree?;
+    let tree = super::ignore::worktree_tree(&cx.run_dir, &cx.checkout, &run.base.sha, &outside)
+        .map_err(Failure::failed)?;
     let from = run_dir::changes_from(&cx.run_dir, &run.base.sha);
     let patch = git::patch(&cx.checkout, &from, &tree).map_err(Failure::failed)?;
     run.changed_files = git::changed_files(&cx.checkout, &from, &tree).map_err(Failure::failed)?;
@@ -272,15 +315,19 @@ fn close_job(
     withheld: bool,
     finished: &str,
 ) -> Status {
-    let status = job_status(run, job, withheld);
+    let (status, went_on) = job_status(run, job, withheld);
     if let Some(record) = run.job_mut(&job.id) {
         record.finished_at = Some(finished.to_string());
         record.status = status;
     }
     let last_job = cx.workflow.jobs.last().is_some_and(|j| j.id == job.id);
     run.status = match status {
+        Status::Succeeded | Status::Failed if last_job && (went_on || run.has_failed_step()) => {
+            Status::Failed
+        }
         Status::Succeeded if last_job => Status::Succeeded,
         Status::Succeeded => Status::Running,
+        Status::Failed if went_on => Status::Running,
         other => other,
     };
     run.current = None;
@@ -314,12 +361,14 @@ fn write_reports(cx: &Context, run: &mut RunRecord) -> Result<(), Failure> {
 
 /// A job's status from the steps coder-step recorded: the first that failed decides; a step
 /// it should have run and did not means the job stopped early. `CODER_JOB_STATUS` (GitHub's
-/// `job.status`, when the workflow passes it) catches a plain `run:` step that failed.
-fn job_status(run: &RunRecord, job: &Job, withheld: bool) -> Status {
+/// `job.status`, when the workflow passes it) catches a plain `run:` step that failed. The
+/// second value: the job failed only in steps that continue on failure, so the run goes on.
+fn job_status(run: &RunRecord, job: &Job, withheld: bool) -> (Status, bool) {
     if withheld {
-        return Status::Failed;
+        return (Status::Failed, false);
     }
     let mut status = Status::Succeeded;
+    let mut went_on = false;
     for step in &job.steps {
         let recorded = run
             .steps
@@ -327,17 +376,21 @@ fn job_status(run: &RunRecord, job: &Job, withheld: bool) -> Status {
             .rev()
             .find(|s| s.step_id == step.step_id && s.job.as_deref() == Some(job.id.as_str()));
         match recorded.map(|s| s.status) {
-            Some(s) if s.is_failure() => return s,
+            Some(Status::Failed) if step.continue_on_failure => went_on = true,
+            Some(s) if s.is_failure() => return (s, false),
             Some(Status::WaitingForApproval) => status = Status::WaitingForApproval,
             Some(_) => {}
             // Command steps run as plain `run:` in CI and leave no record.
             None if matches!(step.action, crate::ir::Action::Command { .. }) => {}
-            None => return Status::Failed,
+            None => return (Status::Failed, false),
         }
     }
     match non_empty_env(env::JOB_STATUS).as_deref() {
-        Some("failure") | Some("cancelled") if status == Status::Succeeded => Status::Failed,
-        _ => status,
+        Some("failure") | Some("cancelled") if status == Status::Succeeded => {
+            (Status::Failed, false)
+        }
+        _ if went_on && status == Status::Succeeded => (Status::Failed, true),
+        _ => (status, false),
     }
 }
 

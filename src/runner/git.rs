@@ -230,6 +230,99 @@ pub fn worktree_tree(
     Ok(String::from_utf8_lossy(&staged?).trim().to_string())
 }
 
+/// [`worktree_tree`] with no ignore rules but the gitignore patterns in `excludes` (relative
+/// to the root): the working tree's own `.gitignore` files and `.git/info/exclude` are not
+/// read, so what an agent wrote there hides nothing (see `super::ignore`). The changed,
+/// deleted and untracked files are listed first (ignored folders skipped, not walked), then
+/// staged by name.
+pub fn worktree_tree_excluding(
+    checkout: &Path,
+    scratch: &Path,
+    outside: &[String],
+    excludes: &Path,
+) -> Result<String, String> {
+    std::fs::create_dir_all(scratch)
+        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+    let index = scratch.join(format!("index.{}", std::process::id()));
+    let _ = std::fs::remove_file(&index);
+    let staged = (|| {
+        output(
+            command(checkout)
+                .env("GIT_INDEX_FILE", &index)
+                .args(["read-tree", "HEAD"]),
+            "read the HEAD tree into a temporary index",
+        )?;
+        let mut exclude_from = std::ffi::OsString::from("--exclude-from=");
+        exclude_from.push(excludes);
+        let listed = output(
+            command(checkout)
+                .env("GIT_INDEX_FILE", &index)
+                .args(["ls-files", "-z", "--others", "--modified", "--deleted"])
+                .arg(exclude_from)
+                .args(["--", "."])
+                .args(outside),
+            "list the working tree's changes",
+        )?;
+        if !listed.is_empty() {
+            // Named, so staged even where a `.gitignore` of the working tree would skip them.
+            output_with_input(
+                command(checkout)
+                    .env("GIT_INDEX_FILE", &index)
+                    .env("GIT_LITERAL_PATHSPECS", "1")
+                    .args(["-c", "advice.addEmbeddedRepo=false"])
+                    .args([
+                        "add",
+                        "-A",
+                        "-f",
+                        "--pathspec-from-file=-",
+                        "--pathspec-file-nul",
+                    ]),
+                &listed,
+                "stage the working tree into a temporary index",
+            )?;
+        }
+        output(
+            command(checkout)
+                .env("GIT_INDEX_FILE", &index)
+                .arg("write-tree"),
+            "write the working tree's tree",
+        )
+    })();
+    let _ = std::fs::remove_file(&index);
+    Ok(String::from_utf8_lossy(&staged?).trim().to_string())
+}
+
+/// [`output`], with `input` written to the command's stdin.
+pub fn output_with_input(cmd: &mut Command, input: &[u8], what: &str) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    program().map_err(|e| format!("cannot run git to {what}: {e}"))?;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run git to {what}: {e}"))?;
+    let written = child.stdin.take().map(|mut stdin| {
+        let input = input.to_vec();
+        // Written beside the reading, so a large output cannot block the input.
+        std::thread::spawn(move || stdin.write_all(&input))
+    });
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("cannot run git to {what}: {e}"))?;
+    if let Some(writer) = written {
+        let _ = writer.join();
+    }
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!(
+            "git could not {what}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
 /// A pathspec that leaves out exactly `path` (no glob characters interpreted).
 pub fn exclude_literal(path: &str) -> String {
     format!(":(exclude,literal){path}")
@@ -238,7 +331,16 @@ pub fn exclude_literal(path: &str) -> String {
 /// A pathspec that leaves out what the glob `pattern` matches (`*` stays within a folder,
 /// `**` crosses folders, as `[report] junit` globs mean).
 pub fn exclude_glob(pattern: &str) -> String {
-    format!(":(exclude,glob){pattern}")
+    // `git add` takes an exclude pathspec whose literal prefix names an ignored folder
+    // (`reports/*.xml`, `reports/` ignored) for a request to add ignored files, and fails.
+    // `[r]eports/*.xml` matches exactly the same paths and has no literal prefix.
+    let mut chars = pattern.chars();
+    match chars.next() {
+        Some(first) if first.is_alphanumeric() || matches!(first, '_' | '-' | '.') => {
+            format!(":(exclude,glob)[{first}]{}", chars.as_str())
+        }
+        _ => format!(":(exclude,glob){pattern}"),
+    }
 }
 
 /// The NUL-separated paths git printed (`-z`), sorted.
@@ -323,6 +425,28 @@ pub fn diff(checkout: &Path, from: &str, to: &str) -> Result<Vec<u8>, String> {
         ]),
         "compute the change's diff",
     )
+}
+
+/// The parents of commit `rev` (none when it has none or is missing).
+pub fn parents(checkout: &Path, rev: &str) -> Vec<String> {
+    output(
+        command(checkout).args([
+            "show",
+            "-s",
+            "--no-show-signature",
+            "--format=%P",
+            rev,
+            "--",
+        ]),
+        "read a commit's parents",
+    )
+    .map(|out| {
+        String::from_utf8_lossy(&out)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// `git diff --stat` from `base` to `tree`: what an approver is shown.

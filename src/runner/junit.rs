@@ -119,6 +119,25 @@ pub fn collect(
     Ok(total)
 }
 
+/// The failing test cases of the reports `globs` match in `checkout` that were written since
+/// the job began (`before`): what a step that runs on a failure is told failed.
+pub fn failing_tests(
+    checkout: &Path,
+    globs: &[String],
+    before: &[ReportStamp],
+) -> Result<Vec<String>, String> {
+    let mut failing = Vec::new();
+    for relative in matching(checkout, globs)? {
+        if stamp_of(checkout, &relative).is_some_and(|now| before.contains(&now)) {
+            continue;
+        }
+        if let Ok(bytes) = std::fs::read(checkout.join(&relative)) {
+            failing.extend(super::test_report::failing_in_junit(&bytes));
+        }
+    }
+    Ok(failing)
+}
+
 /// Repo-relative files under `dir` that `set` matches; `.git` is skipped, symlinks are not
 /// followed.
 fn walk(root: &Path, dir: &Path, set: &globset::GlobSet, found: &mut Vec<PathBuf>) {

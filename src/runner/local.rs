@@ -73,7 +73,10 @@ fn run_jobs(cx: &Context, interactive: bool) -> Result<String, Failure> {
                 .rev()
                 .find(|j| j.id == job.id)
                 .map(|j| j.status)
-        }) == Some(Status::Succeeded);
+        });
+        // A failed job the run went on past (a step that continues on failure) is done too: a
+        // run can only be resumed while it waits, so any other failure ended it.
+        let done = matches!(done, Some(Status::Succeeded | Status::Failed));
         if done {
             continue;
         }
@@ -100,6 +103,9 @@ fn run_jobs(cx: &Context, interactive: bool) -> Result<String, Failure> {
             }
             match super::step(cx, &step.step_id) {
                 Ok(message) => say(&message),
+                Err(failure) if super::step::went_on_past(&cx.load_run()?, step) => {
+                    say(&failure.message)
+                }
                 Err(failure) => {
                     // The job still ends: patch (or evidence), summary, log bundle.
                     if let Err(end) = finish(cx, &job.id) {
@@ -195,10 +201,7 @@ fn put_back(cx: &Context) -> Result<Option<String>, String> {
             "move HEAD back to the run's base",
         )?;
     }
-    let scratch = cx.run_dir.join(run_dir::SCRATCH);
-    let now = git::worktree_tree(checkout, &scratch, &[]);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let now = now?;
+    let now = super::ignore::worktree_tree(&cx.run_dir, checkout, &run.base.sha, &[])?;
     let out = git::output(
         git::command(checkout).args(["diff", "--name-status", "-z", "--no-renames", before, &now]),
         "list what the run changed",

@@ -55,6 +55,8 @@ pub struct Launch {
     /// Between SIGINT and SIGKILL.
     pub grace: Duration,
     pub log: PathBuf,
+    /// In a cgroup of its own where one can be had (an agent), see `super::cgroup`.
+    pub own_cgroup: bool,
 }
 
 #[derive(Debug)]
@@ -80,6 +82,8 @@ pub struct Outcome {
     pub ending: Ending,
     /// Redacted output, the last `CAPTURE_LIMIT` bytes or so.
     pub output: String,
+    /// How its processes were contained (`super::cgroup::Contained::description`).
+    pub containment: String,
 }
 
 pub fn run(launch: Launch, redactor: &Redactor) -> Result<Outcome, String> {
@@ -101,16 +105,19 @@ pub fn run_watched(
         .open(&launch.log)
         .map_err(|e| format!("cannot open {}: {e}", launch.log.display()))?;
     let mut cmd = command(&launch, resolved_program(&launch).as_deref());
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
+    let (mut child, contained) = match super::cgroup::spawn(&mut cmd, launch.own_cgroup) {
+        Ok(spawned) => spawned,
         // Whatever `execvp` makes of the bare name (a script without `#!`, a file this user
         // may not run) it still makes: the same command, searched for by the child.
-        Err(_) if cmd.get_program() != launch.program.as_str() => command(&launch, None)
-            .spawn()
-            .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?,
+        Err(_) if cmd.get_program() != launch.program.as_str() => {
+            super::cgroup::spawn(&mut command(&launch, None), launch.own_cgroup)
+                .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?
+        }
         Err(e) => return Err(format!("cannot start `{}`: {e}", launch.program)),
     };
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let _ = (&log).write_all(contained.log_line().as_bytes());
+    let containment = contained.description.clone();
 
     if let (Some(input), Some(mut stdin)) = (launch.stdin, child.stdin.take()) {
         // A child that never reads its stdin must not block us: write from a thread.
@@ -203,7 +210,7 @@ pub fn run_watched(
     };
     // Whatever the step left running (its group, orphans from other sessions) ends with it.
     let _ = killpg(pid, Signal::SIGKILL);
-    reap_orphans();
+    let trouble = contained.end(reap_orphans);
     // The readers end when the last writer of each pipe is gone; a writer that escaped us
     // must not hold the step forever.
     let wait_until = Instant::now() + Duration::from_secs(5);
@@ -226,7 +233,16 @@ pub fn run_watched(
     } else {
         Ending::Signaled(status.signal().unwrap_or(0))
     };
-    Ok(Outcome { ending, output })
+    if let Some(trouble) = trouble
+        && let Ok(mut sink) = sink.lock()
+    {
+        let _ = sink.log.write_all(trouble.as_bytes());
+    }
+    Ok(Outcome {
+        ending,
+        output,
+        containment,
+    })
 }
 
 /// The command `launch` describes, started as `program` when given (the same program, found
@@ -261,11 +277,12 @@ fn command(launch: &Launch, program: Option<&Path>) -> Command {
 /// executable regular file named so in the directories of the step's own `PATH` (relative
 /// ones from its working directory). Found here, the child is started by `posix_spawn`
 /// instead of a fork of this whole process, which costs milliseconds a step. `None` when
-/// the standard library already spawns it so (a path, the inherited environment, no `PATH`)
-/// or nothing is found; a candidate that still cannot run falls back to the bare name.
+/// the standard library already spawns it so (a path, the inherited environment, no `PATH`),
+/// for an agent, or when nothing is found; a candidate that still cannot run falls back to the bare name.
 fn resolved_program(launch: &Launch) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    if launch.program.contains('/') || launch.program.is_empty() {
+    // An agent's start (a cgroup of its own, seconds of work) stays as it was.
+    if launch.own_cgroup || launch.program.contains('/') || launch.program.is_empty() {
         return None;
     }
     let path = launch
@@ -502,6 +519,7 @@ mod tests {
             deadline: Instant::now() + Duration::from_secs(30),
             grace: Duration::from_secs(1),
             log: cwd.join("logs/step.log"),
+            own_cgroup: false,
         }
     }
 
@@ -551,6 +569,9 @@ mod tests {
             resolved_program(&launch("tool", &cwd, Some(Vec::new()))),
             None
         );
+        let mut agent = launch("tool", &cwd, path_env(&path));
+        agent.own_cgroup = true;
+        assert_eq!(resolved_program(&agent), None);
         assert_eq!(
             resolved_program(&launch("missing", &cwd, path_env(&path))),
             None

@@ -22,7 +22,7 @@
 //!                        | "waiting_for_approval"}],
 //!   "steps": [{"step_id", "job", "kind": "agent" | "command" | "deploy" | "approve",
 //!              "status": "running" | "succeeded" | "failed" | "timed_out" | "budget_exceeded"
-//!                        | "waiting_for_approval",
+//!                        | "waiting_for_approval" | "skipped" (its `if_failed` step did not fail),
 //!              "started_at", "finished_at" (null while running), "exit_code" (null: none,
 //!              e.g. killed), "log": run-dir-relative log path or null,
 //!              "changed_files": files this step changed, "message": why it failed, or null}],
@@ -128,6 +128,8 @@ pub enum Status {
     TimedOut,
     /// Its runner ended while a step ran (killed, or killed by the step).
     Interrupted,
+    /// A step whose condition did not hold (`if_failed` named a step that did not fail).
+    Skipped,
 }
 
 impl Status {
@@ -140,6 +142,7 @@ impl Status {
             Status::BudgetExceeded => "budget_exceeded",
             Status::TimedOut => "timed_out",
             Status::Interrupted => "interrupted",
+            Status::Skipped => "skipped",
         }
     }
 
@@ -286,6 +289,26 @@ impl RunRecord {
     /// The last record of `step_id`.
     pub fn step(&self, step_id: &str) -> Option<&StepRecord> {
         self.steps.iter().rev().find(|s| s.step_id == step_id)
+    }
+
+    /// The status of a step's last record (a retried job's second try counts).
+    pub fn step_status(&self, step_id: &str) -> Option<Status> {
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| s.step_id == step_id)
+            .map(|s| s.status)
+    }
+
+    /// Whether some step's last record is a failure: a run that went on past a step that
+    /// continues on failure still ends failed.
+    pub fn has_failed_step(&self) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        self.steps
+            .iter()
+            .rev()
+            .filter(|s| seen.insert(s.step_id.as_str()))
+            .any(|s| s.status.is_failure())
     }
 
     pub fn step_mut(&mut self, step_id: &str) -> Option<&mut StepRecord> {

@@ -60,6 +60,10 @@ pub struct SandboxRecord {
     /// The paths the agent could write besides the checkout and its own folder.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_write: Vec<String>,
+    /// How the agent's processes were kept together so they ended with the step:
+    /// `cgroup <dir>` (a cgroup of its own, killed whole) or `subreaper (why)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containment: Option<String>,
 }
 
 /// The sandbox of one agent step.
@@ -309,6 +313,7 @@ impl Sandbox {
                     status: SandboxStatus::Disabled,
                     detail: "turned off by `[sandbox] enabled = false`: the agent can write anywhere this user can".to_string(),
                     extra_write: Vec::new(),
+                    containment: None,
                 },
                 policy: None,
                 refused: false,
@@ -324,6 +329,7 @@ impl Sandbox {
                             "{why}: the agent was not started, since `[sandbox] required` (the default in CI) refuses to run it unsandboxed; set `[sandbox] required = false` to run anyway"
                         ),
                         extra_write: Vec::new(),
+                        containment: None,
                     },
                     policy: None,
                     refused: true,
@@ -336,6 +342,7 @@ impl Sandbox {
                         "{why}: the agent runs UNSANDBOXED and can write anywhere this user can"
                     ),
                     extra_write: Vec::new(),
+                    containment: None,
                 },
                 policy: None,
                 refused: false,
@@ -354,6 +361,7 @@ impl Sandbox {
                 status: SandboxStatus::Enforced,
                 detail: "Landlock: writes to the checkout, the agent's own folder and the paths listed; no access to the run directory or the run keys".to_string(),
                 extra_write,
+                containment: None,
             },
             policy: Some(policy),
             refused: false,

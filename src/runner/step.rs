@@ -53,20 +53,53 @@ impl Ended {
 pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
     let (job, step) = cx.find_step(step_id)?;
     let mut run = start(cx, job, step)?;
+    if let Some(skipped) = condition_unmet(&run, step) {
+        return record(cx, &mut run, step, skipped, Vec::new());
+    }
     let mut ledger = Ledger::load(cx);
     run.credits = Some(ledger.credits());
     let remaining_sec = ledger.remaining_sec();
     if let Some(spent) = budget_spent(&ledger, remaining_sec, step) {
-        return record(cx, &mut run, step_id, spent, Vec::new());
+        return record(cx, &mut run, step, spent, Vec::new());
     }
     let launcher = Launcher::new(cx, step_id, remaining_sec);
-    let before = Before::snapshot(cx, step)?;
+    let before = Before::snapshot(cx, step, &run.base.sha)?;
     let ended = run_action(cx, &launcher, step, &mut run, &mut ledger)?;
     let (ended, changed) = match before {
         Some(before) => check_policies(cx, &mut run, step, before, ended)?,
         None => (ended, Vec::new()),
     };
-    record(cx, &mut run, step_id, ended, changed)
+    record(cx, &mut run, step, ended, changed)
+}
+
+/// How a step with `if_failed` ends without running when the step it names did not fail.
+fn condition_unmet(run: &RunRecord, step: &Step) -> Option<Ended> {
+    let failed = step.if_failed.as_deref()?;
+    let status = run.step_status(failed);
+    if status == Some(Status::Failed) {
+        return None;
+    }
+    Some(Ended {
+        status: Status::Skipped,
+        exit_code: None,
+        message: Some(skip_reason(failed, status)),
+    })
+}
+
+/// Why a conditional step was skipped.
+pub fn skip_reason(failed: &str, status: Option<Status>) -> String {
+    match status {
+        Some(status) => format!(
+            "runs only if step `{failed}` failed, and it {}",
+            status.as_str().replace('_', " ")
+        ),
+        None => format!("runs only if step `{failed}` failed, and it did not run"),
+    }
+}
+
+/// Whether `step` failed and the run goes on past it (`continue_on_failure`).
+pub fn went_on_past(run: &RunRecord, step: &Step) -> bool {
+    step.continue_on_failure && run.step_status(&step.step_id) == Some(Status::Failed)
 }
 
 /// The step's kind as the run record names it; approvals run through `coder-step gate`.
@@ -171,6 +204,7 @@ impl<'a> Launcher<'a> {
             deadline: self.deadline,
             grace: self.grace,
             log: self.log.clone(),
+            own_cgroup: false,
         }
     }
 
@@ -194,13 +228,13 @@ struct Before {
 }
 
 impl Before {
-    fn snapshot(cx: &Context, step: &Step) -> Result<Option<Before>, Failure> {
+    fn snapshot(cx: &Context, step: &Step, base_sha: &str) -> Result<Option<Before>, Failure> {
         let Action::Agent { read_only, .. } = step.action else {
             return Ok(None);
         };
         let outside = super::begin::outside_the_patch(cx);
-        let tree =
-            git::worktree_tree(&cx.checkout, &scratch(cx), &outside).map_err(Failure::failed)?;
+        let tree = super::ignore::worktree_tree(&cx.run_dir, &cx.checkout, base_sha, &outside)
+            .map_err(Failure::failed)?;
         let metadata = GitMetadata::snapshot(&cx.checkout).map_err(Failure::failed)?;
         Ok(Some(Before {
             tree,
@@ -208,11 +242,6 @@ impl Before {
             read_only,
         }))
     }
-}
-
-/// Where git writes its temporary index while reading the working tree.
-fn scratch(cx: &Context) -> PathBuf {
-    cx.run_dir.join(run_dir::SCRATCH)
 }
 
 /// Run the step's agent, command or deploy.
@@ -294,11 +323,17 @@ fn run_agent(
         .prompt_on_stdin
         .then(|| prepared.prompt.into_bytes());
     let outcome = process::run_watched(
-        launcher.launch(program, args, Some(prepared.env), stdin),
+        Launch {
+            own_cgroup: true,
+            ..launcher.launch(program, args, Some(prepared.env), stdin)
+        },
         &cx.redactor,
         Some(&mut meter),
     )?;
     sandbox.explain_denials(&launcher.log);
+    if let Some(record) = run.step_mut(step.step_id).and_then(|r| r.sandbox.as_mut()) {
+        record.containment = Some(outcome.containment.clone());
+    }
     let exit_code = match outcome.ending {
         Ending::Exited(code) => Some(code),
         _ => None,
@@ -430,11 +465,9 @@ fn check_policies(
         .metadata
         .check_and_restore(&cx.checkout, &evidence, &cx.redactor)
         .map_err(Failure::failed)?;
-    let scratch = scratch(cx);
     let outside = super::begin::outside_the_patch(cx);
-    let after = git::worktree_tree(&cx.checkout, &scratch, &outside);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let after = after.map_err(Failure::failed)?;
+    let after = super::ignore::worktree_tree(&cx.run_dir, &cx.checkout, &run.base.sha, &outside)
+        .map_err(Failure::failed)?;
     let changed =
         git::changed_files(&cx.checkout, &before.tree, &after).map_err(Failure::failed)?;
     let from = run_dir::changes_from(&cx.run_dir, &run.base.sha);
@@ -649,18 +682,26 @@ fn ended_by(ending: &Ending, what: &str) -> Ended {
 fn record(
     cx: &Context,
     run: &mut RunRecord,
-    step_id: &str,
+    step: &Step,
     ended: Ended,
     changed: Vec<String>,
 ) -> Result<String, Failure> {
+    let step_id = step.step_id.as_str();
+    let skipped = ended.status == Status::Skipped;
     if let Some(record) = run.step_mut(step_id) {
         record.status = ended.status;
         record.finished_at = Some(now());
         record.exit_code = ended.exit_code;
         record.message = ended.message.clone();
         record.changed_files = changed;
+        if skipped {
+            record.log = None;
+        }
     }
-    if ended.status.is_failure() {
+    // A failure the step continues on is the run's end status, decided when its last job
+    // finishes; the steps after it run first.
+    let goes_on = step.continue_on_failure && ended.status == Status::Failed;
+    if ended.status.is_failure() && !goes_on {
         run.status = ended.status;
     }
     if let Some(current) = run.current.as_mut() {
@@ -668,12 +709,17 @@ fn record(
     }
     run.save(&cx.run_dir)?;
     let text = format!(
-        "step `{step_id}`: {}{}",
+        "step `{step_id}`: {}{}{}",
         ended.status.as_str(),
         ended
             .message
             .map(|m| format!(": {}", cx.redactor.redact(&m)))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if goes_on {
+            " (continue_on_failure: the run goes on, and ends failed)"
+        } else {
+            ""
+        }
     );
     if ended.status.is_failure() {
         Err(Failure::failed(text))

@@ -63,6 +63,61 @@ pub fn parse_junit(xml: &[u8]) -> Result<TestCounts, String> {
         .fold(TestCounts::default(), |a, b| a + b))
 }
 
+/// The names of the failing test cases of a JUnit report (`classname::name`), errors
+/// included, in the report's order.
+pub fn failing_in_junit(xml: &[u8]) -> Vec<String> {
+    fn collect(suite: &junit_parser::TestSuite, out: &mut Vec<String>) {
+        for case in &suite.cases {
+            if matches!(
+                case.status,
+                junit_parser::TestStatus::Error(_) | junit_parser::TestStatus::Failure(_)
+            ) {
+                out.push(case.name.clone());
+            }
+        }
+        for nested in &suite.suites {
+            collect(nested, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(suites) = junit_parser::from_reader(std::io::Cursor::new(xml)) {
+        for suite in &suites.suites {
+            collect(suite, &mut out);
+        }
+    }
+    out
+}
+
+/// The names of the failing tests a test runner printed: pytest's `FAILED <id>` summary
+/// lines, cargo test's `test <name> ... FAILED`, nextest's `FAIL [ time] <name>`, go test's
+/// `--- FAIL: <name>`. Each name once, in order.
+pub fn failing_in_output(output: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in output.lines() {
+        let line = line.trim();
+        let name = if let Some(rest) = line.strip_prefix("FAILED ") {
+            // pytest: `FAILED tests/test_x.py::test_y - AssertionError: ...`
+            rest.split(" - ").next()
+        } else if let Some(rest) = line.strip_prefix("test ")
+            && let Some(name) = rest.strip_suffix(" ... FAILED")
+        {
+            Some(name)
+        } else if let Some(rest) = line.strip_prefix("--- FAIL: ") {
+            rest.split_whitespace().next()
+        } else if let Some(rest) = line.strip_prefix("FAIL [") {
+            rest.split_once(']').map(|(_, name)| name)
+        } else {
+            None
+        };
+        if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty())
+            && !out.iter().any(|seen| seen == name)
+        {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
 /// The counts in a test runner's output, if it printed any summary coder knows; several
 /// summaries (one per test binary of `cargo test`) add up.
 pub fn parse_summary(output: &str) -> Option<TestCounts> {
@@ -168,6 +223,40 @@ fn pytest(line: &str) -> Option<TestCounts> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn failing_tests_are_named_from_each_runner_s_output() {
+        let output = "\
+FAILED tests/test_x.py::test_a - AssertionError: assert 4 == 3
+FAILED tests/test_x.py::test_b
+test parse::rejects_tabs ... FAILED
+test parse::accepts_spaces ... ok
+        FAIL [   0.003s] tally::words counts_runs
+--- FAIL: TestWords (0.00s)
+FAILED tests/test_x.py::test_a - again
+";
+        assert_eq!(
+            failing_in_output(output),
+            [
+                "tests/test_x.py::test_a",
+                "tests/test_x.py::test_b",
+                "parse::rejects_tabs",
+                "tally::words counts_runs",
+                "TestWords",
+            ]
+        );
+        assert!(failing_in_output("all 12 passed").is_empty());
+    }
+
+    #[test]
+    fn failing_tests_of_a_junit_report_include_errors_and_nested_suites() {
+        let xml = br#"<testsuites><testsuite name="a"><testcase classname="m" name="ok"/>
+<testcase classname="m" name="bad"><failure message="x"/></testcase>
+<testsuite name="inner"><testcase classname="n" name="broke"><error message="y"/></testcase></testsuite>
+</testsuite></testsuites>"#;
+        assert_eq!(failing_in_junit(xml), ["m::bad", "n::broke"]);
+        assert!(failing_in_junit(b"not xml").is_empty());
+    }
+
     use super::*;
 
     fn counts(passed: u64, failed: u64, skipped: u64) -> TestCounts {

@@ -6,6 +6,7 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod install;
 pub mod output;
 pub mod systemd;
 

@@ -161,8 +161,8 @@ pub struct GithubConfig {
     /// Shell commands run at the start of every job (toolchains, caches).
     #[serde(default)]
     pub setup: Vec<String>,
-    /// A shell command that puts `coder-step` on the `PATH`, replacing the default (this
-    /// package at the compiling version, installed by cargo and cached).
+    /// A shell command that puts `coder-step` on the `PATH`, replacing the default (the
+    /// compiling version's release archive, checksum-verified, else `cargo install`; cached).
     pub install: Option<String>,
     /// `native` (default): schedules use GitHub's `timezone:`. `emulate`: for hosts without it
     /// (older GitHub Enterprise Server), UTC crons plus a gate job that lets only the intended
@@ -310,8 +310,9 @@ pub struct GitlabConfig {
     #[serde(default)]
     pub setup: Vec<String>,
     /// A shell command that puts `coder-step` on the `PATH` of the shell it runs in (it runs
-    /// again in `after_script`, a shell of its own), replacing the default (this package at the
-    /// compiling version, installed by cargo under `~/.coder-step` unless already there).
+    /// again in `after_script`, a shell of its own), replacing the default (the compiling
+    /// version's release archive, checksum-verified, else `cargo install`, under
+    /// `~/.coder-step` unless already there).
     pub install: Option<String>,
     /// The CI/CD variable holding the token `coder-step publish` pushes the branch and writes
     /// merge request notes with; default [`DEFAULT_GITLAB_TOKEN_VARIABLE`]. A project access

@@ -45,7 +45,7 @@ fn ok_specs_exit_zero_with_a_summary() {
     let (code, stdout, _) = run(coder().args(["check", "tests/fixtures/check/ok"]));
     assert_eq!(code, 0, "{stdout}");
     assert!(
-        stdout.ends_with("checked 7 files: 0 errors, 7 warnings\n"),
+        stdout.ends_with("checked 8 files: 0 errors, 7 warnings\n"),
         "{stdout}"
     );
 }

@@ -238,6 +238,9 @@ fn config_adds_systemd_and_skips_what_it_cannot_express() {
     let service =
         std::fs::read_to_string(dir.path().join("systemd/coder-nightly.service")).expect("read");
     assert!(service.contains("User=coder\n"), "{service}");
+    // Its own user gets the unit's cgroup delegated: a cgroup per step (root's stays read-only).
+    assert!(service.contains("Delegate=yes\n"), "{service}");
+    assert!(!service.contains("ProtectControlGroups"), "{service}");
     assert!(service.contains("WorkingDirectory=/srv/app\n"), "{service}");
     let timer =
         std::fs::read_to_string(dir.path().join("systemd/coder-nightly.timer")).expect("read");
@@ -442,21 +445,35 @@ fn compile_names_the_install_line() {
     let dir = repo(&[(".coder/workflows/nightly.yml", SPEC), REMOTE]);
     let (_, stdout, _) = compile(dir.path(), &[]);
     let version = env!("CARGO_PKG_VERSION");
+    let cargo = format!(
+        "cargo install --locked --root \"$HOME/.coder-step\" --version {version} coder-workflows --bin coder-step"
+    );
     assert!(
         stdout.contains(&format!(
-            "GitHub jobs install coder-step with\n  cargo install --locked --root ~/.coder-step --version {version} coder-workflows --bin coder-step\n"
+            "GitHub jobs install coder-step {version} from its release archive, checked against the published .sha256:\n  https://github.com/coder-workflows/coder/releases/download/v{version}/coder-workflows-<target>.tar.gz\n"
         )),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("(CODER_STEP_RELEASE_URL names a mirror"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("  {cargo}\n")), "{stdout}");
     assert!(
         stdout.contains("set `[github] install` in .coder/config.toml"),
         "{stdout}"
     );
     let text = std::fs::read_to_string(dir.path().join(WORKFLOW)).expect("read");
-    assert!(
-        text.contains(&format!("cargo install --locked --root ~/.coder-step --version {version} coder-workflows --bin coder-step")),
-        "the note names the generated line: {text}"
-    );
+    for generated in [
+        "/v$version\"".to_string(),
+        "coder-workflows-$target.tar.gz".to_string(),
+        cargo,
+    ] {
+        assert!(
+            text.contains(&generated),
+            "the note names what the job runs: {generated} in {text}"
+        );
+    }
     let (_, stdout, _) = compile(dir.path(), &["--target", "gitlab"]);
     assert!(stdout.contains("set `[gitlab] install`"), "{stdout}");
 

@@ -170,6 +170,8 @@ pub(crate) fn workflow_with(name: &str, step_name: &str, command: &str) -> Workf
                     command: command.into(),
                 },
                 secrets: Vec::new(),
+                continue_on_failure: false,
+                if_failed: None,
                 origin,
             }],
         }],

@@ -65,6 +65,8 @@ pub(crate) struct Host {
     pub(crate) repo: tempfile::TempDir,
     pub(crate) state: tempfile::TempDir,
     home: tempfile::TempDir,
+    /// Folders before the stand-ins on the units' `PATH` (a project's own tools).
+    tools: Option<String>,
 }
 
 impl Host {
@@ -110,10 +112,17 @@ impl Host {
         // The generated units are committed, as a user would.
         git(repo.path(), &["add", "-A"]);
         git(repo.path(), &["commit", "-q", "-m", "units"]);
+        Host::with_repo(repo, None)
+    }
+
+    /// A host for a repository whose units are compiled already; `tools` go first on the
+    /// units' `PATH`.
+    pub(crate) fn with_repo(repo: tempfile::TempDir, tools: Option<String>) -> Host {
         Host {
             repo,
             state: tempfile::tempdir().expect("tempdir"),
             home: tempfile::tempdir().expect("tempdir"),
+            tools,
         }
     }
 
@@ -143,7 +152,13 @@ impl Host {
             .args(&words[1..])
             .current_dir(workdir)
             .env_clear()
-            .env("PATH", path_with_stand_ins())
+            .env(
+                "PATH",
+                match &self.tools {
+                    Some(tools) => format!("{tools}:{}", path_with_stand_ins()),
+                    None => path_with_stand_ins(),
+                },
+            )
             .env("HOME", self.home.path());
         for assignment in value("Environment") {
             let (name, text) = assignment.split_once('=').expect("NAME=value");

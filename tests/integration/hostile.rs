@@ -302,20 +302,100 @@ fn a_git_planted_early_on_path_is_not_coders() {
     );
 }
 
+/// Whether this machine gives a step a cgroup of its own (cgroup v2, and this process's cgroup
+/// writable): coder-step, a child of this test, decides the same.
+fn machine_gives_cgroups() -> bool {
+    std::env::var_os("CODER_PRETEND_NO_CGROUP").is_none()
+        && matches!(
+            coder::runner::cgroup::Containment::of_this_process(),
+            coder::runner::cgroup::Containment::Cgroup(_)
+        )
+}
+
+/// How the step's processes were contained, as `run.json` records it.
+fn containment(f: &Fixture) -> String {
+    f.run_json()["steps"][0]["sandbox"]["containment"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Processes of the step end with it, in a cgroup of its own where this machine gives one
+/// (root, a delegated subtree) and under the subreaper elsewhere: both are run here where the
+/// machine allows (`CODER_PRETEND_NO_CGROUP` stands for a machine without).
 #[test]
 fn a_deep_chain_of_sessions_does_not_outlive_the_step() {
-    let f = Fixture::new(ONE_AGENT, None);
-    let (code, stderr) = agent_step(&f, &agent("setsid-chain.sh"));
+    for pretend_no_cgroup in [false, true] {
+        let f = Fixture::new(ONE_AGENT, None);
+        assert_eq!(run(&mut f.command("begin", &["--job", "wf-1"])).0, 0);
+        let mut step = f.command("step", &["--step", "s1"]);
+        step.env("CODER_AGENT", agent("setsid-chain.sh"));
+        if pretend_no_cgroup {
+            step.env("CODER_PRETEND_NO_CGROUP", "1");
+        }
+        let (code, _, stderr) = run(&mut step);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            f.run_dir().join("agents/s1/chain-ready").exists(),
+            "the chain stood"
+        );
+        let contained = containment(&f);
+        let log = f.read("logs/s1.log");
+        assert_eq!(
+            contained.starts_with("cgroup "),
+            machine_gives_cgroups() && !pretend_no_cgroup,
+            "{contained}"
+        );
+        if let Some(dir) = contained.strip_prefix("cgroup ") {
+            assert!(log.contains("runs in its own cgroup"), "{log}");
+            assert!(!Path::new(dir).exists(), "the step's cgroup was removed");
+        } else {
+            assert!(contained.starts_with("subreaper ("), "{contained}");
+            assert!(log.contains("[coder: no cgroup for this step"), "{log}");
+            if pretend_no_cgroup {
+                assert!(contained.contains("pretended"), "{contained}");
+            }
+        }
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(
+            !f.repo.path().join(".github/workflows/late.yml").exists(),
+            "a process of the step ({contained}) wrote a blocked file after it ended"
+        );
+    }
+}
+
+/// An unsandboxed agent that kills its runner leaves a process behind; where the step had a
+/// cgroup, the next step started on the machine kills what is left in it.
+#[test]
+fn what_an_agent_leaves_after_killing_its_runner_dies_with_the_next_step() {
+    let f = Fixture::new(ONE_AGENT, Some(NO_SANDBOX));
+    let out = f
+        .command("run", &[])
+        .env("CODER_AGENT", agent("orphaning-parent-killer.sh"))
+        .output()
+        .expect("coder-step runs");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9),
+        "the agent killed its runner"
+    );
+    let had_cgroup = f.read("logs/s1.log").contains("runs in its own cgroup");
+    assert_eq!(had_cgroup, machine_gives_cgroups());
+    // Another run's step on the same machine.
+    let g = Fixture::new(ONE_AGENT, None);
+    let (code, stderr) = agent_step(&g, &format!("{} {{goal}}", agent("writer.sh")));
     assert_eq!(code, 0, "{stderr}");
-    assert!(
-        f.run_dir().join("agents/s1/chain-ready").exists(),
-        "the chain stood"
-    );
     std::thread::sleep(Duration::from_secs(4));
-    assert!(
-        !f.repo.path().join(".github/workflows/late.yml").exists(),
-        "a process of the step wrote a blocked file after it ended"
-    );
+    let late = f.repo.path().join(".github/workflows/late.yml").exists();
+    if had_cgroup {
+        assert!(
+            !late,
+            "the orphan of the killed runner outlived the next step"
+        );
+    } else {
+        // Without a cgroup nothing knows the orphan (the README says so).
+        assert!(late, "the orphan ran");
+    }
 }
 
 #[test]
@@ -343,6 +423,60 @@ fn local_ignore_rules_do_not_hide_a_new_file() {
     assert!(
         violation_paths(&record, "git_metadata_changed").contains(&".git/info/exclude".to_string())
     );
+}
+
+/// A project with a committed `.gitignore` (and one in a folder of its own), whose agent may
+/// change `src/` and the ignore file, and never `secret.txt`.
+const IGNORING: &str = "name: Ignoring\npolicies:\n  repo:\n    allowed_paths: [\"src/\", \".gitignore\", \".github/\"]\n    blocked_paths: [secret.txt]\nsteps:\n  - type: agent\n    role: implementer\n    goal: Change the tree\n";
+const PROJECT_IGNORES: &[(&str, &str)] = &[
+    (".gitignore", "target/\nnode_modules/\n__pycache__/\n"),
+    ("web/.gitignore", "dist/\n"),
+    ("src/lib.rs", "pub fn original() {}\n"),
+];
+
+/// The untracked files git lists are judged by the ignore rules the run started with, never
+/// by those the agent wrote: an edited tracked `.gitignore`, a new `.gitignore` holding `*`,
+/// a global ignore file named in `.git/config`.
+#[test]
+fn ignore_rules_the_agent_wrote_do_not_hide_a_new_file() {
+    for (agent_script, hidden) in [
+        ("ignore-editor.sh", "secret.txt"),
+        ("ignore-planter.sh", ".github/workflows/planted.yml"),
+        ("excludes-file-writer.sh", ".github/workflows/excluded.yml"),
+    ] {
+        let f = Fixture::with_files(IGNORING, None, PROJECT_IGNORES);
+        let (code, stderr) = agent_step(&f, &agent(agent_script));
+        assert_eq!(code, 1, "{agent_script}: {stderr}");
+        let record = f.run_json();
+        assert!(
+            violation_paths(&record, "blocked_path").contains(&hidden.to_string()),
+            "{agent_script}: {record:#}"
+        );
+        // Nor is it left out of the patch: the run's patch is withheld, its evidence names it.
+        assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 1);
+        assert!(!f.run_dir().join("patch.diff").exists(), "{agent_script}");
+        assert!(
+            f.read("evidence/s1/changes.diff").contains(hidden),
+            "{agent_script}"
+        );
+    }
+}
+
+/// What a project's own committed `.gitignore` files ignore stays ignored: build outputs in
+/// `target/`, `node_modules/`, `__pycache__/` and a folder's `dist/` are neither changes
+/// outside the allowed paths nor part of the patch.
+#[test]
+fn a_projects_committed_ignore_rules_still_apply() {
+    let f = Fixture::with_files(IGNORING, None, PROJECT_IGNORES);
+    let (code, stderr) = agent_step(&f, &agent("builder.sh"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(run(&mut f.command("finish", &["--job", "wf-1"])).0, 0);
+    let record = f.run_json();
+    assert_eq!(record["violations"], serde_json::json!([]), "{record:#}");
+    assert_eq!(record["changed_files"], serde_json::json!(["src/lib.rs"]));
+    let patch = f.read("patch.diff");
+    assert!(patch.contains("+pub fn changed() {}"), "{patch}");
+    assert!(f.repo.path().join("target/debug/app").exists(), "built");
 }
 
 #[test]
@@ -492,6 +626,119 @@ fn a_run_whose_runner_was_killed_is_marked_interrupted() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("interrupted: start a new run"), "{stderr}");
     assert_eq!(f.run_json()["status"], "interrupted");
+}
+
+/// `cmd` as the unprivileged user `nobody` when the suite runs as root (root reads every
+/// process's `/proc` files, so it cannot stand for an agent of the runner's own user), with
+/// `dirs` handed to that user; unchanged otherwise.
+fn as_the_same_unprivileged_user(cmd: &Command, dirs: &[&Path]) -> Command {
+    let mut same = if nix::unistd::geteuid().is_root() {
+        for dir in dirs {
+            let status = Command::new("chown")
+                .args(["-R", "65534:65534"])
+                .arg(dir)
+                .status()
+                .expect("chown");
+            assert!(status.success());
+        }
+        let mut nobody = Command::new("setpriv");
+        nobody
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(cmd.get_program());
+        nobody
+    } else {
+        Command::new(cmd.get_program())
+    };
+    same.args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => same.env(name, value),
+            None => same.env_remove(name),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        same.current_dir(dir);
+    }
+    same
+}
+
+/// Runs `cmd` as [`as_the_same_unprivileged_user`]; its pid, exit code and stderr.
+fn run_as_the_same_user(cmd: &Command, dirs: &[&Path]) -> (u32, Option<i32>, String) {
+    let child = as_the_same_unprivileged_user(cmd, dirs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the runner starts");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the runner ends");
+    (
+        pid,
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// What `environ-thief.sh` found, given the runner's pid: it read its own environment and
+/// memory, and nothing of the runner's.
+fn assert_nothing_stolen(loot: &str, runner: u32) {
+    assert!(loot.contains("own environ readable"), "{loot}");
+    assert!(loot.contains("own mem readable"), "{loot}");
+    assert!(
+        !loot.contains(&format!("of {runner}\n")),
+        "the agent read its runner ({runner}): {loot}"
+    );
+    assert!(!loot.contains("found NOT_ALLOWED_SECRET"), "{loot}");
+}
+
+/// The runner's environment (the CI token, secrets the agent may not have) and memory are out
+/// of reach of an agent running as the same user, sandbox or not: coder-step and `coder run`
+/// are not dumpable, so their `/proc/<pid>/environ` and `mem` are closed to that user, while
+/// the agent, dumpable again after its exec, still reads its own.
+#[test]
+fn the_runners_environment_and_memory_are_out_of_the_agents_reach() {
+    let thief = format!("{} NOT_ALLOWED_SECRET", agent("environ-thief.sh"));
+    let f = Fixture::new(ONE_AGENT, Some(NO_SANDBOX));
+    let dirs = [f.repo.path(), f.run_dir(), f.data.path()];
+    let begin = f.command("begin", &["--job", "wf-1"]);
+    assert_eq!(run_as_the_same_user(&begin, &dirs).1, Some(0));
+    let mut step = f.command("step", &["--step", "s1"]);
+    step.env("CODER_AGENT", &thief).env("HOME", f.data.path());
+    let (runner, code, stderr) = run_as_the_same_user(&step, &dirs);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_nothing_stolen(&f.read("loot.txt"), runner);
+
+    // `coder run`, the whole workflow here, with the secret in its own environment.
+    let f = Fixture::new(ONE_AGENT, Some(NO_SANDBOX));
+    let state = tempfile::tempdir().expect("tempdir");
+    let mut coder_run = f.coder_local(state.path());
+    coder_run
+        .args(["run", crate::step::SPEC])
+        .env("CODER_AGENT", &thief)
+        .env("NOT_ALLOWED_SECRET", "must-not-reach-the-agent")
+        .env("HOME", f.data.path());
+    let (runner, code, stderr) =
+        run_as_the_same_user(&coder_run, &[f.repo.path(), f.data.path(), state.path()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let loot = files_named(state.path(), "loot.txt");
+    assert_eq!(loot.len(), 1, "{loot:?}");
+    assert_nothing_stolen(&std::fs::read_to_string(&loot[0]).expect("loot"), runner);
+}
+
+/// Every file called `name` under `dir`.
+fn files_named(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if entry.file_name() == name {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 /// Every file under `dir` holding `needle`, relative to it.

@@ -610,7 +610,8 @@ proptest! {
         // comment too, which a line break must not escape.
         for (kind, expected) in [
             (coder::init::Kind::Bump, vec!["make", test.as_str()]),
-            (coder::init::Kind::Triage, vec![test.as_str()]),
+            // The tests, and the same tests again after the tester's fix.
+            (coder::init::Kind::Triage, vec![test.as_str(), test.as_str()]),
         ] {
             let starter = starters.iter().find(|s| s.kind == kind).expect("starter");
             let path = dir.path().join(format!(".coder/workflows/{}.yml", kind.id()));

@@ -412,3 +412,37 @@ fn files_outside_coder_workflows_are_left_alone() {
     client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
 }
+
+/// A step condition completes with the steps it can name and leads to the step it names.
+#[test]
+fn conditions_complete_with_the_steps_that_go_on_and_lead_to_them() {
+    const TRIAGE: &str = "name: Triage\nsteps:\n  - type: command\n    command: make lint\n  - type: command\n    step_id: tests\n    command: make test\n    continue_on_failure: true\n  - type: agent\n    role: tester\n    goal: Fix the failing tests\n    if_failed: tests\n";
+    let dir = repo(&[]);
+    let root = dir.path().canonicalize().expect("root");
+    let spec_uri = format!("file://{}/.coder/workflows/triage.yml", root.display());
+    let mut client = Client::start(&root);
+    client.request(
+        "initialize",
+        json!({"processId": null, "capabilities": {}, "rootUri": format!("file://{}", root.display())}),
+    );
+    client.notify("initialized", json!({}));
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": spec_uri, "languageId": "yaml", "version": 1, "text": TRIAGE}}),
+    );
+    assert_eq!(client.diagnostics(&spec_uri), Vec::<Value>::new());
+    // Line 11 is `    if_failed: tests`; only `tests` continues on failure.
+    let items = client.request("textDocument/completion", at(&spec_uri, 11, 16));
+    let labels: Vec<&str> = items
+        .as_array()
+        .or_else(|| items["items"].as_array())
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["tests"], "{items}");
+    let definition = client.request("textDocument/definition", at(&spec_uri, 11, 17));
+    assert_eq!(definition["range"]["start"]["line"], 4, "{definition}");
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+}

@@ -1229,3 +1229,95 @@ fn a_claimed_secret_reaches_only_the_steps_that_list_it() {
         "{stdout}{stderr}"
     );
 }
+
+/// GitHub checks a pull request out as its merge commit (`fetch-depth: 2` brings its parents):
+/// the reviewer's diff is the merge against its first parent, so changes the base gained
+/// after the branch was cut are not shown, reverted, as part of the pull request.
+#[test]
+fn a_pull_request_s_merge_checkout_is_reviewed_against_its_base_parent() {
+    let spec = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review the pull request\n";
+    let config = "[agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo reviewed\"]\n";
+    let f = Fixture::new(spec, Some(config));
+    let dir = f.repo.path();
+    git(dir, &["checkout", "-q", "-b", "greet"]);
+    std::fs::write(dir.join("README.md"), "hello, reviewed world\n").expect("write");
+    git(dir, &["commit", "-qam", "Greet the world"]);
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "main"]);
+    std::fs::write(dir.join("CHANGELOG.md"), "landed on main meanwhile\n").expect("write");
+    git(dir, &["add", "CHANGELOG.md"]);
+    git(dir, &["commit", "-qm", "Meanwhile on main"]);
+    let base = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "--detach"]);
+    git(dir, &["merge", "-q", "--no-ff", "-m", "Merge 5", "greet"]);
+    let event = tempfile::NamedTempFile::new().expect("event file");
+    std::fs::write(
+        event.path(),
+        serde_json::json!({"number": 5, "pull_request": {"number": 5,
+            "base": {"ref": "main", "sha": base.trim()},
+            "head": {"ref": "greet", "sha": head.trim()}}})
+        .to_string(),
+    )
+    .expect("event");
+    let pull_request = |cmd: &mut Command| {
+        cmd.env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", event.path());
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    pull_request(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = f.command("step", &["--step", "s1"]);
+    pull_request(&mut step);
+    let (code, _, stderr) = run(&mut step);
+    assert_eq!(code, 0, "{stderr}");
+    let prompt = f.read("prompts/s1.md");
+    assert!(prompt.contains("+hello, reviewed world"), "{prompt}");
+    assert!(!prompt.contains("landed on main meanwhile"), "{prompt}");
+}
+
+/// A GitLab merged-results pipeline checks out GitLab's temporary merge commit
+/// (`CI_COMMIT_SHA`): the prompt names the source branch's own head, and the diff is the
+/// merge against the target it was merged into.
+#[test]
+fn a_merged_results_pipeline_is_reviewed_as_the_source_branch() {
+    let spec = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review the merge request\n";
+    let config = "[agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo reviewed\"]\n";
+    let f = Fixture::new(spec, Some(config));
+    let dir = f.repo.path();
+    let fork_point = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "-b", "greet"]);
+    std::fs::write(dir.join("README.md"), "hello, reviewed world\n").expect("write");
+    git(dir, &["commit", "-qam", "Greet the world"]);
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "main"]);
+    std::fs::write(dir.join("CHANGELOG.md"), "landed on main meanwhile\n").expect("write");
+    git(dir, &["add", "CHANGELOG.md"]);
+    git(dir, &["commit", "-qm", "Meanwhile on main"]);
+    let target = git(dir, &["rev-parse", "HEAD"]);
+    git(dir, &["checkout", "-q", "--detach"]);
+    git(dir, &["merge", "-q", "--no-ff", "-m", "Merge !12", "greet"]);
+    let merged = git(dir, &["rev-parse", "HEAD"]);
+    let merge_request = |cmd: &mut Command| {
+        cmd.env("CI_MERGE_REQUEST_IID", "12")
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_SHA", target.trim())
+            .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", fork_point.trim())
+            .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "greet")
+            .env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", head.trim())
+            .env("CI_COMMIT_SHA", merged.trim());
+    };
+    let mut begin = f.command("begin", &["--job", "wf-1"]);
+    merge_request(&mut begin);
+    assert_eq!(run(&mut begin).0, 0);
+    let mut step = f.command("step", &["--step", "s1"]);
+    merge_request(&mut step);
+    let (code, _, stderr) = run(&mut step);
+    assert_eq!(code, 0, "{stderr}");
+    let prompt = f.read("prompts/s1.md");
+    assert!(
+        prompt.contains(&format!("`greet` ({})", head.trim())),
+        "{prompt}"
+    );
+    assert!(prompt.contains("+hello, reviewed world"), "{prompt}");
+    assert!(!prompt.contains("landed on main meanwhile"), "{prompt}");
+}

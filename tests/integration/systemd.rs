@@ -88,6 +88,8 @@ fn units_of_every_valid_fixture() {
             "coder-dependency-bump.timer",
             "coder-release.service",
             "coder-release.timer",
+            "coder-test-triage.service",
+            "coder-test-triage.timer",
             "coder-wf_release_train.service",
             "coder-wf_release_train.timer",
         ]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::GeneratedFile;
+use super::install;
 use super::output::header;
 use crate::ir::{Action, Artifact, Job, Trigger, Workflow};
 use crate::protocol::{self, CiOutput, Invocation, env};
@@ -41,17 +42,9 @@ const MAX_TIMEOUT_MINUTES: i64 = HOSTED_JOB_LIMIT_SEC / 60;
 /// Pushing a branch and opening a pull request.
 const PUBLISH_TIMEOUT_MINUTES: i64 = 10;
 const DEFAULT_RUNS_ON: &str = "ubuntu-latest";
-/// The default line that installs `coder-step` in a job (unless `[github] install` replaces
-/// it): this package at the compiling version, from crates.io, into the cached folder.
-pub fn default_install() -> String {
-    format!(
-        "cargo install --locked --root {INSTALL_ROOT} --version {} coder-workflows --bin coder-step",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Where the default install puts `coder-step`; cached between runs.
-const INSTALL_ROOT: &str = "~/.coder-step";
+/// The default install's folder ([`install::ROOT`]) as `actions/cache` spells it; cached
+/// between runs.
+const INSTALL_CACHE: &str = "~/.coder-step";
 /// The `id:` of a deploy step, whose `url` output the job's environment shows.
 const DEPLOY_STEP_ID: &str = "deploy";
 /// The `id:` of the schedule gate step, whose `run` output says whether the run goes on.
@@ -105,6 +98,11 @@ struct GhStep {
     id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", rename = "if")]
     condition: Option<String>,
+    #[serde(
+        skip_serializing_if = "std::ops::Not::not",
+        rename = "continue-on-error"
+    )]
+    continue_on_error: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     uses: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -317,14 +315,18 @@ pub fn emit_with(workflow: &Workflow, config: &GithubConfig) -> String {
     format!("{}{body}", header(&workflow.source, &workflow.source_hash))
 }
 
+/// Whether pull-request events (of any kind) start the workflow.
+fn on_pull_requests(workflow: &Workflow) -> bool {
+    workflow.triggers.iter().any(|t| {
+        matches!(t, Trigger::RepoEvent { event, .. } if github_event(event).starts_with("pull_request"))
+    })
+}
+
 /// One run of a workflow at a time; GitHub keeps one run pending per group and cancels the
 /// one it replaces. A workflow on pull requests runs once at a time per pull request, so one
 /// pull request's review never cancels another's (its other events share one group).
 fn concurrency_group(workflow: &Workflow) -> String {
-    let on_pull_requests = workflow.triggers.iter().any(|t| {
-        matches!(t, Trigger::RepoEvent { event, .. } if github_event(event).starts_with("pull_request"))
-    });
-    if on_pull_requests {
+    if on_pull_requests(workflow) {
         format!(
             "coder-{}-${{{{ github.event.pull_request.number || 'runs' }}}}",
             workflow.workflow_id
@@ -568,9 +570,15 @@ impl Emitter<'_> {
 
     /// Checkout, runner setup and `coder-step` on the `PATH`: how every job starts.
     fn preamble(&self) -> Vec<GhStep> {
+        let mut with = IndexMap::from([("persist-credentials", json!(false))]);
+        if on_pull_requests(self.workflow) {
+            // A pull request's checkout is its merge commit; its two parents (the base and
+            // the pull request's head) give the reviewer the change's diff.
+            with.insert("fetch-depth", json!(2));
+        }
         let mut steps = vec![GhStep {
             uses: Some(self.uses("checkout")),
-            with: Some(IndexMap::from([("persist-credentials", json!(false))])),
+            with: Some(with),
             ..GhStep::default()
         }];
         if !self.config.setup.is_empty() {
@@ -587,12 +595,12 @@ impl Emitter<'_> {
                 ..GhStep::default()
             }),
             None => {
-                let version = env!("CARGO_PKG_VERSION");
+                let version = install::VERSION;
                 steps.push(GhStep {
                     name: Some("Cache coder-step".to_string()),
                     uses: Some(self.uses("cache")),
                     with: Some(IndexMap::from([
-                        ("path", json!(INSTALL_ROOT)),
+                        ("path", json!(INSTALL_CACHE)),
                         (
                             "key",
                             json!(format!(
@@ -605,12 +613,15 @@ impl Emitter<'_> {
                 steps.push(GhStep {
                     name: Some(format!("Install coder-step {version}")),
                     run: Some(format!(
-                        "if [ ! -x {INSTALL_ROOT}/bin/coder-step ]; then\n  \
-                         {}\n\
-                         fi\n\
-                         echo {INSTALL_ROOT}/bin >> \"$GITHUB_PATH\"",
-                        default_install()
+                        "{}\necho \"{}/bin\" >> \"$GITHUB_PATH\"",
+                        install::script("[github] install"),
+                        install::ROOT
                     )),
+                    // A repository or organization variable points the download at a mirror.
+                    env: IndexMap::from([(
+                        install::RELEASE_URL_VARIABLE.to_string(),
+                        format!("${{{{ vars.{} }}}}", install::RELEASE_URL_VARIABLE),
+                    )]),
                     ..GhStep::default()
                 });
             }
@@ -686,6 +697,13 @@ impl Emitter<'_> {
             let run = match &step.action {
                 // The approval is the gate above; there is nothing else to run.
                 Action::Approve { .. } => continue,
+                // coder-step decides and records a conditional command (its outcome feeds
+                // the prompt of the agent that runs on it, and the run's record).
+                Action::Command { .. } if step.is_conditional_command() => {
+                    self.coder_step(Invocation::Step {
+                        step: &step.step_id,
+                    })
+                }
                 Action::Command { command } => command.clone(),
                 Action::Agent { .. } | Action::Deploy { .. } => {
                     if matches!(step.action, Action::Deploy { .. }) {
@@ -697,9 +715,21 @@ impl Emitter<'_> {
                     })
                 }
             };
+            if step.continue_on_failure {
+                id = Some(outcome_step_id(&step.step_id));
+            }
+            // Natively skipped when the step it runs on is in this job and did not fail;
+            // coder-step decides (and records) the skip when that step ran in an earlier job.
+            let condition = step
+                .if_failed
+                .as_deref()
+                .filter(|failed| job.steps.iter().any(|s| s.step_id == *failed))
+                .map(|failed| format!("steps.{}.outcome == 'failure'", outcome_step_id(failed)));
             steps.push(GhStep {
                 name: Some(display_name(step)),
                 id,
+                condition,
+                continue_on_error: step.continue_on_failure,
                 run: Some(run),
                 env,
                 ..GhStep::default()
@@ -820,6 +850,12 @@ impl Emitter<'_> {
     fn timeout_minutes(&self) -> i64 {
         ((self.workflow.policies.max_wall_clock_sec + 59) / 60).min(MAX_TIMEOUT_MINUTES)
     }
+}
+
+/// The `id:` of a step that continues on failure, whose `outcome` the steps that run only on
+/// its failure read (step ids may start with a digit; GitHub's may not).
+fn outcome_step_id(step_id: &str) -> String {
+    format!("step-{step_id}")
 }
 
 /// GitHub has no `merged` activity: a merge is `closed` with the merged flag set. When only

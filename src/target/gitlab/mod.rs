@@ -11,9 +11,10 @@ use serde::Serialize;
 
 use super::GeneratedFile;
 use super::github::{publish_job_id, publishes};
+use super::install;
 use super::output::header;
 use crate::ir::{Action, Job, Trigger, Workflow};
-use crate::protocol::{self, CiOutput, Invocation, env, shell_quote};
+use crate::protocol::{self, CiOutput, EXIT_FAILED, Invocation, env, shell_quote};
 use crate::workspace::config::{GitlabConfig, ReportConfig};
 
 /// Where a workflow's pipeline file lives; the root file includes every one of them.
@@ -44,17 +45,6 @@ pub const WORKFLOW_VARIABLE: &str = "CODER_WORKFLOW";
 /// (`$CI_BUILDS_DIR` is not always outside the checkout), one per job.
 const ARTIFACT_DIR: &str = ".coder-run";
 const RUN_DIR: &str = "/tmp/coder-run-$CI_JOB_ID";
-/// The default line that installs `coder-step` in a job (unless `[gitlab] install` replaces
-/// it): this package at the compiling version, from crates.io, outside the checkout.
-pub fn default_install() -> String {
-    format!(
-        "cargo install --locked --root \"{INSTALL_ROOT}\" --version {} coder-workflows --bin coder-step",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Where the default install puts `coder-step`, outside the checkout (so never in a patch).
-const INSTALL_ROOT: &str = "$HOME/.coder-step";
 /// Jobs without `stage:` land in `test`; named, so a user's `stages:` list shows what it
 /// must keep.
 const STAGE: &str = "test";
@@ -408,13 +398,22 @@ impl Emitter<'_> {
     fn install(&self) -> String {
         match &self.config.install {
             Some(install) => install.clone(),
+            // Outside the checkout, so never in a patch; a CI/CD variable reaches the
+            // snippet's release URL override as any variable does.
             None => format!(
-                "if [ ! -x \"{INSTALL_ROOT}/bin/coder-step\" ]; then\n  \
-                 {}\n\
-                 fi\n\
-                 export PATH=\"{INSTALL_ROOT}/bin:$PATH\"",
-                default_install()
+                "{}\nexport PATH=\"{}/bin:$PATH\"",
+                install::script("[gitlab] install"),
+                install::ROOT
             ),
+        }
+    }
+
+    /// `after_script` runs in a shell of its own: `coder-step` is on its `PATH` again. The
+    /// default install is in place from `before_script` (or failed, and so did the job).
+    fn install_again(&self) -> String {
+        match &self.config.install {
+            Some(install) => install.clone(),
+            None => format!("export PATH=\"{}/bin:$PATH\"", install::ROOT),
         }
     }
 
@@ -470,6 +469,22 @@ impl Emitter<'_> {
             match &step.action {
                 // The approval is the gate above; there is nothing else to run.
                 Action::Approve { .. } => {}
+                Action::Command { .. } if step.continue_on_failure => {
+                    // coder-step exits 1 for a step that failed (recorded; the run goes on and
+                    // ends failed); any other code is coder's own error and stops the job.
+                    script.push(format!(
+                        "{} || test $? -eq {EXIT_FAILED}",
+                        self.coder_step(Invocation::Step {
+                            step: &step.step_id,
+                        })
+                    ));
+                }
+                // coder-step decides the condition, and records the step run or skipped.
+                Action::Command { .. } if step.is_conditional_command() => {
+                    script.push(self.coder_step(Invocation::Step {
+                        step: &step.step_id,
+                    }));
+                }
                 Action::Command { command } => script.push(command.clone()),
                 Action::Agent { .. } | Action::Deploy { .. } => {
                     script.push(self.coder_step(Invocation::Step {
@@ -484,7 +499,7 @@ impl Emitter<'_> {
         // `after_script` stops at its first failing command, and the job has failed already:
         // `finish` saying so again must not keep the run directory from its artifact.
         let after_script = vec![
-            self.install(),
+            self.install_again(),
             format!(
                 "if [ \"$CI_JOB_STATUS\" != success ]; then {}=failure {} || true; fi",
                 env::JOB_STATUS,

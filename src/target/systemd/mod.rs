@@ -277,9 +277,17 @@ pub fn service(workflow: &Workflow, config: &SystemdConfig) -> Unit {
         .text("PrivateTmp", "yes")
         .text("NoNewPrivileges", "yes")
         .text("ProtectKernelTunables", "yes")
-        .text("ProtectKernelModules", "yes")
-        .text("ProtectControlGroups", "yes")
-        .text("RestrictSUIDSGID", "yes");
+        .text("ProtectKernelModules", "yes");
+    // A unit with a user of its own gets its cgroup delegated, so coder-step can start each
+    // step in a cgroup of its own and kill it whole; that user can write nothing else of the
+    // cgroup tree. A unit running as root keeps the tree read-only (root could write all of
+    // it) and the runner's subreaper does the job.
+    service = if config.user.is_some() {
+        service.text("Delegate", "yes")
+    } else {
+        service.text("ProtectControlGroups", "yes")
+    };
+    service = service.text("RestrictSUIDSGID", "yes");
     Unit {
         sections: vec![unit, service],
     }
