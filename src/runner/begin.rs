@@ -23,11 +23,16 @@ pub fn begin(cx: &Context, job_id: &str) -> Result<String, Failure> {
 /// and the checkout is recorded so `coder approve` can resume the run there.
 pub fn begin_job(cx: &Context, job_id: &str, local: bool) -> Result<String, Failure> {
     cx.find_job(job_id)?;
-    let head = git::head_sha(&cx.checkout).map_err(Failure::failed)?;
+    // The branch names a new run's base unless the CI names it.
+    let (head, branch) = if ci_ref_name().is_some() {
+        (git::head_sha(&cx.checkout).map_err(Failure::failed)?, None)
+    } else {
+        git::head_and_branch(&cx.checkout).map_err(Failure::failed)?
+    };
     // Seen before the patch is restored: what the checkout held that this run did not make.
     let job_start = JobStart::seen(cx, local)?;
     let (mut run, message) = match RunRecord::load(&cx.run_dir)? {
-        None => new_run(cx, head, local),
+        None => new_run(cx, head, branch, local),
         Some(run) => continue_run(cx, run, &head, local)?,
     };
     job_start.save(cx)?;
@@ -98,12 +103,11 @@ pub fn outside_the_patch(cx: &Context) -> Vec<String> {
 }
 
 /// The record of a run starting at `head`, and what to say about it.
-fn new_run(cx: &Context, head: String, local: bool) -> (RunRecord, String) {
+fn new_run(cx: &Context, head: String, branch: Option<String>, local: bool) -> (RunRecord, String) {
     let run_id = run_dir::run_id(&cx.run_dir, &cx.workflow.workflow_id);
     // CI checkouts are detached: the CI names the branch.
-    let base_ref = non_empty_env("GITHUB_REF_NAME")
-        .or_else(|| non_empty_env("CI_COMMIT_REF_NAME"))
-        .or_else(|| git::current_branch(&cx.checkout))
+    let base_ref = ci_ref_name()
+        .or(branch)
         .unwrap_or_else(|| cx.workflow.project.git_ref.clone());
     let message = format!(
         "started run {run_id} of `{}` at {base_ref} ({head})",
@@ -141,6 +145,11 @@ fn new_run(cx: &Context, head: String, local: bool) -> (RunRecord, String) {
         }),
     };
     (run, message)
+}
+
+/// The branch the CI says it runs for (its checkout is detached).
+fn ci_ref_name() -> Option<String> {
+    non_empty_env("GITHUB_REF_NAME").or_else(|| non_empty_env("CI_COMMIT_REF_NAME"))
 }
 
 /// A later job of `run`: the same spec, the same base; in CI the checkout gets the earlier

@@ -161,6 +161,26 @@ pub fn head_sha(checkout: &Path) -> Result<String, String> {
     )
 }
 
+/// HEAD's commit and the branch checked out, if any: what [`head_sha`] and
+/// [`current_branch`] say, asked of one git. `rev-parse --abbrev-ref=loose HEAD` shortens the
+/// branch as `symbolic-ref --short` does and says `HEAD` when detached; when it cannot
+/// answer (a ref named like HEAD makes it ambiguous), `symbolic-ref` is asked after all.
+pub fn head_and_branch(checkout: &Path) -> Result<(String, Option<String>), String> {
+    let out = run(
+        checkout,
+        &["rev-parse", "HEAD", "--abbrev-ref=loose", "HEAD"],
+        "read the checkout's HEAD commit",
+    )?;
+    let mut lines = out.lines();
+    match (lines.next(), lines.next(), lines.next()) {
+        (Some(head), Some("HEAD"), None) => Ok((head.to_string(), None)),
+        (Some(head), Some(branch), None) if !branch.is_empty() => {
+            Ok((head.to_string(), Some(branch.to_string())))
+        }
+        _ => Ok((head_sha(checkout)?, current_branch(checkout))),
+    }
+}
+
 /// The branch checked out, if any.
 pub fn current_branch(checkout: &Path) -> Option<String> {
     run(
@@ -343,8 +363,17 @@ pub fn untracked_files(checkout: &Path) -> Result<Vec<String>, String> {
     Ok(sorted_paths(&out))
 }
 
+/// Whether a diff from `from` to `to` is empty without asking git: the same object named
+/// twice by the same id (the run's tree when no step changed anything).
+pub fn unchanged(from: &str, to: &str) -> bool {
+    from == to && !from.is_empty()
+}
+
 /// Paths that differ between two tree-ish objects, sorted.
 pub fn changed_files(checkout: &Path, from: &str, to: &str) -> Result<Vec<String>, String> {
+    if unchanged(from, to) {
+        return Ok(Vec::new());
+    }
     let out = output(
         command(checkout).args([
             "diff",
@@ -364,6 +393,9 @@ pub fn changed_files(checkout: &Path, from: &str, to: &str) -> Result<Vec<String
 /// `git diff --binary` from `base` to `tree`: applies to a checkout of `base` with
 /// `git apply --index`, new and binary files included.
 pub fn patch(checkout: &Path, base: &str, tree: &str) -> Result<Vec<u8>, String> {
+    if unchanged(base, tree) {
+        return Ok(Vec::new());
+    }
     output(
         command(checkout).args([
             "diff",
@@ -454,4 +486,58 @@ pub fn apply(checkout: &Path, patch_file: &Path) -> Result<(), String> {
         "apply the run's patch to this checkout",
     )
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = command(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    /// One git answers what `rev-parse HEAD` and `symbolic-ref --short HEAD` would, in every
+    /// state a checkout can be in: on a branch, on a branch a tag's name makes ambiguous, with
+    /// a ref named `HEAD` (where `rev-parse` gives up and `symbolic-ref` is asked), detached.
+    #[test]
+    fn head_and_branch_agree_with_head_sha_and_current_branch() {
+        let repo = tempfile::tempdir().expect("tempdir");
+        let dir = repo.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        git(dir, &["commit", "-q", "--allow-empty", "-m", "first"]);
+        let agree = |expected: Option<&str>| {
+            let (head, branch) = head_and_branch(dir).expect("HEAD");
+            assert_eq!(head, head_sha(dir).expect("HEAD"));
+            assert_eq!(head.len(), 40, "{head}");
+            assert_eq!(branch, current_branch(dir));
+            assert_eq!(branch.as_deref(), expected);
+        };
+        agree(Some("main"));
+        git(dir, &["tag", "main"]);
+        agree(Some("heads/main"));
+        git(dir, &["tag", "-d", "main"]);
+        git(dir, &["update-ref", "refs/tags/HEAD", "HEAD"]);
+        agree(Some("main"));
+        git(dir, &["update-ref", "-d", "refs/tags/HEAD"]);
+        git(dir, &["checkout", "-q", "--detach"]);
+        agree(None);
+    }
+
+    /// The same object twice is no change, and git is not asked; anything else is asked.
+    #[test]
+    fn a_diff_of_an_object_with_itself_is_empty_without_git() {
+        let nowhere = Path::new("/nonexistent/checkout");
+        let tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+        assert!(unchanged(tree, tree));
+        assert!(!unchanged("", ""));
+        assert!(!unchanged(tree, "HEAD"));
+        assert_eq!(patch(nowhere, tree, tree), Ok(Vec::new()));
+        assert_eq!(changed_files(nowhere, tree, tree), Ok(Vec::new()));
+        assert!(patch(nowhere, tree, "HEAD").is_err(), "git is asked");
+    }
 }

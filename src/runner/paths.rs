@@ -111,6 +111,9 @@ impl Change {
 
 /// The entries that differ between two tree-ish objects, renames and copies detected.
 pub fn changes(checkout: &Path, from: &str, to: &str) -> Result<Vec<Change>, String> {
+    if git::unchanged(from, to) {
+        return Ok(Vec::new());
+    }
     let out = git::output(
         git::command(checkout).args([
             "diff",

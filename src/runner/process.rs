@@ -104,22 +104,17 @@ pub fn run_watched(
         .append(true)
         .open(&launch.log)
         .map_err(|e| format!("cannot open {}: {e}", launch.log.display()))?;
-    let mut cmd = Command::new(&launch.program);
-    cmd.args(&launch.args)
-        .current_dir(&launch.cwd)
-        .stdin(if launch.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    if let Some(env) = &launch.env {
-        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
-    }
-    let (mut child, contained) = super::cgroup::spawn(&mut cmd, launch.own_cgroup)
-        .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?;
+    let mut cmd = command(&launch, resolved_program(&launch).as_deref());
+    let (mut child, contained) = match super::cgroup::spawn(&mut cmd, launch.own_cgroup) {
+        Ok(spawned) => spawned,
+        // Whatever `execvp` makes of the bare name (a script without `#!`, a file this user
+        // may not run) it still makes: the same command, searched for by the child.
+        Err(_) if cmd.get_program() != launch.program.as_str() => {
+            super::cgroup::spawn(&mut command(&launch, None), launch.own_cgroup)
+                .map_err(|e| format!("cannot start `{}`: {e}", launch.program))?
+        }
+        Err(e) => return Err(format!("cannot start `{}`: {e}", launch.program)),
+    };
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     let _ = (&log).write_all(contained.log_line().as_bytes());
     let containment = contained.description.clone();
@@ -172,8 +167,10 @@ pub fn run_watched(
 
     let mut timed_out = false;
     let mut stopped = false;
-    // Poll quickly at first, so a short command costs milliseconds, then every 50 ms.
+    // Poll quickly at first, so a short command costs milliseconds, then every 50 ms; the
+    // pause ends early when a reader sees its pipe close, which a step's exit does.
     let mut pause = Duration::from_millis(1);
+    let mut readers_done = 0;
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| format!("cannot wait: {e}"))? {
             break status;
@@ -195,7 +192,20 @@ pub fn run_watched(
             let _ = killpg(pid, Signal::SIGKILL);
             break child.wait().map_err(|e| format!("cannot wait: {e}"))?;
         }
-        std::thread::sleep(pause);
+        match (readers_done < readers).then(|| done_rx.recv_timeout(pause)) {
+            Some(Ok(())) => {
+                readers_done += 1;
+                // Its output ended: it is exiting, so look again at once.
+                pause = Duration::from_micros(100);
+                continue;
+            }
+            Some(Err(mpsc::RecvTimeoutError::Timeout)) => {}
+            // No reader left to hear from.
+            Some(Err(mpsc::RecvTimeoutError::Disconnected)) | None => {
+                readers_done = readers;
+                std::thread::sleep(pause);
+            }
+        }
         pause = (pause * 2).min(Duration::from_millis(50));
     };
     // Whatever the step left running (its group, orphans from other sessions) ends with it.
@@ -204,7 +214,7 @@ pub fn run_watched(
     // The readers end when the last writer of each pipe is gone; a writer that escaped us
     // must not hold the step forever.
     let wait_until = Instant::now() + Duration::from_secs(5);
-    for _ in 0..readers {
+    for _ in readers_done..readers {
         let left = wait_until.saturating_duration_since(Instant::now());
         if done_rx.recv_timeout(left).is_err() {
             break;
@@ -232,6 +242,61 @@ pub fn run_watched(
         ending,
         output,
         containment,
+    })
+}
+
+/// The command `launch` describes, started as `program` when given (the same program, found
+/// on the step's `PATH` already).
+fn command(launch: &Launch, program: Option<&Path>) -> Command {
+    let mut cmd = match program {
+        Some(path) => {
+            let mut cmd = Command::new(path);
+            // `$0` stays the name the step gave.
+            std::os::unix::process::CommandExt::arg0(&mut cmd, &launch.program);
+            cmd
+        }
+        None => Command::new(&launch.program),
+    };
+    cmd.args(&launch.args)
+        .current_dir(&launch.cwd)
+        .stdin(if launch.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    if let Some(env) = &launch.env {
+        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    }
+    cmd
+}
+
+/// Where `execvp` in the child would find a bare program name such as `sh`: the first
+/// executable regular file named so in the directories of the step's own `PATH` (relative
+/// ones from its working directory). Found here, the child is started by `posix_spawn`
+/// instead of a fork of this whole process, which costs milliseconds a step. `None` when
+/// the standard library already spawns it so (a path, the inherited environment, no `PATH`),
+/// for an agent, or when nothing is found; a candidate that still cannot run falls back to the bare name.
+fn resolved_program(launch: &Launch) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    // An agent's start (a cgroup of its own, seconds of work) stays as it was.
+    if launch.own_cgroup || launch.program.contains('/') || launch.program.is_empty() {
+        return None;
+    }
+    let path = launch
+        .env
+        .as_ref()?
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "PATH")
+        .map(|(_, value)| value)?;
+    path.split(':').find_map(|dir| {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = std::path::absolute(launch.cwd.join(dir).join(&launch.program)).ok()?;
+        let meta = std::fs::metadata(&candidate).ok()?;
+        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(candidate)
     })
 }
 
@@ -437,4 +502,79 @@ fn children_of(parent: u32) -> Vec<i32> {
             (ppid == parent).then_some(pid)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn launch(program: &str, cwd: &Path, env: Option<Vec<(String, String)>>) -> Launch {
+        Launch {
+            program: program.to_string(),
+            args: Vec::new(),
+            cwd: cwd.to_path_buf(),
+            env,
+            stdin: None,
+            deadline: Instant::now() + Duration::from_secs(30),
+            grace: Duration::from_secs(1),
+            log: cwd.join("logs/step.log"),
+            own_cgroup: false,
+        }
+    }
+
+    fn file(path: &Path, text: &str, mode: u32) {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    fn path_env(path: &str) -> Option<Vec<(String, String)>> {
+        Some(vec![
+            ("PATH".to_string(), "/nowhere".to_string()),
+            ("PATH".to_string(), path.to_string()),
+        ])
+    }
+
+    /// The program `execvp` would run: the first executable regular file on the step's own
+    /// `PATH` (the last `PATH` given wins, relative folders from the step's working
+    /// directory); folders and files without an execute bit are passed over, as `execvp`
+    /// passes over them.
+    #[test]
+    fn a_bare_name_is_found_where_execvp_would_find_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/tool")).expect("a folder named like it");
+        file(&root.join("b/tool"), "#!/bin/sh\n", 0o644);
+        file(&root.join("work/c/tool"), "#!/bin/sh\n", 0o755);
+        file(&root.join("d/tool"), "#!/bin/sh\n", 0o755);
+        let path = format!(
+            "{}:{}:c:{}",
+            root.join("a").display(),
+            root.join("b").display(),
+            root.join("d").display()
+        );
+        let cwd = root.join("work");
+        assert_eq!(
+            resolved_program(&launch("tool", &cwd, path_env(&path))),
+            Some(cwd.join("c/tool"))
+        );
+        // What the standard library already spawns without a fork is left to it.
+        assert_eq!(resolved_program(&launch("tool", &cwd, None)), None);
+        assert_eq!(
+            resolved_program(&launch("./c/tool", &cwd, path_env(&path))),
+            None
+        );
+        assert_eq!(
+            resolved_program(&launch("tool", &cwd, Some(Vec::new()))),
+            None
+        );
+        let mut agent = launch("tool", &cwd, path_env(&path));
+        agent.own_cgroup = true;
+        assert_eq!(resolved_program(&agent), None);
+        assert_eq!(
+            resolved_program(&launch("missing", &cwd, path_env(&path))),
+            None
+        );
+    }
 }

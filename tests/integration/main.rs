@@ -25,6 +25,7 @@ mod props;
 mod python_gitlab;
 mod readme;
 mod release_train;
+mod run_cost;
 mod runner;
 mod sandbox;
 mod schema;
