@@ -57,6 +57,7 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(spec) => spec,
         Err(code) => return code,
     };
+    let mut clean = false;
     if !args.allow_dirty {
         let folder = spec
             .parent()
@@ -64,7 +65,7 @@ pub fn run(args: RunArgs) -> u8 {
             .unwrap_or(std::path::Path::new("."));
         match local::uncommitted_files(folder) {
             Ok(files) if !files.is_empty() => return refuse_dirty(&files),
-            Ok(_) => {}
+            Ok(_) => clean = true,
             Err(failure) => return usage_error(&failure.message),
         }
     }
@@ -73,6 +74,7 @@ pub fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     cx.agent_override = args.agent;
+    cx.clean_checkout = clean;
     runner::process_supervision();
     let result = runner::run(&cx);
     report(result, &cx.run_dir)

@@ -19,6 +19,9 @@ pub struct Context {
     /// An agent command line for this run only (`coder run --agent`), replacing the
     /// configured agent.
     pub agent_override: Option<String>,
+    /// `git status` found nothing uncommitted just before the run started (`coder run`
+    /// checks): the checkout's tree is HEAD's, with no need to read the working tree.
+    pub clean_checkout: bool,
 }
 
 impl Context {
@@ -37,6 +40,7 @@ impl Context {
             run_dir,
             redactor,
             agent_override: None,
+            clean_checkout: false,
         }
     }
 

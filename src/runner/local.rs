@@ -157,12 +157,37 @@ pub fn uncommitted_files(checkout: &Path) -> Result<Vec<String>, Failure> {
 /// index ([`run_dir::BEFORE_TREE`]): the run's changes are measured from them, and a failed
 /// run is put back to them.
 fn remember_checkout(cx: &Context) -> Result<(), Failure> {
-    let scratch = cx.run_dir.join(run_dir::SCRATCH);
-    let tree = git::worktree_tree(&cx.checkout, &scratch, &[]);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let tree = tree.map_err(Failure::usage)?;
+    let (tree, index) = if cx.clean_checkout {
+        // Nothing uncommitted, nothing untracked: the working tree is HEAD's tree (hashing
+        // every file again would find exactly that), asked with the index's path.
+        let answer = git::run(
+            &cx.checkout,
+            &[
+                "rev-parse",
+                "--path-format=absolute",
+                "--git-path",
+                "index",
+                "HEAD^{tree}",
+            ],
+            "read HEAD's tree",
+        )
+        .map_err(Failure::usage)?;
+        match answer.lines().collect::<Vec<_>>().as_slice() {
+            [index, tree] => (tree.to_string(), PathBuf::from(index)),
+            _ => {
+                return Err(Failure::usage(format!(
+                    "git rev-parse answered `{answer}` for the index's path and HEAD's tree"
+                )));
+            }
+        }
+    } else {
+        let scratch = cx.run_dir.join(run_dir::SCRATCH);
+        let tree = git::worktree_tree(&cx.checkout, &scratch, &[]);
+        let _ = std::fs::remove_dir_all(&scratch);
+        let tree = tree.map_err(Failure::usage)?;
+        (tree, index_file(&cx.checkout).map_err(Failure::usage)?)
+    };
     crate::fs::atomic_write(&cx.run_dir.join(run_dir::BEFORE_TREE), tree.as_bytes())?;
-    let index = index_file(&cx.checkout).map_err(Failure::usage)?;
     if let Ok(bytes) = std::fs::read(&index) {
         crate::fs::atomic_write(&cx.run_dir.join(run_dir::BEFORE_INDEX), &bytes)?;
     }

@@ -127,10 +127,8 @@ fn a_run_of_steps_that_change_nothing_asks_git_only_what_it_needs() {
         [
             // `coder run`: the dirty-tree check.
             "status",
-            // The checkout remembered: its tree and where git's index is.
-            "read-tree",
-            "add",
-            "write-tree",
+            // The checkout remembered: clean, so its tree is HEAD's, asked with where git's
+            // index is (a dirty checkout's tree is read from the working tree).
             "rev-parse",
             // begin: HEAD and the branch; the ignore rules of the base tree.
             "rev-parse",
