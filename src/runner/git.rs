@@ -201,33 +201,16 @@ pub fn worktree_tree(
     scratch: &Path,
     outside: &[String],
 ) -> Result<String, String> {
-    std::fs::create_dir_all(scratch)
-        .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
-    let index = scratch.join(format!("index.{}", std::process::id()));
-    let _ = std::fs::remove_file(&index);
-    let staged = (|| {
+    tree_in_scratch_index(checkout, scratch, |index| {
         output(
             command(checkout)
-                .env("GIT_INDEX_FILE", &index)
-                .args(["read-tree", "HEAD"]),
-            "read the HEAD tree into a temporary index",
-        )?;
-        output(
-            command(checkout)
-                .env("GIT_INDEX_FILE", &index)
+                .env("GIT_INDEX_FILE", index)
                 .args(["add", "-A", "--", "."])
                 .args(outside),
             "stage the working tree into a temporary index",
-        )?;
-        output(
-            command(checkout)
-                .env("GIT_INDEX_FILE", &index)
-                .arg("write-tree"),
-            "write the working tree's tree",
         )
-    })();
-    let _ = std::fs::remove_file(&index);
-    Ok(String::from_utf8_lossy(&staged?).trim().to_string())
+        .map(drop)
+    })
 }
 
 /// [`worktree_tree`] with no ignore rules but the gitignore patterns in `excludes` (relative
@@ -241,6 +224,48 @@ pub fn worktree_tree_excluding(
     outside: &[String],
     excludes: &Path,
 ) -> Result<String, String> {
+    tree_in_scratch_index(checkout, scratch, |index| {
+        let mut exclude_from = std::ffi::OsString::from("--exclude-from=");
+        exclude_from.push(excludes);
+        let listed = output(
+            command(checkout)
+                .env("GIT_INDEX_FILE", index)
+                .args(["ls-files", "-z", "--others", "--modified", "--deleted"])
+                .arg(exclude_from)
+                .args(["--", "."])
+                .args(outside),
+            "list the working tree's changes",
+        )?;
+        if listed.is_empty() {
+            return Ok(());
+        }
+        // Named, so staged even where a `.gitignore` of the working tree would skip them.
+        output_with_input(
+            command(checkout)
+                .env("GIT_INDEX_FILE", index)
+                .env("GIT_LITERAL_PATHSPECS", "1")
+                .args(["-c", "advice.addEmbeddedRepo=false"])
+                .args([
+                    "add",
+                    "-A",
+                    "-f",
+                    "--pathspec-from-file=-",
+                    "--pathspec-file-nul",
+                ]),
+            &listed,
+            "stage the working tree into a temporary index",
+        )
+        .map(drop)
+    })
+}
+
+/// The tree `stage` leaves in a temporary index (under `scratch`) that starts as HEAD's: the
+/// user's own index is never touched, and the temporary one is removed whatever happens.
+fn tree_in_scratch_index(
+    checkout: &Path,
+    scratch: &Path,
+    stage: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<String, String> {
     std::fs::create_dir_all(scratch)
         .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     let index = scratch.join(format!("index.{}", std::process::id()));
@@ -252,35 +277,7 @@ pub fn worktree_tree_excluding(
                 .args(["read-tree", "HEAD"]),
             "read the HEAD tree into a temporary index",
         )?;
-        let mut exclude_from = std::ffi::OsString::from("--exclude-from=");
-        exclude_from.push(excludes);
-        let listed = output(
-            command(checkout)
-                .env("GIT_INDEX_FILE", &index)
-                .args(["ls-files", "-z", "--others", "--modified", "--deleted"])
-                .arg(exclude_from)
-                .args(["--", "."])
-                .args(outside),
-            "list the working tree's changes",
-        )?;
-        if !listed.is_empty() {
-            // Named, so staged even where a `.gitignore` of the working tree would skip them.
-            output_with_input(
-                command(checkout)
-                    .env("GIT_INDEX_FILE", &index)
-                    .env("GIT_LITERAL_PATHSPECS", "1")
-                    .args(["-c", "advice.addEmbeddedRepo=false"])
-                    .args([
-                        "add",
-                        "-A",
-                        "-f",
-                        "--pathspec-from-file=-",
-                        "--pathspec-file-nul",
-                    ]),
-                &listed,
-                "stage the working tree into a temporary index",
-            )?;
-        }
+        stage(&index)?;
         output(
             command(checkout)
                 .env("GIT_INDEX_FILE", &index)

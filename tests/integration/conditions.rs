@@ -9,6 +9,7 @@ use std::process::Command;
 use crate::act::{act, coder_step_dir};
 use crate::gitlab::{gitlab_ci_local, run_record};
 use crate::host::Host;
+pub(crate) use crate::release_train::copy_dir;
 use crate::step::{agent, git, run};
 use crate::{outside_tool, root};
 
@@ -50,19 +51,6 @@ pub(crate) fn pytest_dir() -> String {
         .expect("bin dir")
         .display()
         .to_string()
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// The Python project with the triage compiled for `provider`, committed; `fixed`: with the
@@ -141,10 +129,42 @@ fn statuses(record: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+/// The run record act's artifact store kept from the triage's job.
+fn act_record(store: &Path, log: &str) -> serde_json::Value {
+    let path = store.join("coder-run-triage-1/run.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    serde_json::from_str(&text).expect("json")
+}
+
+/// A red night's record: the tests failed, the tester ran, the tests ran again; the run
+/// failed.
+fn assert_triaged(record: &serde_json::Value) {
+    assert_eq!(record["status"], "failed", "{record:#}");
+    assert_eq!(
+        statuses(record),
+        [
+            ("tests", "failed"),
+            ("triage", "succeeded"),
+            ("retest", "succeeded")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{record:#}"
+    );
+}
+
+/// A green night's record: the tests passed and both conditional steps were skipped.
+fn assert_green(record: &serde_json::Value) {
+    assert_eq!(record["status"], "succeeded", "{record:#}");
+    assert_eq!(
+        statuses(record),
+        [
+            ("tests", "succeeded"),
+            ("triage", "skipped"),
+            ("retest", "skipped")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{record:#}"
+    );
 }
 
 #[test]
@@ -161,16 +181,7 @@ fn coder_run_hands_the_failing_tests_to_the_tester_and_still_ends_failed() {
     );
     let run_dir = Path::new(stdout.trim().lines().last().expect("run dir"));
     let record = record_of(run_dir);
-    assert_eq!(record["status"], "failed", "{record:#}");
-    assert_eq!(
-        statuses(&record),
-        pairs(&[
-            ("tests", "failed"),
-            ("triage", "succeeded"),
-            ("retest", "succeeded")
-        ]),
-        "{record:#}"
-    );
+    assert_triaged(&record);
     assert_eq!(record["steps"][0]["exit_code"], 1, "{record:#}");
     // The tester's prompt named the failing step, its exit code and the failing tests, from
     // the JUnit report pytest wrote.
@@ -208,16 +219,7 @@ fn a_green_night_skips_the_triage_and_spends_nothing() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     let run_dir = Path::new(stdout.trim().lines().last().expect("run dir"));
     let record = record_of(run_dir);
-    assert_eq!(record["status"], "succeeded", "{record:#}");
-    assert_eq!(
-        statuses(&record),
-        pairs(&[
-            ("tests", "succeeded"),
-            ("triage", "skipped"),
-            ("retest", "skipped")
-        ]),
-        "{record:#}"
-    );
+    assert_green(&record);
     assert_eq!(
         record["steps"][1]["message"],
         "runs only if step `tests` failed, and it succeeded"
@@ -244,21 +246,8 @@ fn act_runs_the_triage_natively_and_the_job_says_the_tests_failed() {
     // The run failed (the tests did), so nothing is published; the job is red at `finish`.
     assert_ne!(code, 0, "{log}");
     assert!(!log.contains("Open or update the pull request"), "{log}");
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(store.path().join("coder-run-triage-1/run.json"))
-            .unwrap_or_else(|e| panic!("{e}\n{log}")),
-    )
-    .expect("json");
-    assert_eq!(record["status"], "failed", "{record:#}");
-    assert_eq!(
-        statuses(&record),
-        pairs(&[
-            ("tests", "failed"),
-            ("triage", "succeeded"),
-            ("retest", "succeeded")
-        ]),
-        "{record:#}"
-    );
+    let record = act_record(store.path(), &log);
+    assert_triaged(&record);
     assert!(log.contains("step `tests` (command) failed"), "{log}");
 }
 
@@ -280,22 +269,9 @@ fn act_skips_the_triage_natively_on_a_green_night() {
     ];
     let (code, log) = act(repo.path(), "coder-triage", store.path(), None, &extra);
     assert_eq!(code, 0, "{log}");
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(store.path().join("coder-run-triage-1/run.json"))
-            .unwrap_or_else(|e| panic!("{e}\n{log}")),
-    )
-    .expect("json");
-    assert_eq!(record["status"], "succeeded", "{record:#}");
+    let record = act_record(store.path(), &log);
     // GitHub skipped both steps (`if:` on the tests' outcome); finish recorded why.
-    assert_eq!(
-        statuses(&record),
-        pairs(&[
-            ("tests", "succeeded"),
-            ("triage", "skipped"),
-            ("retest", "skipped")
-        ]),
-        "{record:#}"
-    );
+    assert_green(&record);
 }
 
 #[test]
@@ -319,16 +295,7 @@ fn gitlab_ci_local_goes_on_past_the_failing_tests_and_fails_the_pipeline() {
     );
     assert_ne!(pipeline.code, 0, "{}", pipeline.log);
     let record = run_record(dir, "triage-1");
-    assert_eq!(record["status"], "failed", "{record:#}");
-    assert_eq!(
-        statuses(&record),
-        pairs(&[
-            ("tests", "failed"),
-            ("triage", "succeeded"),
-            ("retest", "succeeded")
-        ]),
-        "{record:#}"
-    );
+    assert_triaged(&record);
     assert_eq!(
         record["test_report"],
         serde_json::json!({"passed": 1, "failed": 3, "skipped": 0}),
@@ -363,15 +330,6 @@ fn the_systemd_unit_goes_on_past_the_failing_tests_on_each_firing() {
     assert_eq!(dirs.len(), 2, "{dirs:?}");
     for dir in dirs {
         let record = record_of(&dir);
-        assert_eq!(record["status"], "failed", "{record:#}");
-        assert_eq!(
-            statuses(&record),
-            pairs(&[
-                ("tests", "failed"),
-                ("triage", "succeeded"),
-                ("retest", "succeeded")
-            ]),
-            "{record:#}"
-        );
+        assert_triaged(&record);
     }
 }

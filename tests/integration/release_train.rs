@@ -61,7 +61,7 @@ fn config(target_section: &str) -> String {
     )
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read fixture") {
         let entry = entry.expect("entry");

@@ -1230,15 +1230,17 @@ fn a_claimed_secret_reaches_only_the_steps_that_list_it() {
     );
 }
 
-/// GitHub checks a pull request out as its merge commit (`fetch-depth: 2` brings its parents):
-/// the reviewer's diff is the merge against its first parent, so changes the base gained
-/// after the branch was cut are not shown, reverted, as part of the pull request.
-#[test]
-fn a_pull_request_s_merge_checkout_is_reviewed_against_its_base_parent() {
-    let spec = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review the pull request\n";
-    let config = "[agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo reviewed\"]\n";
-    let f = Fixture::new(spec, Some(config));
-    let dir = f.repo.path();
+/// A branch `greet` (it edits README.md) merged, as CI checks a change out, into a `main` that
+/// gained CHANGELOG.md since the branch was cut; HEAD is the detached merge commit.
+struct MergeCheckout {
+    fork_point: String,
+    head: String,
+    base: String,
+    merged: String,
+}
+
+fn merged_into_a_moved_base(dir: &Path) -> MergeCheckout {
+    let fork_point = git(dir, &["rev-parse", "HEAD"]);
     git(dir, &["checkout", "-q", "-b", "greet"]);
     std::fs::write(dir.join("README.md"), "hello, reviewed world\n").expect("write");
     git(dir, &["commit", "-qam", "Greet the world"]);
@@ -1249,7 +1251,29 @@ fn a_pull_request_s_merge_checkout_is_reviewed_against_its_base_parent() {
     git(dir, &["commit", "-qm", "Meanwhile on main"]);
     let base = git(dir, &["rev-parse", "HEAD"]);
     git(dir, &["checkout", "-q", "--detach"]);
-    git(dir, &["merge", "-q", "--no-ff", "-m", "Merge 5", "greet"]);
+    git(
+        dir,
+        &["merge", "-q", "--no-ff", "-m", "Merge greet", "greet"],
+    );
+    let merged = git(dir, &["rev-parse", "HEAD"]);
+    MergeCheckout {
+        fork_point,
+        head,
+        base,
+        merged,
+    }
+}
+
+/// GitHub checks a pull request out as its merge commit (`fetch-depth: 2` brings its parents):
+/// the reviewer's diff is the merge against its first parent, so changes the base gained
+/// after the branch was cut are not shown, reverted, as part of the pull request.
+#[test]
+fn a_pull_request_s_merge_checkout_is_reviewed_against_its_base_parent() {
+    let spec = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review the pull request\n";
+    let config = "[agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo reviewed\"]\n";
+    let f = Fixture::new(spec, Some(config));
+    let merge = merged_into_a_moved_base(f.repo.path());
+    let (head, base) = (merge.head, merge.base);
     let event = tempfile::NamedTempFile::new().expect("event file");
     std::fs::write(
         event.path(),
@@ -1283,20 +1307,9 @@ fn a_merged_results_pipeline_is_reviewed_as_the_source_branch() {
     let spec = "name: Review\ntriggers:\n  - type: repo_event\n    event: pull_request.opened\nsteps:\n  - type: agent\n    role: reviewer\n    goal: Review the merge request\n";
     let config = "[agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo reviewed\"]\n";
     let f = Fixture::new(spec, Some(config));
-    let dir = f.repo.path();
-    let fork_point = git(dir, &["rev-parse", "HEAD"]);
-    git(dir, &["checkout", "-q", "-b", "greet"]);
-    std::fs::write(dir.join("README.md"), "hello, reviewed world\n").expect("write");
-    git(dir, &["commit", "-qam", "Greet the world"]);
-    let head = git(dir, &["rev-parse", "HEAD"]);
-    git(dir, &["checkout", "-q", "main"]);
-    std::fs::write(dir.join("CHANGELOG.md"), "landed on main meanwhile\n").expect("write");
-    git(dir, &["add", "CHANGELOG.md"]);
-    git(dir, &["commit", "-qm", "Meanwhile on main"]);
-    let target = git(dir, &["rev-parse", "HEAD"]);
-    git(dir, &["checkout", "-q", "--detach"]);
-    git(dir, &["merge", "-q", "--no-ff", "-m", "Merge !12", "greet"]);
-    let merged = git(dir, &["rev-parse", "HEAD"]);
+    let merge = merged_into_a_moved_base(f.repo.path());
+    let (fork_point, head, target, merged) =
+        (merge.fork_point, merge.head, merge.base, merge.merged);
     let merge_request = |cmd: &mut Command| {
         cmd.env("CI_MERGE_REQUEST_IID", "12")
             .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
