@@ -333,3 +333,49 @@ fn the_systemd_unit_goes_on_past_the_failing_tests_on_each_firing() {
         assert_triaged(&record);
     }
 }
+
+/// A failure the run went on past survives an approval: the resumed run does not run the
+/// first job again, runs the rest, and still ends failed.
+#[test]
+fn a_run_resumed_after_its_approval_keeps_the_failure_it_went_on_past() {
+    let spec = "name: Gated\nsteps:\n  - type: command\n    step_id: tests\n    command: \"echo FAILED tests/test_x.py::test_y; exit 1\"\n    continue_on_failure: true\n  - type: approve\n    step_id: ship\n    reason: Ship anyway?\n  - type: command\n    step_id: after\n    command: \"true\"\n";
+    let repo = tempfile::tempdir().expect("tempdir");
+    let dir = repo.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(dir.join(".coder/workflows")).expect("mkdir");
+    std::fs::write(dir.join(".coder/workflows/gated.yml"), spec).expect("spec");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "init"]);
+    let state = tempfile::tempdir().expect("tempdir");
+    let coder = |args: &[&str]| {
+        run(Command::new(env!("CARGO_BIN_EXE_coder"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("CODER_RUN_DIR")
+            .env_remove("CODER_RUN_ID")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_RUN_ID")
+            .env("USER", "alice")
+            .env("XDG_STATE_HOME", state.path())
+            .env("XDG_DATA_HOME", state.path().join("data")))
+    };
+    let (code, stdout, stderr) = coder(&["run", "gated"]);
+    assert_eq!(code, 3, "waits for the approval: {stdout}{stderr}");
+    let run_dir = stdout.trim().lines().last().expect("run dir").to_string();
+    let (code, stdout, stderr) = coder(&["approve", &run_dir, "ship"]);
+    assert_eq!(code, 1, "the run ends failed: {stdout}{stderr}");
+    let record = record_of(Path::new(&run_dir));
+    assert_eq!(record["status"], "failed", "{record:#}");
+    let ran: Vec<(String, String)> = statuses(&record);
+    assert_eq!(
+        ran,
+        [
+            ("tests", "failed"),
+            ("ship", "waiting_for_approval"),
+            ("ship", "succeeded"),
+            ("after", "succeeded")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "the first job ran once: {record:#}"
+    );
+}
