@@ -189,6 +189,18 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The step's kind, as specs and run records name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Agent { .. } => "agent",
+            Action::Command { .. } => "command",
+            Action::Deploy { .. } => "deploy",
+            Action::Approve { .. } => "approve",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Artifact {

@@ -63,7 +63,7 @@ fn targets_of(
     config: &Config,
     asked: &[&'static dyn Target],
     root: &Path,
-    generated: &BySource<'_>,
+    generated: &Generated<'_>,
 ) -> Result<Vec<&'static dyn Target>, Error> {
     if !asked.is_empty() {
         return Ok(asked.to_vec());
@@ -104,16 +104,28 @@ fn present_targets(
         .collect()
 }
 
-/// [`present_targets`], and the targets that have files generated from this workflow's spec
-/// under an earlier `workflow_id`: a renamed workflow keeps its targets.
+/// [`present_targets`], read from the files already found on disk, and the targets that have
+/// files generated from this workflow's spec under an earlier `workflow_id`: a renamed
+/// workflow keeps its targets.
 fn present_or_renamed(
     workflow: &Workflow,
     root: &Path,
     known: &[&'static dyn Target],
-    generated: &BySource<'_>,
+    generated: &Generated<'_>,
 ) -> Vec<&'static dyn Target> {
-    let mut present = present_targets(workflow, root, known);
+    let at_its_paths = |t: &&'static dyn Target| {
+        t.paths(&workflow.workflow_id)
+            .iter()
+            .any(|path| generated.by_path.contains(root.join(path).as_path()))
+    };
+    let mut present: Vec<&'static dyn Target> = target::TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !known.contains(t))
+        .filter(at_its_paths)
+        .collect();
     for file in generated
+        .by_source
         .get(workflow.source.as_str())
         .into_iter()
         .flatten()
@@ -128,8 +140,27 @@ fn present_or_renamed(
     present
 }
 
-/// The generated files on disk by the spec their header names.
-type BySource<'g> = std::collections::HashMap<&'g str, Vec<&'g OnDisk>>;
+/// The generated files on disk, by the spec their header names and by path.
+#[derive(Default)]
+struct Generated<'g> {
+    by_source: std::collections::HashMap<&'g str, Vec<&'g OnDisk>>,
+    by_path: std::collections::HashSet<&'g Path>,
+}
+
+impl<'g> Generated<'g> {
+    fn of(files: &'g [OnDisk]) -> Generated<'g> {
+        let mut generated = Generated::default();
+        for file in files {
+            generated
+                .by_source
+                .entry(file.source.as_str())
+                .or_default()
+                .push(file);
+            generated.by_path.insert(file.path.as_path());
+        }
+        generated
+    }
+}
 
 /// A file with coder's header in one of the targets' folders.
 #[derive(Debug)]
@@ -195,23 +226,17 @@ pub fn plan(
             roots.push(root);
         }
     }
-    let generated = generated_on_disk(&roots);
-    let mut by_source = BySource::new();
-    for file in &generated {
-        by_source
-            .entry(file.source.as_str())
-            .or_default()
-            .push(file);
-    }
+    let on_disk = generated_on_disk(&roots);
+    let generated = Generated::of(&on_disk);
     for (index, spec) in session.specs.iter().enumerate() {
         let Some(workflow) = spec.workflow() else {
             continue;
         };
         let repository = session.repository_of(spec);
         let root = out_dir.unwrap_or(&repository.root);
-        let targets = targets_of(spec, workflow, &repository.config, asked, root, &by_source)?;
+        let targets = targets_of(spec, workflow, &repository.config, asked, root, &generated)?;
         if asked.is_empty() {
-            let present = present_or_renamed(workflow, root, &targets, &by_source);
+            let present = present_or_renamed(workflow, root, &targets, &generated);
             let added = repository
                 .config
                 .targets
@@ -247,8 +272,8 @@ pub fn plan(
         }
         plan.targets.push((index, targets));
     }
-    drop(by_source);
-    plan.orphans = orphans(session, &plan, generated);
+    drop(generated);
+    plan.orphans = orphans(session, &plan, on_disk);
     Ok(plan)
 }
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::model::Role;
 
 use super::env::non_empty_env;
+use super::record::RunRecord;
 use super::{Context, Failure};
 use crate::protocol::env;
 
@@ -161,7 +162,9 @@ pub struct Prepared {
     pub format: super::usage::OutputFormat,
 }
 
-pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
+/// The agent's command line, prompt and environment; `run` is the record so far (what failed
+/// before this step goes into the prompt).
+pub fn prepare(cx: &Context, step: &AgentStep, run: &RunRecord) -> Result<Prepared, Failure> {
     let preset = match (agent_override(cx), cx.config.agent.preset) {
         (None, Some(preset)) => {
             if cx.config.agent.command.is_some() {
@@ -233,7 +236,7 @@ pub fn prepare(cx: &Context, step: &AgentStep) -> Result<Prepared, Failure> {
     };
     let blocked = list(&policies.blocked_paths);
     let change = change_section(cx)?;
-    let failures = super::handover::failures_section(cx, &cx.load_run()?, step.step_id);
+    let failures = super::handover::failures_section(cx, run, step.step_id);
     let prompt = substitute(PROMPT_TEMPLATE, |name| match name {
         "change" => Some(change.as_str()),
         "failures" => Some(failures.as_str()),

@@ -10,7 +10,7 @@ use super::ledger::Ledger;
 use super::paths::{self, PathPolicy};
 use super::record::{RunRecord, Status, StepRecord, Violation};
 use super::run_dir::{self, PATCH_FILE};
-use super::step::skip_reason;
+use super::step::{goes_on, unmet_condition};
 use super::time::{now, seconds_between};
 use super::{Context, Failure, bundle, git};
 use crate::ir::Job;
@@ -78,14 +78,14 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
             .any(|s| s.step_id == step_id && s.job.as_deref() == Some(job.id.as_str()))
     };
     let last_recorded = job.steps.iter().rposition(|s| in_job(run, &s.step_id));
-    let continues = |step_id: &str| {
+    let goes_on_past = |record: &StepRecord| {
         job.steps
             .iter()
-            .any(|s| s.step_id == step_id && s.continue_on_failure)
+            .any(|s| s.step_id == record.step_id && goes_on(s, record.status))
     };
     let stopped = run.steps.iter().any(|s| {
         s.job.as_deref() == Some(job.id.as_str())
-            && ((s.status.is_failure() && !(s.status == Status::Failed && continues(&s.step_id)))
+            && ((s.status.is_failure() && !goes_on_past(s))
                 || s.status == Status::WaitingForApproval)
     });
     let job_failed = matches!(
@@ -100,12 +100,9 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
             continue;
         }
         // The CI skipped it natively (`if:` on the outcome of the step it names).
-        if let Some(failed) = step.if_failed.as_deref()
-            && !stopped
-        {
-            let status = run.step_status(failed);
-            if status != Some(Status::Failed) {
-                skipped.push((step.step_id.clone(), skip_reason(failed, status)));
+        if step.if_failed.is_some() && !stopped {
+            if let Some(why) = unmet_condition(run, step) {
+                skipped.push((step.step_id.clone(), why));
             }
             continue;
         }
@@ -122,12 +119,7 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
         job.steps
             .iter()
             .find(|s| s.step_id == step_id)
-            .map_or("command", |s| match s.action {
-                crate::ir::Action::Agent { .. } => "agent",
-                crate::ir::Action::Deploy { .. } => "deploy",
-                crate::ir::Action::Approve { .. } => "approve",
-                crate::ir::Action::Command { .. } => "command",
-            })
+            .map_or("command", |s| s.action.kind())
     };
     let plain = |step_id: &str, status: Status, message: &str| StepRecord {
         step_id: step_id.to_string(),
@@ -180,15 +172,9 @@ fn record_plain_commands(run: &mut RunRecord, job: &Job, finished: &str) -> Vec<
 fn why_it_failed(run: &RunRecord, job_id: &str, unknown: &[String]) -> String {
     let mut why = String::new();
     // This job's failures; and at the run's end, those of earlier jobs the run went on past.
-    let mut seen = std::collections::HashSet::new();
-    let mut failed: Vec<_> = run
-        .steps
-        .iter()
-        .rev()
-        .filter(|s| seen.insert(s.step_id.as_str()) && s.status.is_failure())
-        .filter(|s| s.job.as_deref() == Some(job_id) || run.status.is_failure())
-        .collect();
-    failed.reverse();
+    let failed = run.latest_steps().into_iter().filter(|s| {
+        s.status.is_failure() && (s.job.as_deref() == Some(job_id) || run.status.is_failure())
+    });
     for step in failed {
         why.push_str(&format!(
             "\n  step `{}` ({}) {}: {}",
@@ -322,9 +308,8 @@ fn close_job(
     }
     let last_job = cx.workflow.jobs.last().is_some_and(|j| j.id == job.id);
     run.status = match status {
-        Status::Succeeded | Status::Failed if last_job && (went_on || run.has_failed_step()) => {
-            Status::Failed
-        }
+        // A step the run went on past failed: the run ends failed.
+        Status::Succeeded | Status::Failed if last_job && run.has_failed_step() => Status::Failed,
         Status::Succeeded if last_job => Status::Succeeded,
         Status::Succeeded => Status::Running,
         Status::Failed if went_on => Status::Running,
@@ -376,7 +361,7 @@ fn job_status(run: &RunRecord, job: &Job, withheld: bool) -> (Status, bool) {
             .rev()
             .find(|s| s.step_id == step.step_id && s.job.as_deref() == Some(job.id.as_str()));
         match recorded.map(|s| s.status) {
-            Some(Status::Failed) if step.continue_on_failure => went_on = true,
+            Some(s) if goes_on(step, s) => went_on = true,
             Some(s) if s.is_failure() => return (s, false),
             Some(Status::WaitingForApproval) => status = Status::WaitingForApproval,
             Some(_) => {}

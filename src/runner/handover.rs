@@ -17,18 +17,14 @@ const MAX_TESTS: usize = 50;
 /// The prompt's section on the steps that failed before this one (whose failure the run went
 /// on past); empty when none did.
 pub fn failures_section(cx: &Context, run: &RunRecord, step_id: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut failed: Vec<&StepRecord> = run
-        .steps
-        .iter()
-        .rev()
-        .filter(|s| seen.insert(s.step_id.as_str()))
+    let failed: Vec<&StepRecord> = run
+        .latest_steps()
+        .into_iter()
         .filter(|s| s.step_id != step_id && s.status.is_failure())
         .collect();
     if failed.is_empty() {
         return String::new();
     }
-    failed.reverse();
     let junit = {
         let before = super::begin::JobStart::load(cx).reports;
         super::junit::failing_tests(&cx.checkout, &cx.config.report.junit, &before)

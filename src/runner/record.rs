@@ -300,15 +300,24 @@ impl RunRecord {
             .map(|s| s.status)
     }
 
-    /// Whether some step's last record is a failure: a run that went on past a step that
-    /// continues on failure still ends failed.
-    pub fn has_failed_step(&self) -> bool {
+    /// Each step's last record (a retried job's second try counts), in the order they were
+    /// last recorded.
+    pub fn latest_steps(&self) -> Vec<&StepRecord> {
         let mut seen = std::collections::HashSet::new();
-        self.steps
+        let mut latest: Vec<&StepRecord> = self
+            .steps
             .iter()
             .rev()
             .filter(|s| seen.insert(s.step_id.as_str()))
-            .any(|s| s.status.is_failure())
+            .collect();
+        latest.reverse();
+        latest
+    }
+
+    /// Whether some step's last record is a failure: a run that went on past a step that
+    /// continues on failure still ends failed.
+    pub fn has_failed_step(&self) -> bool {
+        self.latest_steps().iter().any(|s| s.status.is_failure())
     }
 
     pub fn step_mut(&mut self, step_id: &str) -> Option<&mut StepRecord> {

@@ -74,20 +74,22 @@ pub fn step(cx: &Context, step_id: &str) -> Result<String, Failure> {
 
 /// How a step with `if_failed` ends without running when the step it names did not fail.
 fn condition_unmet(run: &RunRecord, step: &Step) -> Option<Ended> {
-    let failed = step.if_failed.as_deref()?;
-    let status = run.step_status(failed);
-    if status == Some(Status::Failed) {
-        return None;
-    }
-    Some(Ended {
+    unmet_condition(run, step).map(|why| Ended {
         status: Status::Skipped,
         exit_code: None,
-        message: Some(skip_reason(failed, status)),
+        message: Some(why),
     })
 }
 
-/// Why a conditional step was skipped.
-pub fn skip_reason(failed: &str, status: Option<Status>) -> String {
+/// Why a step with `if_failed` does not run: the step it names did not fail (it succeeded, was
+/// skipped itself, or never ran). `None`: the step has no condition, or it holds.
+pub fn unmet_condition(run: &RunRecord, step: &Step) -> Option<String> {
+    let failed = step.if_failed.as_deref()?;
+    let status = run.step_status(failed);
+    (status != Some(Status::Failed)).then(|| skip_reason(failed, status))
+}
+
+fn skip_reason(failed: &str, status: Option<Status>) -> String {
     match status {
         Some(status) => format!(
             "runs only if step `{failed}` failed, and it {}",
@@ -97,21 +99,26 @@ pub fn skip_reason(failed: &str, status: Option<Status>) -> String {
     }
 }
 
-/// Whether `step` failed and the run goes on past it (`continue_on_failure`).
+/// Whether the run goes on past `step` ending `status`: it failed, and it continues on
+/// failure (`continue_on_failure`). Any other failure ends the run.
+pub fn goes_on(step: &Step, status: Status) -> bool {
+    step.continue_on_failure && status == Status::Failed
+}
+
+/// Whether `step` failed and the run goes on past it.
 pub fn went_on_past(run: &RunRecord, step: &Step) -> bool {
-    step.continue_on_failure && run.step_status(&step.step_id) == Some(Status::Failed)
+    run.step_status(&step.step_id)
+        .is_some_and(|status| goes_on(step, status))
 }
 
 /// The step's kind as the run record names it; approvals run through `coder-step gate`.
 fn kind(step: &Step) -> Result<&'static str, Failure> {
     match &step.action {
-        Action::Agent { .. } => Ok("agent"),
-        Action::Command { .. } => Ok("command"),
-        Action::Deploy { .. } => Ok("deploy"),
         Action::Approve { .. } => Err(Failure::usage(format!(
             "step `{}` is an approval: use `coder-step gate`",
             step.step_id
         ))),
+        action => Ok(action.kind()),
     }
 }
 
@@ -284,7 +291,7 @@ fn run_agent(
     run: &mut RunRecord,
     ledger: &mut Ledger,
 ) -> Result<Ended, Failure> {
-    let mut prepared = match agent::prepare(cx, step) {
+    let mut prepared = match agent::prepare(cx, step, run) {
         Ok(prepared) => prepared,
         Err(failure) => return Ok(Ended::failed(failure.message)),
     };
@@ -700,7 +707,7 @@ fn record(
     }
     // A failure the step continues on is the run's end status, decided when its last job
     // finishes; the steps after it run first.
-    let goes_on = step.continue_on_failure && ended.status == Status::Failed;
+    let goes_on = goes_on(step, ended.status);
     if ended.status.is_failure() && !goes_on {
         run.status = ended.status;
     }
