@@ -89,8 +89,14 @@ fn python_repo(provider: &str, target_section: &str, fixed: bool) -> tempfile::T
 }
 
 fn coder_run(dir: &Path, state: &Path) -> (i32, String, String) {
+    coder_run_with(dir, state, &[])
+}
+
+/// `coder run triage` with `extra` arguments (`--agent` replaces the tester).
+fn coder_run_with(dir: &Path, state: &Path, extra: &[&str]) -> (i32, String, String) {
     run(Command::new(env!("CARGO_BIN_EXE_coder"))
         .args(["run", "triage"])
+        .args(extra)
         .current_dir(dir)
         .env_remove("CODER_RUN_DIR")
         .env_remove("CODER_RUN_ID")
@@ -377,5 +383,39 @@ fn a_run_resumed_after_its_approval_keeps_the_failure_it_went_on_past() {
         ]
         .map(|(a, b)| (a.to_string(), b.to_string())),
         "the first job ran once: {record:#}"
+    );
+}
+
+/// A tester that turns red tests green by deleting their assertions (in the blocked `tests/`)
+/// is caught: a violation naming the test file, the patch withheld, the retest never run, the
+/// checkout put back.
+#[test]
+fn a_tester_that_weakens_the_tests_is_caught_and_nothing_is_kept() {
+    let repo = python_repo("github", "", false);
+    let dir = repo.path();
+    let state = tempfile::tempdir().expect("tempdir");
+    let weakener = agent("test-weakener.sh");
+    let (code, stdout, stderr) = coder_run_with(dir, state.path(), &["--agent", &weakener]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let run_dir = Path::new(stdout.trim().lines().last().expect("run dir"));
+    let record = record_of(run_dir);
+    assert_eq!(record["status"], "failed", "{record:#}");
+    assert_eq!(
+        statuses(&record),
+        [("tests", "failed"), ("triage", "failed")].map(|(a, b)| (a.to_string(), b.to_string())),
+        "the retest never ran: {record:#}"
+    );
+    let violation = &record["violations"][0];
+    assert_eq!(violation["kind"], "blocked_path", "{record:#}");
+    assert_eq!(violation["step_id"], "triage", "{record:#}");
+    assert_eq!(violation["paths"][0], "tests/test_tally.py", "{record:#}");
+    assert!(
+        !run_dir.join("patch.diff").exists(),
+        "the patch is withheld"
+    );
+    let tests = std::fs::read_to_string(dir.join("tests/test_tally.py")).expect("tests");
+    assert!(
+        tests.contains("assert tally.words(\"a b  c\") == 3"),
+        "{tests}"
     );
 }
