@@ -224,6 +224,20 @@ fn last_line(text: &str) -> String {
     text.lines().last().unwrap_or_default().to_string()
 }
 
+/// The release unit fired: it stops at the prod deploy's approval. Its run directory, id, and
+/// what the unit printed on stderr.
+fn release_waiting_for_its_approval(host: &Host) -> (PathBuf, String, String) {
+    let (code, stdout, stderr) = host.fire("release");
+    assert_eq!(code, 3, "{stderr}");
+    let run_dir = PathBuf::from(last_line(&stdout));
+    let run_id = run_dir
+        .file_name()
+        .expect("id")
+        .to_string_lossy()
+        .into_owned();
+    (run_dir, run_id, stderr)
+}
+
 /// A stand-in `systemctl` in a folder of its own: appends its arguments to `calls`, says
 /// `said` on stderr and exits `code`.
 fn systemctl(code: i32, said: &str) -> (tempfile::TempDir, PathBuf) {
@@ -321,14 +335,7 @@ fn the_runs_folder_keeps_a_bounded_history() {
 #[test]
 fn approving_a_unit_run_starts_its_unit() {
     let host = Host::new();
-    let (code, stdout, stderr) = host.fire("release");
-    assert_eq!(code, 3, "{stderr}");
-    let run_dir = PathBuf::from(last_line(&stdout));
-    let run_id = run_dir
-        .file_name()
-        .expect("id")
-        .to_string_lossy()
-        .into_owned();
+    let (run_dir, run_id, stderr) = release_waiting_for_its_approval(&host);
     let hint = format!("coder approve {run_id} s5");
     assert!(stderr.contains(&hint), "{stderr}");
     assert_eq!(record(&run_dir)["status"], "waiting_for_approval");
@@ -373,14 +380,7 @@ fn approving_a_unit_run_starts_its_unit() {
 #[test]
 fn approve_prints_the_unit_command_when_systemctl_cannot_start_it() {
     let host = Host::new();
-    let (code, stdout, stderr) = host.fire("release");
-    assert_eq!(code, 3, "{stderr}");
-    let run_dir = PathBuf::from(last_line(&stdout));
-    let run_id = run_dir
-        .file_name()
-        .expect("id")
-        .to_string_lossy()
-        .into_owned();
+    let (run_dir, run_id, _) = release_waiting_for_its_approval(&host);
     let (bin, calls) = systemctl(1, "Failed to start coder-release.service: Access denied");
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let (code, _, stderr) = run(host
@@ -430,14 +430,7 @@ fn approve_prints_the_unit_command_when_systemctl_cannot_start_it() {
 #[test]
 fn approving_a_user_unit_run_starts_the_user_unit() {
     let host = Host::new();
-    let (code, stdout, stderr) = host.fire("release");
-    assert_eq!(code, 3, "{stderr}");
-    let run_dir = PathBuf::from(last_line(&stdout));
-    let run_id = run_dir
-        .file_name()
-        .expect("id")
-        .to_string_lossy()
-        .into_owned();
+    let (_, run_id, _) = release_waiting_for_its_approval(&host);
     let (bin, calls) = systemctl(0, "");
     let nowhere = tempfile::tempdir().expect("tempdir");
     // The state directory is the user's this time (`%S` of a user unit).
